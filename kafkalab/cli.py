@@ -1,0 +1,58 @@
+"""The ``kafkalab`` command: one subcommand per entry of ``SUBCOMMANDS``.
+
+A subcommand is a function that adds its arguments to its subparser and returns the function
+that runs it; the runner gets the parsed arguments and returns the exit code. Bad input is
+reported as ``kafkalab <subcommand>: error: <message>`` with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from kafkalab.course import grade, make_exercises, paths
+from kafkalab.course.notebooks import CourseError
+
+Runner = Callable[[argparse.Namespace], int]
+
+
+def _grade(parser: argparse.ArgumentParser) -> Runner:
+    parser.add_argument("path", type=Path, help="your exercise notebook, or a folder of them")
+    parser.add_argument(
+        "--pristine", type=Path, metavar="DIR",
+        help=f"folder of the unmodified exercise notebooks (default: {paths.EXERCISES_DIR})",
+    )  # fmt: skip
+    return lambda args: grade.command(args.path, args.pristine)
+
+
+def _make_exercises(parser: argparse.ArgumentParser) -> Runner:
+    parser.add_argument("--solutions", type=Path, default=paths.SOLUTIONS_DIR, metavar="DIR")
+    parser.add_argument("--exercises", type=Path, default=paths.EXERCISES_DIR, metavar="DIR")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if exercises are stale")
+    return lambda args: make_exercises.command(args.solutions, args.exercises, check_only=args.check)
+
+
+SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Runner]]] = {
+    "grade": ("grade exercise notebooks and print a score table", _grade),
+    "make-exercises": ("generate exercises/ from solutions/", _make_exercises),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kafkalab", description="kafkalab course tools")
+    subparsers = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+    for name, (help_text, configure) in SUBCOMMANDS.items():
+        subparser = subparsers.add_parser(name, help=help_text, description=help_text)
+        subparser.set_defaults(run=configure(subparser))
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except CourseError as error:
+        print(f"kafkalab {args.subcommand}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

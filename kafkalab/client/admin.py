@@ -1,0 +1,217 @@
+"""KafkaAdminClient: kafka-python's admin API over the in-process engine.
+
+Results have kafka-python's shapes (dicts named after the protocol's fields), and errors are
+raised as kafka-python raises them (``raise_errors=True``), with a reason.
+
+Invariant: a call that raises has changed nothing (topics are validated before any is created).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
+from kafka.admin.client import KafkaAdminClient as _KafkaPythonAdmin
+
+from ..config import TOPIC_CONFIGS, kafka_string
+from ..errors import InvalidRequestError, KafkaError
+from .config import merge_config
+from .transport import transport_for
+
+DEFAULT_CONFIG = dict(_KafkaPythonAdmin.DEFAULT_CONFIG)
+
+_CONFIG_TYPES = {"int": "LONG", "bool": "BOOLEAN", "string": "STRING", "list": "LIST",
+                 "double": "DOUBLE"}
+
+
+def _topic_specs(new_topics) -> list[dict[str, Any]]:
+    """kafka-python accepts names, a {name: options} dict, or NewTopic objects."""
+    if isinstance(new_topics, dict):
+        return [{"name": name, "num_partitions": o.get("num_partitions", -1),
+                 "replication_factor": o.get("replication_factor", -1),
+                 "assignments": o.get("assignments") or None, "configs": o.get("configs", {})}
+                for name, o in new_topics.items()]
+    specs = []
+    for t in new_topics:
+        if isinstance(t, str):
+            specs.append({"name": t, "num_partitions": -1, "replication_factor": -1,
+                          "assignments": None, "configs": {}})
+        elif isinstance(t, NewTopic):
+            specs.append({"name": t.name, "num_partitions": t.num_partitions,
+                          "replication_factor": t.replication_factor,
+                          "assignments": t.replica_assignments or None,
+                          "configs": t.topic_configs})
+        else:
+            raise TypeError(f"create_topics() takes topic names, NewTopic objects or a dict, "
+                            f"not {t!r}")
+    if not specs:
+        raise ValueError(f"No valid topics found in new_topics: {new_topics}")
+    return specs
+
+
+class KafkaAdminClient:
+    DEFAULT_CONFIG = DEFAULT_CONFIG
+
+    def __init__(self, **configs: Any):
+        self.config = merge_config(DEFAULT_CONFIG, configs, "KafkaAdminClient")
+        self._transport = transport_for(self.config["bootstrap_servers"])
+        self._cluster = self._transport.cluster
+
+    # --- topics --------------------------------------------------------------------------------
+    def create_topics(self, new_topics, timeout_ms=None, validate_only=False, raise_errors=True,
+                      wait_for_metadata=False) -> dict:
+        results = []
+        with self._cluster.lock:
+            for spec in _topic_specs(new_topics):
+                error = self._create_one(spec, validate_only)
+                if error is not None and raise_errors:
+                    raise error
+                results.append({"name": spec["name"],
+                                "error_code": 0 if error is None else error.errno,
+                                "error_message": None if error is None else str(error)})
+        return {"topics": results}
+
+    def _create_one(self, spec: dict, validate_only: bool) -> KafkaError | None:
+        cluster = self._cluster
+        try:
+            cluster.create_topic(spec["name"], spec["num_partitions"],
+                                 spec["replication_factor"], spec["configs"],
+                                 spec["assignments"], validate_only=validate_only)
+        except KafkaError as error:
+            return error
+        return None
+
+    def delete_topics(self, topics, timeout_ms=None, raise_errors=True) -> dict:
+        results = []
+        with self._cluster.lock:
+            for name in topics:
+                try:
+                    self._cluster.delete_topic(name)
+                    results.append({"name": name, "error_code": 0, "error_message": None})
+                except KafkaError as error:
+                    if raise_errors:
+                        raise
+                    results.append({"name": name, "error_code": error.errno,
+                                    "error_message": str(error)})
+        return {"topics": results}
+
+    def list_topics(self) -> list[str]:
+        return self._transport.topic_names(include_internal=True)
+
+    def describe_topics(self, topics=None) -> list[dict]:
+        with self._cluster.lock:
+            names = self.list_topics() if topics is None else list(topics)
+            return [self._describe_one(name) for name in names]
+
+    def _describe_one(self, name: str) -> dict:
+        topic = self._cluster.topic(name)
+        return {"error_code": 0, "name": name, "is_internal": topic.internal,
+                "partitions": [{"error_code": 0, "partition_index": p.index,
+                                "leader_id": -1 if p.leader is None else p.leader,
+                                "leader_epoch": p.leader_epoch, "replica_nodes": list(p.replicas),
+                                "isr_nodes": list(p.isr),
+                                "offline_replicas": [b for b in p.replicas
+                                                     if not self._cluster.brokers[b].alive]}
+                               for p in topic.partitions]}
+
+    def create_partitions(self, topic_partitions, timeout_ms=None, validate_only=False,
+                          raise_errors=True) -> dict:
+        results = []
+        with self._cluster.lock:
+            for name, spec in topic_partitions.items():
+                total = spec.total_count if isinstance(spec, NewPartitions) else \
+                    spec["count"] if isinstance(spec, dict) else spec
+                try:
+                    if not validate_only:
+                        self._cluster.create_partitions(name, total)
+                    results.append({"topic_name": name, "error_code": 0, "error_message": None})
+                except KafkaError as error:
+                    if raise_errors:
+                        raise
+                    results.append({"topic_name": name, "error_code": error.errno,
+                                    "error_message": str(error)})
+        return {"results": results}
+
+    # --- configs -------------------------------------------------------------------------------
+    def describe_configs(self, config_resources, include_synonyms=False,
+                         config_filter="modified") -> dict:
+        if config_filter not in ("modified", "all", "dynamic", "MODIFIED", "ALL", "DYNAMIC"):
+            raise ValueError(f"config_filter must be 'modified', 'dynamic' or 'all', not "
+                             f"{config_filter!r}")
+        out: dict[str, dict] = {}
+        with self._cluster.lock:
+            for resource in config_resources:
+                kind, entries = self._describe_resource(resource, config_filter.lower())
+                out.setdefault(kind, {})[resource.name] = entries
+        return out
+
+    def _describe_resource(self, resource: ConfigResource, config_filter: str):
+        if resource.resource_type == ConfigResourceType.TOPIC:
+            config = self._cluster.topic(resource.name).config
+            names = list(resource.configs) if resource.configs else sorted(TOPIC_CONFIGS)
+            entries = {}
+            for name in names:
+                if name not in TOPIC_CONFIGS:
+                    continue
+                source = config.source(name)
+                if config_filter == "modified" and source == "DEFAULT_CONFIG":
+                    continue
+                entries[name] = {"value": kafka_string(config[name]), "read_only": False,
+                                 "config_source": source, "is_sensitive": False,
+                                 "synonyms": [], "config_type": _CONFIG_TYPES[
+                                     TOPIC_CONFIGS[name].type],
+                                 "documentation": TOPIC_CONFIGS[name].doc}
+            return "topic", entries
+        if resource.resource_type == ConfigResourceType.BROKER:
+            from ..config import BROKER_CONFIGS
+
+            broker = self._cluster.config
+            return "broker", {name: {"value": kafka_string(broker[name]), "read_only": True,
+                                     "config_source": "STATIC_BROKER_CONFIG"
+                                     if name in broker.overrides else "DEFAULT_CONFIG",
+                                     "is_sensitive": False, "synonyms": [],
+                                     "config_type": _CONFIG_TYPES[BROKER_CONFIGS[name].type],
+                                     "documentation": BROKER_CONFIGS[name].doc}
+                              for name in sorted(BROKER_CONFIGS)
+                              if config_filter != "modified" or name in broker.overrides}
+        raise InvalidRequestError(f"describe_configs supports TOPIC and BROKER resources, not "
+                                  f"{resource.resource_type!r}")
+
+    def alter_configs(self, config_resources, validate_only=False, raise_on_unknown=True,
+                      incremental=None) -> dict:
+        """Set (or with ``('DELETE', None)`` remove) topic configs, all or nothing per topic."""
+        out: dict[str, dict] = {}
+        with self._cluster.lock:
+            for resource in config_resources:
+                if resource.resource_type != ConfigResourceType.TOPIC:
+                    raise InvalidRequestError("alter_configs changes TOPIC resources; broker "
+                                              "configs are fixed when the Cluster is created")
+                to_set, to_delete = {}, []
+                for name, value in (resource.configs or {}).items():
+                    op, value = value if isinstance(value, tuple) else ("SET", value)
+                    if str(getattr(op, "name", op)).upper() == "DELETE":
+                        to_delete.append(name)
+                    else:
+                        to_set[name] = value
+                topic = self._cluster.topic(resource.name)
+                if validate_only:
+                    from ..config import TopicConfig
+
+                    TopicConfig(topic.config.broker, topic.config.overrides).alter(to_set,
+                                                                                   to_delete)
+                else:
+                    self._cluster.alter_topic_config(resource.name, to_set, to_delete)
+                out.setdefault("topic", {})[resource.name] = {"error_code": 0,
+                                                              "error_message": None}
+        return out
+
+    # --- cluster -------------------------------------------------------------------------------
+    def describe_cluster(self) -> dict:
+        with self._cluster.lock:
+            brokers = [{"node_id": b.id, "host": b.host, "port": b.port, "rack": None}
+                       for b in self._cluster.brokers.values() if b.alive]
+            return {"cluster_id": f"kafkalab-{self._cluster.seed}",
+                    "controller_id": min(b["node_id"] for b in brokers) if brokers else -1,
+                    "brokers": brokers}
+
+    def close(self) -> None:
+        """Nothing to release in-process."""

@@ -1,0 +1,376 @@
+"""KafkaConsumer: kafka-python's consumer API over the in-process engine.
+
+Partitions come from ``assign()`` or — without a ``group_id`` — from the topics given to the
+constructor or ``subscribe()`` (every partition of them, as kafka-python does). Each assigned
+partition has a *position*: the offset of the next record to read. ``poll()`` fetches whole
+batches from the leader below the high watermark, hands out records from the position on, and
+moves the position past them. With no data, ``poll(timeout_ms)`` waits — in simulated time the
+world runs forward until data arrives or the timeout passes; iterating stops when the simulated
+world is idle (DESIGN §2.4).
+
+Differences from kafka-python: consumer groups (``group_id``, commits, rebalancing) arrive with
+lesson 03; until then a ``group_id`` is refused with an explanation instead of being ignored.
+
+Invariants: a partition's position only moves forward except by ``seek*``; records are handed
+out in offset order per partition, each exactly once per position.
+"""
+from __future__ import annotations
+
+import re
+from collections import deque
+from typing import Any, Iterable
+
+from kafka.consumer.group import KafkaConsumer as _KafkaPythonConsumer
+
+from ..errors import (
+    IllegalStateError,
+    KafkaConfigurationError,
+    NoOffsetForPartitionError,
+    OffsetOutOfRangeError,
+    UnknownTopicOrPartitionError,
+)
+from ..structs import ConsumerRecord, OffsetAndTimestamp, TopicPartition
+from .config import merge_config
+from .metrics import Sensor
+from .transport import transport_for
+
+DEFAULT_CONFIG = dict(_KafkaPythonConsumer.DEFAULT_CONFIG)
+_EARLIEST, _LATEST = -2, -1
+
+
+class _PartitionState:
+    __slots__ = ("position", "paused", "buffer", "highwater")
+
+    def __init__(self):
+        self.position: int | None = None
+        self.paused = False
+        self.buffer: deque[ConsumerRecord] = deque()
+        self.highwater: int | None = None
+
+
+class KafkaConsumer:
+    DEFAULT_CONFIG = DEFAULT_CONFIG
+
+    def __init__(self, *topics: str, **configs: Any):
+        self.config = merge_config(DEFAULT_CONFIG, configs, "KafkaConsumer")
+        if self.config["group_id"] is not None:
+            raise KafkaConfigurationError(
+                f"group_id={self.config['group_id']!r}: consumer groups (subscribe with a "
+                "group, commits, rebalancing) arrive with lesson 03 and are not built yet. "
+                "Use group_id=None with assign() or topics to read every partition")
+        reset = self.config["auto_offset_reset"]
+        if reset not in ("earliest", "latest", "none", "smallest", "largest"):
+            raise KafkaConfigurationError(
+                f"auto_offset_reset must be 'earliest', 'latest' or 'none', not {reset!r}")
+        self._reset = {"smallest": "earliest", "largest": "latest"}.get(reset, reset)
+        self._transport = transport_for(self.config["bootstrap_servers"])
+        self._transport.cluster.register_client(self)
+        self._states: dict[TopicPartition, _PartitionState] = {}
+        self._subscription: set[str] | None = None
+        self._pattern: re.Pattern | None = None
+        self._user_assigned = False
+        self._iterator: deque[ConsumerRecord] = deque()
+        self._next_start = 0
+        self._closed = False
+        now = self._transport.now_ms
+        self._consumed = Sensor(now)
+        self._fetch_latency = Sensor(now)
+        if topics:
+            self.subscribe(topics)
+
+    # --- assignment ----------------------------------------------------------------------------
+    def assign(self, partitions: Iterable[TopicPartition]) -> None:
+        """Read exactly these partitions (no group, no rebalancing)."""
+        if self._subscription is not None or self._pattern is not None:
+            raise IllegalStateError("Subscription to topics, partitions and pattern are "
+                                    "mutually exclusive: call unsubscribe() before assign()")
+        partitions = list(partitions)
+        if not partitions:
+            self.unsubscribe()
+            return
+        for tp in partitions:
+            if not isinstance(tp, TopicPartition):
+                raise TypeError(f"assign() takes TopicPartition objects, not {tp!r}")
+        self._set_assignment(partitions)
+        self._user_assigned = True
+
+    def _set_assignment(self, partitions: list[TopicPartition]) -> None:
+        self._states = {tp: self._states.get(tp) or _PartitionState() for tp in partitions}
+        self._iterator.clear()
+
+    def assignment(self) -> set[TopicPartition]:
+        self._maybe_refresh_subscription()
+        return set(self._states)
+
+    def subscribe(self, topics: Iterable[str] = (), pattern: str | None = None,
+                  listener=None) -> None:
+        """Without a group: be assigned every partition of the topics (or pattern matches)."""
+        if self._user_assigned:
+            raise IllegalStateError("Subscription to topics, partitions and pattern are "
+                                    "mutually exclusive: call unsubscribe() before subscribe()")
+        if isinstance(topics, str):
+            topics = [topics]
+        topics = list(topics)
+        if bool(topics) == (pattern is not None):
+            raise ValueError("subscribe() needs either a list of topics or a pattern, not both")
+        if pattern is not None:
+            self._pattern, self._subscription = re.compile(pattern), None
+        else:
+            self._subscription, self._pattern = set(topics), None
+            for topic in topics:
+                self._transport.partitions_for(topic, self.config["allow_auto_create_topics"])
+        self._maybe_refresh_subscription()
+
+    def subscription(self) -> set[str] | None:
+        if self._pattern is not None:
+            return {t for t in self._transport.topic_names() if self._pattern.match(t)}
+        return set(self._subscription) if self._subscription is not None else None
+
+    def unsubscribe(self) -> None:
+        self._subscription = self._pattern = None
+        self._user_assigned = False
+        self._set_assignment([])
+
+    def _maybe_refresh_subscription(self) -> None:
+        topics = self.subscription() if not self._user_assigned else None
+        if topics is None:
+            return
+        wanted = [TopicPartition(t, p) for t in sorted(topics) if self._transport.has_topic(t)
+                  for p in range(self._transport.partitions_for(t, False))]
+        if wanted != list(self._states):
+            self._set_assignment(wanted)
+
+    # --- positions -----------------------------------------------------------------------------
+    def _state(self, tp: TopicPartition) -> _PartitionState:
+        if not isinstance(tp, TopicPartition):
+            raise TypeError("partition must be a TopicPartition namedtuple")
+        state = self._states.get(tp)
+        if state is None:
+            raise IllegalStateError(f"No current assignment for partition {tp}: assigned are "
+                                    f"{sorted(self._states) or 'none'}")
+        return state
+
+    def position(self, partition: TopicPartition, timeout_ms: int | None = None) -> int:
+        """The offset of the next record this consumer will read from ``partition``."""
+        state = self._state(partition)
+        if state.position is None:
+            self._reset_position(partition, state, self._reset, "no position yet")
+        return state.position
+
+    def _reset_position(self, tp: TopicPartition, state: _PartitionState, policy: str,
+                        why: str) -> None:
+        if policy == "none":
+            raise NoOffsetForPartitionError(
+                f"{tp.topic}-{tp.partition} has no position ({why}) and auto_offset_reset="
+                "'none'; seek() to an offset or use auto_offset_reset='earliest'/'latest'")
+        offset, _ = self._transport.list_offsets(tp.topic, tp.partition,
+                                                 _EARLIEST if policy == "earliest" else _LATEST)
+        state.position = offset
+        state.buffer.clear()
+        self._transport.cluster.events.emit(
+            "consumer.offset_reset", f"consumer reset {tp.topic}-{tp.partition} to offset "
+            f"{offset} ({policy}): {why}", topic=tp.topic, partition=tp.partition,
+            offset=offset)
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        """Read ``partition`` from ``offset`` on at the next poll (replay or skip)."""
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise ValueError(f"Offset must be int >= 0, got {offset!r}")
+        state = self._state(partition)
+        state.position = offset
+        state.buffer.clear()
+        self._iterator.clear()
+
+    def seek_to_beginning(self, *partitions: TopicPartition) -> None:
+        for tp in partitions or tuple(self.assignment()):
+            self._reset_position(tp, self._state(tp), "earliest", "seek_to_beginning()")
+        self._iterator.clear()
+
+    def seek_to_end(self, *partitions: TopicPartition) -> None:
+        for tp in partitions or tuple(self.assignment()):
+            self._reset_position(tp, self._state(tp), "latest", "seek_to_end()")
+        self._iterator.clear()
+
+    def pause(self, *partitions: TopicPartition) -> None:
+        for tp in partitions:
+            self._state(tp).paused = True
+
+    def resume(self, *partitions: TopicPartition) -> None:
+        for tp in partitions:
+            self._state(tp).paused = False
+
+    def paused(self) -> set[TopicPartition]:
+        return {tp for tp, s in self._states.items() if s.paused}
+
+    def highwater(self, partition: TopicPartition) -> int | None:
+        """The high watermark seen by the last fetch of ``partition`` (None before one)."""
+        return self._state(partition).highwater
+
+    def known_positions(self) -> dict[TopicPartition, int]:
+        """kafkalab extension: positions already known, without resetting any (for views)."""
+        return {tp: s.position for tp, s in self._states.items() if s.position is not None}
+
+    # --- offsets lookups -----------------------------------------------------------------------
+    def _list(self, partitions, timestamp: int) -> dict[TopicPartition, int]:
+        out = {}
+        for tp in partitions:
+            if not isinstance(tp, TopicPartition):
+                raise TypeError(f"expected TopicPartition, got {tp!r}")
+            out[tp] = self._transport.list_offsets(tp.topic, tp.partition, timestamp)[0]
+        return out
+
+    def beginning_offsets(self, partitions, timeout_ms=None) -> dict[TopicPartition, int]:
+        return self._list(partitions, _EARLIEST)
+
+    def end_offsets(self, partitions, timeout_ms=None) -> dict[TopicPartition, int]:
+        return self._list(partitions, _LATEST)
+
+    def offsets_for_times(self, timestamps, timeout_ms=None):
+        """{tp: OffsetAndTimestamp of the first record at or after the time, or None}."""
+        out = {}
+        for tp, ts in timestamps.items():
+            if not isinstance(ts, int) or ts < 0:
+                raise ValueError(f"The target time for partition {tp} is {ts!r}. The target "
+                                 "time cannot be negative.")
+            offset, found_ts = self._transport.list_offsets(tp.topic, tp.partition, ts)
+            out[tp] = None if offset == -1 else OffsetAndTimestamp(offset, found_ts, -1)
+        return out
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        if not self._transport.has_topic(topic):
+            return None
+        return set(range(self._transport.partitions_for(topic, False)))
+
+    def topics(self) -> set[str]:
+        return set(self._transport.topic_names(
+            include_internal=not self.config["exclude_internal_topics"]))
+
+    # --- reading -------------------------------------------------------------------------------
+    def poll(self, timeout_ms: int = 0, max_records: int | None = None,
+             update_offsets: bool = True) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """Records from the assigned partitions, at most ``max_records`` (max_poll_records)."""
+        if self._closed:
+            raise IllegalStateError("KafkaConsumer is closed")
+        max_records = max_records or self.config["max_poll_records"]
+        if not isinstance(max_records, int) or max_records < 1:
+            raise ValueError(f"max_records must be a positive int, got {max_records!r}")
+        started = self._transport.now_ms()
+        records = self._collect(max_records, update_offsets)
+        if not records and timeout_ms:
+            self._transport.wait_for(self._has_fetchable_data, timeout_ms)
+            records = self._collect(max_records, update_offsets)
+        self._fetch_latency.record(self._transport.now_ms() - started)
+        return records
+
+    def _fetchable(self) -> list[tuple[TopicPartition, _PartitionState]]:
+        self._maybe_refresh_subscription()
+        items = [(tp, s) for tp, s in self._states.items() if not s.paused]
+        if items:  # rotate the start so no partition is always served first
+            start = self._next_start % len(items)
+            items = items[start:] + items[:start]
+            self._next_start += 1
+        return items
+
+    def _has_fetchable_data(self) -> bool:
+        for tp, state in self._fetchable():
+            if state.buffer:
+                return True
+            position = state.position if state.position is not None else self.position(tp)
+            if self._transport.high_watermark(tp.topic, tp.partition) > position:
+                return True
+        return False
+
+    def _collect(self, max_records: int, update_offsets: bool = True
+                 ) -> dict[TopicPartition, list[ConsumerRecord]]:
+        out: dict[TopicPartition, list[ConsumerRecord]] = {}
+        remaining = max_records
+        with self._transport.lock:
+            for tp, state in self._fetchable():
+                if remaining <= 0:
+                    break
+                if not state.buffer:
+                    self._fetch_into(tp, state)
+                if state.buffer:
+                    take = [state.buffer.popleft() for _ in range(min(remaining,
+                                                                      len(state.buffer)))]
+                    out[tp] = take
+                    if update_offsets:
+                        state.position = take[-1].offset + 1
+                    remaining -= len(take)
+        if out:
+            self._consumed.record(max_records - remaining)
+        return out
+
+    def _fetch_into(self, tp: TopicPartition, state: _PartitionState) -> None:
+        position = self.position(tp)
+        try:
+            result = self._transport.fetch(tp.topic, tp.partition, position,
+                                           self.config["max_partition_fetch_bytes"])
+        except OffsetOutOfRangeError as error:
+            if self._reset == "none":
+                raise OffsetOutOfRangeError(
+                    f"Fetch position {position} is out of range for {tp.topic}-{tp.partition} "
+                    f"and auto_offset_reset='none': {error}") from None
+            self._reset_position(tp, state, self._reset, f"offset {position} is out of range")
+            return
+        except UnknownTopicOrPartitionError:
+            return
+        state.highwater = result.high_watermark
+        key_de, value_de = self.config["key_deserializer"], self.config["value_deserializer"]
+        topic, partition = tp
+        buffer = state.buffer
+        for batch in result.batches:
+            base, ts_type, epoch = batch.base_offset, batch.timestamp_type, \
+                batch.partition_leader_epoch
+            for delta, timestamp, key, value, headers in batch.records:
+                offset = base + delta
+                if offset < position:
+                    continue
+                buffer.append(ConsumerRecord(
+                    topic, partition, epoch, offset, timestamp, ts_type,
+                    key_de(key) if key_de and key is not None else key,
+                    value_de(value) if value_de and value is not None else value,
+                    list(headers), None, -1 if key is None else len(key),
+                    -1 if value is None else len(value),
+                    -1 if not headers else sum(len(k) + len(v or b"") for k, v in headers)))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> ConsumerRecord:
+        if not self._iterator:
+            self._fill_iterator()
+        if not self._iterator:
+            raise StopIteration
+        record = self._iterator.popleft()
+        state = self._states.get(TopicPartition(record.topic, record.partition))
+        if state is not None:  # the position moves as each record is handed out
+            state.position = record.offset + 1
+        return record
+
+    def _fill_iterator(self) -> None:
+        batch = self._collect(self.config["max_poll_records"], update_offsets=False)
+        if not batch:
+            self._transport.wait_for(self._has_fetchable_data, self.config["consumer_timeout_ms"],
+                                     stop_when_idle=True)
+            batch = self._collect(self.config["max_poll_records"], update_offsets=False)
+        for records in batch.values():
+            self._iterator.extend(records)
+
+    # --- the rest ------------------------------------------------------------------------------
+    def metrics(self, raw: bool = False) -> dict[str, dict[str, float]]:
+        lags = [self._transport.high_watermark(tp.topic, tp.partition) - s.position
+                for tp, s in self._states.items() if s.position is not None]
+        return {"consumer-fetch-manager-metrics": {
+            "records-consumed-rate": self._consumed.rate(),
+            "records-consumed-total": self._consumed.total,
+            "fetch-latency-avg": self._fetch_latency.avg(),
+            "fetch-latency-max": self._fetch_latency.max(),
+            "records-lag-max": float(max(lags, default=0)),
+        }}
+
+    def close(self, autocommit: bool = True, timeout_ms: int | None = None) -> None:
+        self._closed = True
+
+    def __repr__(self) -> str:
+        return f"KafkaConsumer(assignment={sorted(self._states)})"

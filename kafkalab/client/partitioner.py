@@ -1,0 +1,45 @@
+"""Kafka's default partitioning: murmur2 for keyed records, sticky for records without a key.
+
+``murmur2`` is Kafka's ``Utils.murmur2`` (seed 0x9747b28c); a key goes to
+``(murmur2(key) & 0x7fffffff) % partitions`` — the same partition a Java or kafka-python producer
+picks. Records without a key stick to one partition until its batch is sent, then move on
+(KIP-480), so a burst fills one batch instead of many small ones.
+"""
+from __future__ import annotations
+
+import random
+from functools import lru_cache
+
+from kafka.partitioner.default import murmur2 as _murmur2
+
+
+@lru_cache(maxsize=65536)
+def murmur2(key: bytes) -> int:
+    """Kafka's murmur2 hash of ``key`` (cached: hot keys repeat)."""
+    return _murmur2(key)
+
+
+def partition_for_key(key: bytes, partitions: int) -> int:
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+class StickyPartitioner:
+    """Chooses partitions for records without a key (KIP-480).
+
+    Invariant: the sticky choice for a topic changes only in :meth:`on_batch_sent`.
+    """
+
+    def __init__(self, rng: random.Random):
+        self._rng = rng
+        self._sticky: dict[str, int] = {}
+
+    def partition(self, topic: str, partitions: int) -> int:
+        current = self._sticky.get(topic)
+        if current is None or current >= partitions:
+            current = self._sticky[topic] = self._rng.randrange(partitions)
+        return current
+
+    def on_batch_sent(self, topic: str, partition: int, partitions: int) -> None:
+        if self._sticky.get(topic) == partition and partitions > 1:
+            choices = [p for p in range(partitions) if p != partition]
+            self._sticky[topic] = self._rng.choice(choices)

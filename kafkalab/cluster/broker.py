@@ -1,0 +1,114 @@
+"""Broker: one Kafka server of the lab cluster, and the requests it answers (Kafka's KafkaApis).
+
+A broker answers produce, fetch and list-offsets requests for the partitions it leads. Requests
+arrive through the client transport; the broker checks leadership and topic configs, appends or
+reads whole batches, and answers with Kafka's error classes and a reason.
+
+Invariants: only the current leader of a partition appends to it; a refused request changes
+nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from ..errors import NotEnoughReplicasError, NotLeaderForPartitionError
+from ..record import RecordBatch
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+
+ACKS_ALL = -1
+
+
+@dataclass(frozen=True)
+class ProduceResult:
+    """What a produce response carries for one partition."""
+
+    base_offset: int = -1
+    log_append_time: int = -1
+    log_start_offset: int = -1
+    error: Exception | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What a fetch response carries for one partition."""
+
+    batches: list[RecordBatch]
+    high_watermark: int
+    log_start_offset: int
+    log_end_offset: int
+
+
+class Broker:
+    def __init__(self, cluster: "Cluster", broker_id: int, host: str, port: int):
+        self.cluster = cluster
+        self.id = broker_id
+        self.host = host
+        self.port = port
+        self.alive = True
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def _led_partition(self, topic: str, partition: int):
+        p = self.cluster.partition(topic, partition)
+        if p.leader != self.id:
+            raise NotLeaderForPartitionError(
+                f"Broker {self.id} is not the leader of {p.name} (leader: {p.leader})")
+        return p
+
+    def handle_produce(self, topic: str, partition: int, batch: RecordBatch, acks: int,
+                       timeout_ms: int, respond: Callable[[ProduceResult], None]) -> None:
+        """Append ``batch`` and answer once ``acks`` is satisfied (acks=0 answers nobody)."""
+        try:
+            p = self._led_partition(topic, partition)
+            min_isr = p.leader_log.config["min.insync.replicas"]
+            if acks == ACKS_ALL and len(p.isr) < min_isr:
+                raise NotEnoughReplicasError(
+                    f"{p.name} has {len(p.isr)} in-sync replica(s) {p.isr} < "
+                    f"min.insync.replicas={min_isr}; acks=all cannot be satisfied")
+            log = p.leader_log
+            base_offset = log.append_as_leader(batch, p.leader_epoch)
+        except Exception as error:  # every refusal goes back to the client as its error
+            self.cluster.events.emit("produce.rejected", f"broker {self.id} refused a batch for "
+                                     f"{topic}-{partition}: {error}", topic=topic,
+                                     partition=partition, error=type(error).__name__)
+            respond(ProduceResult(error=error))
+            return
+        append_time = batch.max_timestamp if batch.timestamp_type == 1 else -1
+        result = ProduceResult(base_offset, append_time, log.log_start_offset)
+        self.cluster.replicas.on_leader_append(p)
+        if acks == ACKS_ALL:
+            self.cluster.replicas.wait_for_commit(
+                p, batch.last_offset, timeout_ms,
+                lambda error: respond(result if error is None else ProduceResult(error=error)))
+        else:
+            respond(result)
+
+    def handle_fetch(self, topic: str, partition: int, offset: int, max_bytes: int
+                     ) -> FetchResult:
+        """Batches from ``offset`` below the high watermark (OffsetOutOfRangeError outside)."""
+        p = self._led_partition(topic, partition)
+        log = p.leader_log
+        batches = log.read(offset, max_bytes)
+        return FetchResult(batches, log.high_watermark, log.log_start_offset, log.log_end_offset)
+
+    def handle_list_offsets(self, topic: str, partition: int, timestamp_ms: int
+                            ) -> tuple[int, int]:
+        """Kafka's ListOffsets: -2 earliest, -1 latest (high watermark), else by time.
+
+        Returns (offset, timestamp); (-1, -1) when no record is that new.
+        """
+        log = self._led_partition(topic, partition).leader_log
+        if timestamp_ms == -2:
+            return log.log_start_offset, -1
+        if timestamp_ms == -1:
+            return log.high_watermark, -1
+        found = log.offset_for_timestamp(timestamp_ms)
+        return found if found is not None else (-1, -1)
+
+    def __repr__(self) -> str:
+        return f"Broker(id={self.id}, {self.address}, {'up' if self.alive else 'down'})"

@@ -1,0 +1,277 @@
+"""Cluster: the lab's Kafka cluster — brokers, topics, time, events — and its lab API.
+
+``Cluster(brokers=3, seed=0)`` builds N brokers (ids 1..N, ``localhost:9092``..), one scheduler
+over one clock, one seeded RNG and one lock. Clients reach it through ``bootstrap_servers``;
+notebooks drive it directly: create topics, ``advance(ms=...)`` simulated time, read
+``events``, show ``describe_topic`` tables.
+
+Invariants: every public method holds ``self.lock`` (the engine is single-threaded, DESIGN §2.5);
+all randomness comes from ``self.rng``; all time from ``self.clock``; a refused request changes
+nothing.
+"""
+from __future__ import annotations
+
+import functools
+import random
+import threading
+import weakref
+from typing import Any, Mapping
+
+from ..clock import Clock, make_clock
+from ..config import BrokerConfig, TopicConfig, collision_key, kafka_string, validate_topic_name
+from ..driver import SimDriver, WallDriver
+from ..errors import (
+    InvalidPartitionsError,
+    InvalidTopicError,
+    TopicAlreadyExistsError,
+    UnknownTopicOrPartitionError,
+)
+from ..scheduler import Scheduler
+from ..storage.retention import enforce_retention
+from . import registry
+from .broker import Broker
+from .events import EventLog
+from .partition import Partition
+from .placement import assign_replicas
+from .replication import ReplicaManager
+from .topic import Topic
+
+
+def locked(method):
+    """Run a public method under the cluster's one lock."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
+class Cluster:
+    def __init__(self, brokers: int = 1, seed: int = 0, clock: "str | Clock" = "sim",
+                 config: Mapping[str, Any] | None = None, host: str = "localhost",
+                 port: int = registry.DEFAULT_PORT, network_latency_ms: int = 1):
+        if not isinstance(brokers, int) or brokers < 1:
+            raise ValueError(f"brokers must be a whole number >= 1, not {brokers!r}")
+        self.lock = threading.RLock()
+        self.clock = make_clock(clock)
+        self.scheduler = Scheduler(self.clock)
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.config = BrokerConfig(config)
+        self.network_latency_ms = network_latency_ms
+        self.events = EventLog(self.clock.now_ms)
+        self.brokers = {i: Broker(self, i, host, port + i - 1) for i in range(1, brokers + 1)}
+        self.topics: dict[str, Topic] = {}
+        self.replicas = ReplicaManager(self.scheduler, lambda: self.network_latency_ms,
+                                       lambda b: self.brokers[b].alive)
+        self._clients: weakref.WeakSet = weakref.WeakSet()
+        driver_class = SimDriver if self.clock.simulated else WallDriver
+        self.driver = driver_class(self.scheduler, self.lock)
+        self._schedule_retention_check()
+        registry.register(self, [b.address for b in self.brokers.values()])
+        self.events.emit("cluster.started", f"cluster of {brokers} broker(s) started at "
+                         f"{self.bootstrap_servers} (seed {seed}, "
+                         f"{'simulated' if self.clock.simulated else 'real'} time)",
+                         brokers=brokers, seed=seed)
+
+    # --- addresses and time ----------------------------------------------------------------------
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(b.address for b in self.brokers.values())
+
+    def now_ms(self) -> int:
+        return self.clock.now_ms()
+
+    @locked
+    def advance(self, ms: int = 0, *, seconds: float = 0, minutes: float = 0, hours: float = 0,
+                days: float = 0) -> int:
+        """Run the world forward in simulated time; returns the new time in ms."""
+        total = ms + 1000 * (seconds + 60 * (minutes + 60 * (hours + 24 * days)))
+        if total < 0:
+            raise ValueError(f"advance() moves time forward only, not by {total} ms")
+        self.driver.advance(int(total))
+        return self.now_ms()
+
+    def run_until_idle(self) -> None:
+        """Run every pending request, replication and timer (not periodic housekeeping)."""
+        self.driver.wait_for(lambda: False, float("inf"), stop_when_idle=True)
+
+    # --- topics --------------------------------------------------------------------------------
+    @locked
+    def create_topic(self, name: str, partitions: int | None = None,
+                     replication_factor: int | None = None,
+                     config: Mapping[str, Any] | None = None,
+                     replica_assignment: Mapping[int, list[int]] | None = None,
+                     validate_only: bool = False) -> Topic | None:
+        """Create a topic (Kafka's CreateTopics); ``partitions`` defaults to num.partitions.
+
+        With ``validate_only`` every check runs but nothing is stored (not even RNG draws).
+        """
+        validate_topic_name(name)
+        if name in self.topics:
+            raise TopicAlreadyExistsError(f"Topic '{name}' already exists.")
+        clash = [t for t in self.topics if collision_key(t) == collision_key(name)]
+        if clash:
+            raise InvalidTopicError(
+                f"Topic '{name}' collides with existing topic '{clash[0]}': names that differ "
+                f"only by '.' and '_' are not allowed together")
+        partitions = self.config["num.partitions"] if partitions in (None, -1) else partitions
+        rf = (self.config["default.replication.factor"] if replication_factor in (None, -1)
+              else replication_factor)
+        topic_config = TopicConfig(self.config, config)
+        if replica_assignment:
+            assignment = self._check_assignment(replica_assignment)
+        else:
+            rng = self.rng
+            if validate_only:
+                rng = random.Random()
+                rng.setstate(self.rng.getstate())
+            assignment = assign_replicas(list(self.brokers), partitions, rf, rng)
+        if validate_only:
+            return None
+        topic = Topic(name, topic_config, internal=name.startswith("__"))
+        self._add_partitions(topic, assignment)
+        self.topics[name] = topic
+        leaders = ", ".join(f"{p.index}→broker {p.leader}" for p in topic.partitions)
+        self.events.emit("topic.created", f"topic {name} created with {len(assignment)} "
+                         f"partition(s), replication factor {len(assignment[0])}; "
+                         f"leaders: {leaders}", topic=name, partitions=len(assignment),
+                         replication_factor=len(assignment[0]))
+        return topic
+
+    def _check_assignment(self, assignment: Mapping[int, list[int]]) -> list[list[int]]:
+        ids = sorted(assignment)
+        if ids != list(range(len(ids))):
+            raise InvalidPartitionsError(
+                f"replica assignment must name partitions 0..n-1 without gaps, got {ids}")
+        out = [list(assignment[i]) for i in ids]
+        for i, replicas in enumerate(out):
+            unknown = [b for b in replicas if b not in self.brokers]
+            if unknown or len(set(replicas)) != len(replicas) or not replicas:
+                raise InvalidPartitionsError(
+                    f"replica assignment of partition {i} {replicas} must list distinct known "
+                    f"brokers {sorted(self.brokers)}")
+        return out
+
+    def _add_partitions(self, topic: Topic, assignment: list[list[int]]) -> None:
+        for replicas in assignment:
+            index = len(topic.partitions)
+            topic.partitions.append(Partition(topic.name, index, replicas, topic.config,
+                                              self.clock.now_ms, self.events.emit))
+
+    @locked
+    def delete_topic(self, name: str) -> None:
+        topic = self.topic(name)
+        if not self.config["delete.topic.enable"]:
+            raise InvalidTopicError(f"Topic '{name}' cannot be deleted: delete.topic.enable=false")
+        del self.topics[topic.name]
+        self.events.emit("topic.deleted", f"topic {name} deleted with its "
+                         f"{len(topic.partitions)} partition(s)", topic=name)
+
+    @locked
+    def create_partitions(self, name: str, total: int) -> Topic:
+        """Grow a topic to ``total`` partitions (Kafka never shrinks one)."""
+        topic = self.topic(name)
+        current = len(topic.partitions)
+        if not isinstance(total, int) or total <= current:
+            raise InvalidPartitionsError(
+                f"Topic {name} has {current} partitions; the new count must be larger "
+                f"(got {total!r}). Kafka can add partitions but never remove them")
+        assignment = assign_replicas(list(self.brokers), total - current,
+                                     topic.replication_factor, self.rng, first_partition=current)
+        self._add_partitions(topic, assignment)
+        self.events.emit("topic.partitions_added", f"topic {name} grew from {current} to "
+                         f"{total} partitions; keys may now map to different partitions",
+                         topic=name, before=current, after=total)
+        return topic
+
+    @locked
+    def alter_topic_config(self, name: str, set: Mapping[str, Any] | None = None,
+                           delete: list[str] = ()) -> dict[str, tuple[Any, Any]]:
+        """Change topic configs atomically (``kafka-configs --alter``); returns what changed."""
+        changed = self.topic(name).config.alter(set, delete)
+        for key, (old, new) in changed.items():
+            self.events.emit("topic.config_changed", f"topic {name}: {key} "
+                             f"{kafka_string(old)} -> {kafka_string(new)}", topic=name,
+                             config=key, old=old, new=new)
+        return changed
+
+    @locked
+    def topic(self, name: str) -> Topic:
+        try:
+            return self.topics[name]
+        except (KeyError, TypeError):
+            raise UnknownTopicOrPartitionError(
+                f"Topic '{name}' does not exist. Existing topics: "
+                f"{', '.join(sorted(self.topics)) or 'none'}") from None
+
+    @locked
+    def partition(self, topic: str, partition: int) -> Partition:
+        t = self.topic(topic)
+        if not isinstance(partition, int) or not 0 <= partition < len(t.partitions):
+            raise UnknownTopicOrPartitionError(
+                f"Partition {partition!r} of topic '{topic}' does not exist: it has partitions "
+                f"0..{len(t.partitions) - 1}")
+        return t.partitions[partition]
+
+    @locked
+    def topic_for_client(self, name: str, allow_auto_create: bool = True) -> Topic:
+        """The topic a client names, auto-created as Kafka does when the broker allows it."""
+        if name in self.topics:
+            return self.topics[name]
+        validate_topic_name(name)
+        if allow_auto_create and self.config["auto.create.topics.enable"]:
+            topic = self.create_topic(name)
+            self.events.emit("topic.auto_created", f"topic {name} was auto-created because a "
+                             "client used it (auto.create.topics.enable=true)", topic=name)
+            return topic
+        return self.topic(name)
+
+    # --- clients and housekeeping --------------------------------------------------------------
+    def register_client(self, client: object) -> None:
+        self._clients.add(client)
+
+    @property
+    def clients(self) -> list:
+        return list(self._clients)
+
+    def _schedule_retention_check(self) -> None:
+        interval = self.config["log.retention.check.interval.ms"]
+        self.scheduler.call_later(interval, self._check_retention, background=True)
+
+    def _check_retention(self) -> None:
+        now = self.now_ms()
+        for topic in list(self.topics.values()):
+            for partition in topic.partitions:
+                for log in partition.logs.values():
+                    enforce_retention(log, now)
+        self._schedule_retention_check()
+
+    # --- views ---------------------------------------------------------------------------------
+    @locked
+    def describe_topic(self, name: str):
+        from ..viz.tables import describe_topic_frame
+
+        return describe_topic_frame(self.topic(name))
+
+    @locked
+    def records(self, topic: str, partition: int | None = None):
+        """A partition's stored records (all partitions if None) as a DataFrame."""
+        from ..viz.tables import records_frame
+
+        t = self.topic(topic)
+        parts = t.partitions if partition is None else [self.partition(topic, partition)]
+        return records_frame(parts)
+
+    @locked
+    def _repr_html_(self) -> str:
+        from ..viz.html import cluster_html
+
+        return cluster_html(self)
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def __repr__(self) -> str:
+        return (f"Cluster(brokers={len(self.brokers)}, topics={sorted(self.topics)}, "
+                f"now_ms={self.now_ms()}, bootstrap_servers={self.bootstrap_servers!r})")

@@ -1,0 +1,85 @@
+"""Partition: a replica set with a leader — the shape every partition has, even at RF=1.
+
+Each replica is a :class:`PartitionLog` on one broker. The leader takes appends; followers copy
+its batches (see :mod:`.replication`). The leader's high watermark is the smallest log end
+offset over the in-sync replicas (ISR): a record is *committed* — visible to consumers and
+acknowledged to ``acks='all'`` producers — once every in-sync replica has it.
+
+Invariants: ``leader`` is in ``isr`` (or None when offline); ``isr`` is a subset of
+``replicas``; the leader's high watermark never decreases while it leads.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from ..config import TopicConfig
+from ..storage import PartitionLog
+from ..structs import TopicPartition
+
+
+class Partition:
+    def __init__(self, topic: str, index: int, replicas: list[int], config: TopicConfig,
+                 now_ms: Callable[[], int], emit: Callable[..., object]):
+        self.topic = topic
+        self.index = index
+        self.replicas = list(replicas)
+        self.leader: int | None = replicas[0]
+        self.leader_epoch = 0
+        self.isr = list(replicas)
+        self.logs = {broker_id: PartitionLog(topic, index, config, now_ms,
+                                             emit if broker_id == replicas[0] else _quiet)
+                     for broker_id in replicas}
+
+    @property
+    def tp(self) -> TopicPartition:
+        return TopicPartition(self.topic, self.index)
+
+    @property
+    def name(self) -> str:
+        return f"{self.topic}-{self.index}"
+
+    @property
+    def preferred_leader(self) -> int:
+        return self.replicas[0]
+
+    @property
+    def leader_log(self) -> PartitionLog:
+        if self.leader is None:
+            raise RuntimeError(f"{self.name} has no leader")
+        return self.logs[self.leader]
+
+    # Kafka's names for the leader's positions, so views and tests read naturally.
+    @property
+    def log_start_offset(self) -> int:
+        return self.leader_log.log_start_offset
+
+    @property
+    def log_end_offset(self) -> int:
+        return self.leader_log.log_end_offset
+
+    @property
+    def high_watermark(self) -> int:
+        return self.leader_log.high_watermark
+
+    def maybe_advance_high_watermark(self) -> bool:
+        """Move the leader's HW to the minimum LEO over the ISR; True if it moved."""
+        log = self.leader_log
+        new_hw = min(self.logs[b].log_end_offset for b in self.isr)
+        if new_hw > log.high_watermark:
+            log.high_watermark = new_hw
+            return True
+        return False
+
+    def _repr_html_(self) -> str:
+        from ..viz.html import partition_log_html
+
+        return partition_log_html([self], title=f"partition {self.name}")
+
+    def __repr__(self) -> str:
+        return (f"Partition({self.name}, leader={self.leader}, epoch={self.leader_epoch}, "
+                f"replicas={self.replicas}, isr={self.isr}, hw={self.high_watermark}, "
+                f"leo={self.log_end_offset})")
+
+
+def _quiet(kind: str, text: str, **data) -> None:
+    """Followers repeat the leader's segment rolls; only the leader's are reported."""

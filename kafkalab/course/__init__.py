@@ -1,0 +1,13 @@
+"""Course mechanics: exercise checks, the exercise generator and the grader (DESIGN §4).
+
+Modules, one job each:
+
+- ``checks``         what a check cell calls; prints ``✅ NN.M passed`` or raises AssertionError
+- ``notebooks``      the notebook contract shared by generator and grader: answer and check cells
+- ``paths``          where the repo's ``solutions/`` and ``exercises/`` folders are
+- ``make_exercises`` ``solutions/`` -> ``exercises/`` (``kafkalab make-exercises``)
+- ``grade``          splice a learner's answers into the pristine exercise notebook, run it under
+                     nbval, print a score table (``kafkalab grade``)
+
+Importing this package imports nothing from the engine.
+"""

@@ -1,0 +1,204 @@
+"""RecordBatch: Kafka's v2 record batch, held as decoded records and/or its wire bytes.
+
+An in-process producer hands the broker decoded records; a compressing producer (or, later, a
+wire client) hands it bytes. Each form is made lazily from the other with kafka-python's
+``kafka.record`` and cached, so paths that only move batches (append, fetch, replication) never
+decode or encode.
+
+Schema (Kafka's RecordBatch v2, as kafka.record reads and writes it)::
+
+    baseOffset int64 | batchLength int32 | partitionLeaderEpoch int32 | magic int8 (=2)
+    crc uint32 (crc32c of attributes..end) | attributes int16 (codec 0-2, timestampType 3,
+    isTransactional 4, isControl 5) | lastOffsetDelta int32 | firstTimestamp int64
+    maxTimestamp int64 | producerId int64 | producerEpoch int16 | baseSequence int32
+    records [Record]
+    Record: length varint | attributes int8 | timestampDelta varlong | offsetDelta varint
+            key bytes | value bytes | headers [key string, value bytes]
+
+Invariants: records are kept in offset order; ``last_offset_delta`` >= the largest record
+delta; once appended to a log a batch's base offset never changes (the log owns the batch).
+"""
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple, Sequence
+
+from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
+from kafka.record.util import calc_crc32c
+
+from ..errors import UnsupportedCodecError
+
+#: compression_type name -> v2 codec id (kafka-python's names; None and "none" mean no codec).
+CODECS = {None: 0, "none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
+_CODEC_NAMES = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
+
+_HEADER = DefaultRecordBatchBuilder.HEADER_STRUCT
+HEADER_SIZE = _HEADER.size  # 61 bytes
+_record_size = DefaultRecordBatchBuilder.size_in_bytes
+
+
+class Record(NamedTuple):
+    """One record as stored: offset within the batch, timestamp, key, value, headers."""
+
+    offset_delta: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+class RecordBatch:
+    """A v2 record batch; see the module docstring for the layout and invariants."""
+
+    __slots__ = ("base_offset", "partition_leader_epoch", "producer_id", "producer_epoch",
+                 "base_sequence", "is_transactional", "is_control", "codec", "timestamp_type",
+                 "last_offset_delta", "first_timestamp", "max_timestamp", "record_count",
+                 "_records", "_raw", "_size")
+
+    def __init__(self, records: Sequence[Record], *, compression_type: str | None = None,
+                 producer_id: int = -1, producer_epoch: int = -1, base_sequence: int = -1,
+                 is_transactional: bool = False, is_control: bool = False,
+                 timestamp_type: int = 0):
+        if not records:
+            raise ValueError("a record batch holds at least one record")
+        if compression_type not in CODECS:
+            raise UnsupportedCodecError(
+                f"Unknown compression type {compression_type!r}: allowed are "
+                "None, 'gzip', 'snappy', 'lz4', 'zstd'")
+        self.base_offset = 0
+        self.partition_leader_epoch = -1
+        self.producer_id = producer_id
+        self.producer_epoch = producer_epoch
+        self.base_sequence = base_sequence
+        self.is_transactional = is_transactional
+        self.is_control = is_control
+        self.codec = CODECS[compression_type]
+        self.timestamp_type = timestamp_type
+        self.last_offset_delta = records[-1].offset_delta
+        self.first_timestamp = records[0].timestamp
+        self.max_timestamp = max(r.timestamp for r in records)
+        self.record_count = len(records)
+        self._records = list(records)
+        self._raw: bytes | None = None
+        self._size: int | None = None
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> "RecordBatch":
+        """Wrap a v2 batch as received on the wire; records are decoded only when asked for."""
+        (base_offset, _length, leader_epoch, magic, _crc, attributes, last_delta, first_ts,
+         max_ts, producer_id, producer_epoch, base_sequence, count) = _HEADER.unpack_from(raw)
+        if magic != 2:
+            raise ValueError(f"only v2 record batches (magic 2) are supported, not magic {magic}")
+        batch = cls.__new__(cls)
+        batch.base_offset = base_offset
+        batch.partition_leader_epoch = leader_epoch
+        batch.producer_id, batch.producer_epoch = producer_id, producer_epoch
+        batch.base_sequence = base_sequence
+        batch.is_transactional = bool(attributes & 0x10)
+        batch.is_control = bool(attributes & 0x20)
+        batch.codec = attributes & 0x07
+        batch.timestamp_type = (attributes & 0x08) >> 3
+        batch.last_offset_delta = last_delta
+        batch.first_timestamp, batch.max_timestamp = first_ts, max_ts
+        batch.record_count = count
+        batch._records = None
+        batch._raw = bytes(raw)
+        batch._size = len(raw)
+        return batch
+
+    # --- offsets -------------------------------------------------------------------------------
+    @property
+    def last_offset(self) -> int:
+        return self.base_offset + self.last_offset_delta
+
+    @property
+    def next_offset(self) -> int:
+        return self.base_offset + self.last_offset_delta + 1
+
+    @property
+    def compression_type(self) -> str:
+        return _CODEC_NAMES[self.codec]
+
+    # --- the two forms -------------------------------------------------------------------------
+    @property
+    def records(self) -> list[Record]:
+        """Decoded records (decompressing the bytes once, if that is the form we have)."""
+        if self._records is None:
+            decoded = DefaultRecordBatch(self._raw)
+            base = self.base_offset
+            self._records = [Record(r.offset - base, r.timestamp, r.key, r.value, r.headers)
+                             for r in decoded]
+        return self._records
+
+    @property
+    def raw(self) -> bytes:
+        """The batch as Kafka v2 bytes (compressed with the batch's codec)."""
+        if self._raw is None:
+            self._raw = self._encode()
+        return self._raw
+
+    def _encode(self) -> bytes:
+        builder = DefaultRecordBatchBuilder(
+            magic=2, compression_type=self.codec, is_transactional=self.is_transactional,
+            producer_id=self.producer_id, producer_epoch=self.producer_epoch,
+            base_sequence=self.base_sequence, batch_size=2**31 - 1)
+        for r in self._records:
+            builder.append(r.offset_delta, r.timestamp, r.key, r.value, r.headers)
+        buf = builder.build()
+        # The builder writes base offset 0 and leader epoch 0, and cannot express control
+        # batches, LogAppendTime or a last offset delta past the last record (compaction).
+        # kafka.record sends a batch uncompressed when the codec would not make it smaller.
+        self.codec = struct.unpack_from(">h", buf, 21)[0] & 0x07
+        attributes = self._attributes()
+        struct.pack_into(">qiibIhi", buf, 0, self.base_offset, len(buf) - 12,
+                         self.partition_leader_epoch, 2, 0, attributes, self.last_offset_delta)
+        struct.pack_into(">q", buf, 35, self.max_timestamp)
+        struct.pack_into(">I", buf, 17, calc_crc32c(memoryview(buf)[21:]))
+        return bytes(buf)
+
+    def _attributes(self) -> int:
+        attributes = self.codec
+        attributes |= self.timestamp_type << 3
+        if self.is_transactional:
+            attributes |= 0x10
+        if self.is_control:
+            attributes |= 0x20
+        return attributes
+
+    @property
+    def size_in_bytes(self) -> int:
+        """Bytes this batch takes in the log (its v2 encoding, compressed if it is)."""
+        if self._size is None:
+            if self._raw is not None or self.codec:
+                self._size = len(self.raw)
+            else:
+                first_ts = self.first_timestamp
+                self._size = HEADER_SIZE + sum(
+                    _record_size(r.offset_delta, r.timestamp - first_ts, r.key, r.value, r.headers)
+                    for r in self._records)
+        return self._size
+
+    # --- changes the log makes on append ----------------------------------------------------
+    def assign(self, base_offset: int, leader_epoch: int) -> None:
+        """Set the base offset and leader epoch (done once, by the log that appends the batch)."""
+        self.base_offset = base_offset
+        self.partition_leader_epoch = leader_epoch
+        if self._raw is not None:
+            raw = bytearray(self._raw)
+            struct.pack_into(">q", raw, 0, base_offset)
+            struct.pack_into(">i", raw, 12, leader_epoch)
+            self._raw = bytes(raw)
+
+    def stamp_log_append_time(self, now_ms: int) -> None:
+        """``message.timestamp.type=LogAppendTime``: every record takes the broker's time."""
+        records = self.records
+        self._records = [r._replace(timestamp=now_ms) for r in records]
+        self.timestamp_type = 1
+        self.first_timestamp = self.max_timestamp = now_ms
+        self._raw = None
+        self._size = None
+
+    def __repr__(self) -> str:
+        return (f"RecordBatch(offsets {self.base_offset}..{self.last_offset}, "
+                f"{self.record_count} records, {self.size_in_bytes} bytes, "
+                f"codec={self.compression_type})")

@@ -1,0 +1,1 @@
+"""Views over engine snapshots: DataFrames, static HTML, and live widgets (need ipywidgets)."""

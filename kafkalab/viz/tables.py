@@ -1,0 +1,50 @@
+"""DataFrames a learner would want: a topic's partitions, a partition's records."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..cluster.partition import Partition
+from ..cluster.topic import Topic
+
+DESCRIBE_COLUMNS = ["topic", "partition", "leader", "leader_epoch", "replicas", "isr",
+                    "log_start_offset", "high_watermark", "log_end_offset", "records",
+                    "size_bytes", "segments"]
+RECORD_COLUMNS = ["partition", "offset", "timestamp", "key", "value", "headers",
+                  "batch_base_offset"]
+
+
+def describe_topic_frame(topic: Topic) -> pd.DataFrame:
+    """One row per partition, like ``kafka-topics --describe`` plus the log's positions."""
+    rows = []
+    for p in topic.partitions:
+        log = p.leader_log
+        rows.append({"topic": topic.name, "partition": p.index, "leader": p.leader,
+                     "leader_epoch": p.leader_epoch, "replicas": list(p.replicas),
+                     "isr": list(p.isr), "log_start_offset": log.log_start_offset,
+                     "high_watermark": log.high_watermark, "log_end_offset": log.log_end_offset,
+                     "records": sum(s.record_count for s in log.segments),
+                     "size_bytes": log.size_bytes, "segments": len(log.segments)})
+    return pd.DataFrame(rows, columns=DESCRIBE_COLUMNS)
+
+
+def _show(data: bytes | None):
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+
+
+def records_frame(partitions: list[Partition]) -> pd.DataFrame:
+    """Every stored record of the partitions (leader's log), keys and values decoded as text
+    where they are UTF-8."""
+    rows = []
+    for p in partitions:
+        for batch in p.leader_log.batches():
+            for r in batch.records:
+                rows.append({"partition": p.index, "offset": batch.base_offset + r.offset_delta,
+                             "timestamp": r.timestamp, "key": _show(r.key),
+                             "value": _show(r.value), "headers": list(r.headers),
+                             "batch_base_offset": batch.base_offset})
+    return pd.DataFrame(rows, columns=RECORD_COLUMNS)

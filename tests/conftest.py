@@ -1,0 +1,31 @@
+"""Shared test fixtures."""
+
+import json
+import os
+import sys
+
+import pytest
+
+from kafkalab.course import paths
+
+
+@pytest.fixture(scope="session")
+def python3_kernel(tmp_path_factory: pytest.TempPathFactory):
+    """The kernel name "python3", made to start this interpreter with this checkout's kafkalab.
+
+    A kernelspec in the first JUPYTER_PATH folder wins over user and system ones, so a
+    ``python3`` kernel installed elsewhere on the machine cannot be picked up instead.
+    """
+    folder = tmp_path_factory.mktemp("jupyter")
+    (folder / "kernels" / "python3").mkdir(parents=True)
+    (folder / "kernels" / "python3" / "kernel.json").write_text(
+        json.dumps({
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (kafkalab tests)",
+            "language": "python",
+        })
+    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_PATH", os.pathsep.join(filter(None, [str(folder), os.environ.get("JUPYTER_PATH")])))
+        patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(paths.REPO_ROOT), os.environ.get("PYTHONPATH")])))
+        yield "python3"
