@@ -3,26 +3,48 @@
 Replace ``from kafka import ...`` with ``from kafkalab import ...`` and the lesson's code runs
 against an in-process cluster in simulated time. Explicit re-exports only; importing has no
 side effects (the default cluster is created by the first client that needs it).
+
+Every name ``kafka`` exports at top level is exported here too (kafka-python's own objects for
+the value types, serializers and listener interfaces; kafkalab's clients).
 """
-from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka import IsolationLevel, OffsetSpec
+from kafka.consumer.subscription_state import (
+    AsyncConsumerRebalanceListener,
+    ConsumerRebalanceListener,
+)
+from kafka.serializer import DefaultSerializer, Deserializer, JsonSerializer, Serializer
 
 from .admin import KafkaAdminClient
 from .client.consumer import KafkaConsumer
 from .client.producer import KafkaProducer
 from .clock import SimClock, WallClock
 from .cluster import Cluster
-from .structs import OffsetAndMetadata, TopicPartition
+from .structs import (
+    ConsumerGroupMetadata,
+    OffsetAndMetadata,
+    TopicPartition,
+    TopicPartitionReplica,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncConsumerRebalanceListener",
     "Cluster",
+    "ConsumerGroupMetadata",
     "ConsumerRebalanceListener",
+    "DefaultSerializer",
+    "Deserializer",
+    "IsolationLevel",
+    "JsonSerializer",
     "KafkaAdminClient",
     "KafkaConsumer",
     "KafkaProducer",
     "OffsetAndMetadata",
+    "OffsetSpec",
+    "Serializer",
     "SimClock",
     "TopicPartition",
+    "TopicPartitionReplica",
     "WallClock",
 ]

@@ -19,18 +19,27 @@ from .clock import Clock
 
 
 class Timer:
-    """Handle of a scheduled entry; ``cancel()`` makes it a no-op."""
+    """Handle of a scheduled entry; ``cancel()`` makes it a no-op.
 
-    __slots__ = ("time_ms", "callback", "background", "cancelled")
+    ``cancelled`` is also set once the entry has run, so a timer runs at most once.
+    """
 
-    def __init__(self, time_ms: int, callback: Callable[[], None], background: bool):
+    __slots__ = ("time_ms", "callback", "background", "cancelled", "_scheduler")
+
+    def __init__(self, time_ms: int, callback: Callable[[], None], background: bool,
+                 scheduler: "Scheduler | None" = None):
         self.time_ms = time_ms
         self.callback = callback
         self.background = background
         self.cancelled = False
+        self._scheduler = scheduler
 
     def cancel(self) -> None:
+        if self.cancelled:
+            return
         self.cancelled = True
+        if not self.background and self._scheduler is not None:
+            self._scheduler._foreground -= 1  # pending foreground work is counted exactly
 
 
 class Scheduler:
@@ -40,14 +49,14 @@ class Scheduler:
         self.clock = clock
         self._heap: list[tuple[int, int, int, Timer]] = []
         self._seq = itertools.count()
-        self._foreground = 0
+        self._foreground = 0  # foreground timers neither run nor cancelled
 
     def now_ms(self) -> int:
         return self.clock.now_ms()
 
     def call_at(self, time_ms: int, callback: Callable[[], None], *, priority: int = 0,
                 background: bool = False) -> Timer:
-        timer = Timer(max(int(time_ms), self.clock.now_ms()), callback, background)
+        timer = Timer(max(int(time_ms), self.clock.now_ms()), callback, background, self)
         heapq.heappush(self._heap, (timer.time_ms, priority, next(self._seq), timer))
         if not background:
             self._foreground += 1
@@ -59,9 +68,7 @@ class Scheduler:
     def _drop_cancelled(self) -> None:
         heap = self._heap
         while heap and heap[0][3].cancelled:
-            timer = heapq.heappop(heap)[3]
-            if not timer.background:
-                self._foreground -= 1
+            heapq.heappop(heap)
 
     def next_time_ms(self) -> int | None:
         """When the next live entry is due, or None if nothing is scheduled."""
@@ -70,10 +77,7 @@ class Scheduler:
 
     def is_idle(self) -> bool:
         """True when no foreground work is pending (only housekeeping remains)."""
-        if self._foreground == 0:
-            return True
-        self._drop_cancelled()
-        return not any(not t.background and not t.cancelled for *_, t in self._heap)
+        return self._foreground == 0
 
     def step(self) -> bool:
         """Advance the clock to the next entry and run it; False if nothing is scheduled."""
@@ -81,11 +85,9 @@ class Scheduler:
         if not self._heap:
             return False
         time_ms, _, _, timer = heapq.heappop(self._heap)
-        if not timer.background:
-            self._foreground -= 1
+        timer.cancel()  # it runs now, and never again
         if time_ms > self.clock.now_ms():
             self.clock.advance_to(time_ms)
-        timer.cancelled = True
         timer.callback()
         return True
 

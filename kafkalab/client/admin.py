@@ -121,8 +121,7 @@ class KafkaAdminClient:
                 total = spec.total_count if isinstance(spec, NewPartitions) else \
                     spec["count"] if isinstance(spec, dict) else spec
                 try:
-                    if not validate_only:
-                        self._cluster.create_partitions(name, total)
+                    self._cluster.create_partitions(name, total, validate_only=validate_only)
                     results.append({"topic_name": name, "error_code": 0, "error_message": None})
                 except KafkaError as error:
                     if raise_errors:
@@ -178,7 +177,13 @@ class KafkaAdminClient:
 
     def alter_configs(self, config_resources, validate_only=False, raise_on_unknown=True,
                       incremental=None) -> dict:
-        """Set (or with ``('DELETE', None)`` remove) topic configs, all or nothing per topic."""
+        """Set (or with ``('DELETE', None)`` remove) topic configs, all or nothing per topic.
+
+        Returns kafka-python's ``{"topic": {name: "OK"}}``. Differs from kafka-python on
+        purpose: a refused change (unknown name, invalid value) raises
+        ``InvalidConfigurationError`` saying what is allowed, instead of coming back as an error
+        string in the result that is easy to overlook.
+        """
         out: dict[str, dict] = {}
         with self._cluster.lock:
             for resource in config_resources:
@@ -200,17 +205,18 @@ class KafkaAdminClient:
                                                                                    to_delete)
                 else:
                     self._cluster.alter_topic_config(resource.name, to_set, to_delete)
-                out.setdefault("topic", {})[resource.name] = {"error_code": 0,
-                                                              "error_message": None}
+                out.setdefault("topic", {})[resource.name] = "OK"
         return out
 
     # --- cluster -------------------------------------------------------------------------------
     def describe_cluster(self) -> dict:
         with self._cluster.lock:
-            brokers = [{"node_id": b.id, "host": b.host, "port": b.port, "rack": None}
-                       for b in self._cluster.brokers.values() if b.alive]
+            # kafka-python's DescribeCluster shape; a stopped broker is listed as fenced
+            brokers = [{"broker_id": b.id, "host": b.host, "port": b.port, "rack": None,
+                        "is_fenced": not b.alive} for b in self._cluster.brokers.values()]
+            alive = [b["broker_id"] for b in brokers if not b["is_fenced"]]
             return {"cluster_id": f"kafkalab-{self._cluster.seed}",
-                    "controller_id": min(b["node_id"] for b in brokers) if brokers else -1,
+                    "controller_id": min(alive) if alive else -1,
                     "brokers": brokers}
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ from collections import deque
 from typing import Any, Iterable
 
 from kafka.consumer.group import KafkaConsumer as _KafkaPythonConsumer
+from kafka.serializer import Deserializer
 
 from ..errors import (
     IllegalStateError,
@@ -29,13 +30,30 @@ from ..errors import (
     OffsetOutOfRangeError,
     UnknownTopicOrPartitionError,
 )
-from ..structs import ConsumerRecord, OffsetAndTimestamp, TopicPartition
+from ..structs import (
+    ConsumerRecord,
+    OffsetAndTimestamp,
+    TopicPartition,
+    serialized_header_size,
+)
 from .config import merge_config
 from .metrics import Sensor
 from .transport import transport_for
 
 DEFAULT_CONFIG = dict(_KafkaPythonConsumer.DEFAULT_CONFIG)
 _EARLIEST, _LATEST = -2, -1
+
+
+def _deserializer(deserializer):
+    """``f(topic, headers, data)`` for a kafka-python ``Deserializer`` object or a plain function.
+
+    Differs from kafka-python on purpose: a null key or value (a tombstone) is passed through
+    as None instead of being handed to the deserializer."""
+    if deserializer is None:
+        return None
+    if isinstance(deserializer, Deserializer):
+        return deserializer.deserialize
+    return lambda topic, headers, data: deserializer(data)
 
 
 class _PartitionState:
@@ -316,7 +334,8 @@ class KafkaConsumer:
         except UnknownTopicOrPartitionError:
             return
         state.highwater = result.high_watermark
-        key_de, value_de = self.config["key_deserializer"], self.config["value_deserializer"]
+        key_de = _deserializer(self.config["key_deserializer"])
+        value_de = _deserializer(self.config["value_deserializer"])
         topic, partition = tp
         buffer = state.buffer
         for batch in result.batches:
@@ -326,13 +345,13 @@ class KafkaConsumer:
                 offset = base + delta
                 if offset < position:
                     continue
+                headers = list(headers)
                 buffer.append(ConsumerRecord(
                     topic, partition, epoch, offset, timestamp, ts_type,
-                    key_de(key) if key_de and key is not None else key,
-                    value_de(value) if value_de and value is not None else value,
-                    list(headers), None, -1 if key is None else len(key),
-                    -1 if value is None else len(value),
-                    -1 if not headers else sum(len(k) + len(v or b"") for k, v in headers)))
+                    key_de(topic, headers, key) if key_de and key is not None else key,
+                    value_de(topic, headers, value) if value_de and value is not None else value,
+                    headers, None, -1 if key is None else len(key),
+                    -1 if value is None else len(value), serialized_header_size(headers)))
 
     def __iter__(self):
         return self

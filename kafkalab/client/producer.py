@@ -17,15 +17,16 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from kafka.partitioner import Partitioner
 from kafka.partitioner.default import DefaultPartitioner
 from kafka.producer.kafka import KafkaProducer as _KafkaPythonProducer
+from kafka.serializer import Serializer
 
 from ..cluster.broker import ProduceResult
 from ..errors import IllegalStateError, KafkaTimeoutError, MessageSizeTooLargeError
-from ..errors import UnknownTopicOrPartitionError
 from ..record import CODECS, Record, RecordBatch
 from ..record.batch import HEADER_SIZE, _record_size
-from ..structs import RecordMetadata, TopicPartition
+from ..structs import RecordMetadata, TopicPartition, serialized_header_size
 from .config import merge_config, normalize_acks
 from .futures import FutureRecordMetadata
 from .metrics import Sensor
@@ -48,6 +49,23 @@ class _OpenBatch:
         self.first_ms = now_ms
         self.attempts = 0
         self.sent_ms = now_ms
+
+
+class _MetadataView:
+    """The part of kafka-python's ``ClusterMetadata`` a ``Partitioner`` reads."""
+
+    def __init__(self, transport):
+        self._transport = transport
+
+    def topics(self) -> set[str]:
+        return set(self._transport.topic_names(include_internal=True))
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        if not self._transport.has_topic(topic):
+            return None
+        return set(range(self._transport.partitions_for(topic, False)))
+
+    available_partitions_for_topic = partitions_for_topic
 
 
 class KafkaProducer:
@@ -84,14 +102,15 @@ class KafkaProducer:
         if self._closed:
             raise IllegalStateError("KafkaProducer already closed: cannot send")
         if value is None and key is None:
-            raise AssertionError("Need at least one: key or value")
-        key_bytes = self._serialize("key_serializer", key, "key")
-        value_bytes = self._serialize("value_serializer", value, "value")
+            raise ValueError("Need at least one: key or value")
         headers = self._check_headers(headers)
+        key_bytes = self._serialize("key_serializer", topic, headers, key, "key")
+        value_bytes = self._serialize("value_serializer", topic, headers, value, "value")
         transport = self._transport
         with transport.lock:
             partitions = transport.partitions_for(topic, self.config["allow_auto_create_topics"])
-            partition = self._choose_partition(topic, partition, key_bytes, partitions)
+            partition = self._choose_partition(topic, partition, key, key_bytes, value,
+                                               value_bytes, partitions)
             size = _record_size(0, 0, key_bytes, value_bytes, headers)
             if size + HEADER_SIZE > self.config["max_request_size"]:
                 raise MessageSizeTooLargeError(
@@ -105,10 +124,16 @@ class KafkaProducer:
                          headers, size, future)
         return future
 
-    def _serialize(self, which: str, data: Any, what: str) -> bytes | None:
+    def _serialize(self, which: str, topic: str, headers, data: Any, what: str
+                   ) -> bytes | None:
+        """Apply a serializer: a kafka-python ``Serializer`` object or a plain function.
+
+        Differs from kafka-python on purpose: ``None`` (a tombstone value) is never passed to
+        the serializer, so ``value=None`` stays null instead of becoming e.g. ``b"null"``."""
         serializer = self.config[which]
         if serializer is not None and data is not None:
-            data = serializer(data)
+            data = (serializer.serialize(topic, headers, data) if isinstance(serializer, Serializer)
+                    else serializer(data))
         if data is not None and not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(
                 f"The record {what} must be bytes after serialization, got "
@@ -125,20 +150,31 @@ class KafkaProducer:
                 raise TypeError(f"headers must be a list of (str, bytes) tuples, got {item!r}")
         return headers
 
-    def _choose_partition(self, topic: str, partition: int | None, key: bytes | None,
+    def _choose_partition(self, topic: str, partition: int | None, key: Any,
+                          key_bytes: bytes | None, value: Any, value_bytes: bytes | None,
                           partitions: int) -> int:
         if partition is not None:
+            # kafka-python raises ValueError here (the Java client: "Invalid partition")
             if not isinstance(partition, int) or not 0 <= partition < partitions:
-                raise UnknownTopicOrPartitionError(
-                    f"Partition {partition!r} of topic '{topic}' does not exist: it has "
+                raise ValueError(
+                    f"Unrecognized partition {partition!r} for topic '{topic}': it has "
                     f"partitions 0..{partitions - 1}")
             return partition
-        if self._custom_partitioner is not None:
+        custom = self._custom_partitioner
+        if custom is not None:
             all_partitions = list(range(partitions))
-            return self._custom_partitioner(key, all_partitions, all_partitions)
-        if key is None:
+            if isinstance(custom, Partitioner):  # kafka-python 3's interface
+                chosen = custom.partition(topic, key, key_bytes, value, value_bytes,
+                                          _MetadataView(self._transport))
+            else:  # kafka-python 2's callable(key_bytes, all_partitions, available)
+                chosen = custom(key_bytes, all_partitions, all_partitions)
+            if chosen not in all_partitions:
+                raise ValueError(f"The partitioner chose partition {chosen!r} for topic "
+                                 f"'{topic}', which has partitions 0..{partitions - 1}")
+            return chosen
+        if key_bytes is None:
             return self._sticky.partition(topic, partitions)
-        return partition_for_key(key, partitions)
+        return partition_for_key(key_bytes, partitions)
 
     # --- the accumulator -----------------------------------------------------------------------
     def _append(self, tp: TopicPartition, timestamp: int, key, value, headers, size: int,
@@ -153,9 +189,7 @@ class KafkaProducer:
                                        lambda b=batch: self._on_linger_expired(b))
         batch.records.append(Record(len(batch.records), timestamp, key, value, headers))
         batch.futures.append((future, -1 if key is None else len(key),
-                              -1 if value is None else len(value),
-                              -1 if not headers else sum(len(k) + len(v or b"")
-                                                         for k, v in headers)))
+                              -1 if value is None else len(value), serialized_header_size(headers)))
         batch.size += size
         self._unresolved += 1
 
@@ -166,7 +200,9 @@ class KafkaProducer:
     def _send_batch(self, batch: _OpenBatch) -> None:
         del self._open[batch.tp]
         topic, partition = batch.tp
-        if self._custom_partitioner is None:
+        # (the topic may have been deleted meanwhile: the broker then answers the batch with
+        # UnknownTopicOrPartitionError; nothing here may raise into the scheduler)
+        if self._custom_partitioner is None and self._transport.has_topic(topic):
             self._sticky.on_batch_sent(topic, partition, self._transport.partitions_for(
                 topic, False))
         self._transmit(batch)

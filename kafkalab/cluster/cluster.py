@@ -22,8 +22,12 @@ from ..config import BrokerConfig, TopicConfig, collision_key, kafka_string, val
 from ..driver import SimDriver, WallDriver
 from ..errors import (
     InvalidPartitionsError,
+    InvalidReplicationAssignmentError,
+    InvalidRequestError,
     InvalidTopicError,
+    KafkaError,
     TopicAlreadyExistsError,
+    TopicDeletionDisabledError,
     UnknownTopicOrPartitionError,
 )
 from ..scheduler import Scheduler
@@ -44,6 +48,22 @@ def locked(method):
         with self.lock:
             return method(self, *args, **kwargs)
     return wrapper
+
+
+def explains_refusals(kind: str, verb: str):
+    """A refused topic request (a Kafka error) also leaves a ``kind`` event saying why
+    (DESIGN §2.7); the error is raised on unchanged."""
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, name, *args, **kwargs):
+            try:
+                return method(self, name, *args, **kwargs)
+            except KafkaError as error:
+                self.events.emit(kind, f"refused to {verb} {name!r}: {error}", topic=name,
+                                 error=type(error).__name__)
+                raise
+        return wrapper
+    return decorate
 
 
 class Cluster:
@@ -98,6 +118,7 @@ class Cluster:
 
     # --- topics --------------------------------------------------------------------------------
     @locked
+    @explains_refusals("topic.create_rejected", "create topic")
     def create_topic(self, name: str, partitions: int | None = None,
                      replication_factor: int | None = None,
                      config: Mapping[str, Any] | None = None,
@@ -115,11 +136,16 @@ class Cluster:
             raise InvalidTopicError(
                 f"Topic '{name}' collides with existing topic '{clash[0]}': names that differ "
                 f"only by '.' and '_' are not allowed together")
+        given_partitions, given_rf = partitions, replication_factor
         partitions = self.config["num.partitions"] if partitions in (None, -1) else partitions
         rf = (self.config["default.replication.factor"] if replication_factor in (None, -1)
               else replication_factor)
         topic_config = TopicConfig(self.config, config)
         if replica_assignment:
+            if given_partitions not in (None, -1) or given_rf not in (None, -1):
+                raise InvalidRequestError(
+                    "Both numPartitions or replicationFactor and replicasAssignments were set. "
+                    "Both cannot be used at the same time: give the replica assignment alone")
             assignment = self._check_assignment(replica_assignment)
         else:
             rng = self.rng
@@ -140,17 +166,22 @@ class Cluster:
         return topic
 
     def _check_assignment(self, assignment: Mapping[int, list[int]]) -> list[list[int]]:
+        """Kafka's checks of a manual replica assignment (INVALID_REPLICA_ASSIGNMENT)."""
         ids = sorted(assignment)
         if ids != list(range(len(ids))):
-            raise InvalidPartitionsError(
+            raise InvalidReplicationAssignmentError(
                 f"replica assignment must name partitions 0..n-1 without gaps, got {ids}")
         out = [list(assignment[i]) for i in ids]
         for i, replicas in enumerate(out):
             unknown = [b for b in replicas if b not in self.brokers]
             if unknown or len(set(replicas)) != len(replicas) or not replicas:
-                raise InvalidPartitionsError(
+                raise InvalidReplicationAssignmentError(
                     f"replica assignment of partition {i} {replicas} must list distinct known "
                     f"brokers {sorted(self.brokers)}")
+        if len({len(replicas) for replicas in out}) > 1:
+            raise InvalidReplicationAssignmentError(
+                f"All partitions should have the same number of replicas, got "
+                f"{[len(r) for r in out]} in {out}")
         return out
 
     def _add_partitions(self, topic: Topic, assignment: list[list[int]]) -> None:
@@ -160,25 +191,38 @@ class Cluster:
                                               self.clock.now_ms, self.events.emit))
 
     @locked
+    @explains_refusals("topic.delete_rejected", "delete topic")
     def delete_topic(self, name: str) -> None:
         topic = self.topic(name)
         if not self.config["delete.topic.enable"]:
-            raise InvalidTopicError(f"Topic '{name}' cannot be deleted: delete.topic.enable=false")
+            raise TopicDeletionDisabledError(
+                f"Topic '{name}' cannot be deleted: the brokers run with "
+                f"delete.topic.enable=false")
         del self.topics[topic.name]
         self.events.emit("topic.deleted", f"topic {name} deleted with its "
                          f"{len(topic.partitions)} partition(s)", topic=name)
 
     @locked
-    def create_partitions(self, name: str, total: int) -> Topic:
-        """Grow a topic to ``total`` partitions (Kafka never shrinks one)."""
+    @explains_refusals("topic.partitions_rejected", "add partitions to topic")
+    def create_partitions(self, name: str, total: int, validate_only: bool = False) -> Topic:
+        """Grow a topic to ``total`` partitions (Kafka never shrinks one).
+
+        With ``validate_only`` every check runs but nothing is stored (not even RNG draws).
+        """
         topic = self.topic(name)
         current = len(topic.partitions)
         if not isinstance(total, int) or total <= current:
             raise InvalidPartitionsError(
                 f"Topic {name} has {current} partitions; the new count must be larger "
                 f"(got {total!r}). Kafka can add partitions but never remove them")
+        rng = self.rng
+        if validate_only:
+            rng = random.Random()
+            rng.setstate(self.rng.getstate())
         assignment = assign_replicas(list(self.brokers), total - current,
-                                     topic.replication_factor, self.rng, first_partition=current)
+                                     topic.replication_factor, rng, first_partition=current)
+        if validate_only:
+            return topic
         self._add_partitions(topic, assignment)
         self.events.emit("topic.partitions_added", f"topic {name} grew from {current} to "
                          f"{total} partitions; keys may now map to different partitions",
@@ -186,6 +230,7 @@ class Cluster:
         return topic
 
     @locked
+    @explains_refusals("topic.config_rejected", "change the configs of topic")
     def alter_topic_config(self, name: str, set: Mapping[str, Any] | None = None,
                            delete: list[str] = ()) -> dict[str, tuple[Any, Any]]:
         """Change topic configs atomically (``kafka-configs --alter``); returns what changed."""

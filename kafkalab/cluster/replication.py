@@ -62,8 +62,9 @@ class ReplicaManager:
             respond(None)
             return
         entry = [offset, respond, None]
-        entry[2] = self._scheduler.call_later(
-            timeout_ms, lambda: self._expire(partition, entry), background=True)
+        # Foreground work: a produce waiting here is a response in flight, so the world is not
+        # idle until it is answered (by the commit or by this timeout).
+        entry[2] = self._scheduler.call_later(timeout_ms, lambda: self._expire(partition, entry))
         self._waiting.setdefault((partition.topic, partition.index), []).append(entry)
 
     def maybe_complete(self, partition: Partition) -> None:

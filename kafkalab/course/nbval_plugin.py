@@ -4,7 +4,8 @@ Loaded by ``nbval_run`` with ``-p kafkalab.course.nbval_plugin --kafkalab-cells 
 is ``{"notebook": file name, "cell": nbval's code-cell number (0-based, code cells only),
 "passed": bool, "ename": exception class name or "", "message": exception value or nbval's
 reason, "printed": the cell's stream output}``. A cell's line is written after its call, or after
-its setup if setup failed (the call then never runs); a skipped cell counts as passed.
+its setup if setup failed (the call then never runs). A skipped cell (``NBVAL_SKIP``) counts as
+passed; a cell nbval expected to fail (xfail, after a cell timed out) counts as what it did.
 """
 
 import json
@@ -23,12 +24,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
     if path and hasattr(item, "cell_num") and (call.when == "call" or (call.when == "setup" and report.failed)):
         outputs = getattr(item, "test_outputs", None) or []
         error = next((out for out in outputs if out.get("output_type") == "error"), None)
+        reason = str(call.excinfo.value) if call.excinfo else ""
+        if reason.startswith("Timeout"):  # the error output is then the KeyboardInterrupt nbval caused
+            error = None
         line = {
             "notebook": item.path.name,
             "cell": item.cell_num,
-            "passed": not report.failed,
+            "passed": report.passed or (report.skipped and not hasattr(report, "wasxfail")),
             "ename": error["ename"] if error else "",
-            "message": error["evalue"] if error else str(call.excinfo.value) if call.excinfo else "",
+            "message": error["evalue"] if error else reason,
             "printed": "".join(out.get("text", "") for out in outputs if out.get("output_type") == "stream"),
         }
         with open(path, "a", encoding="utf-8") as file:

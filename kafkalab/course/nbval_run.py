@@ -3,7 +3,8 @@
 One pytest subprocess runs all the given notebooks (each in its own kernel, cells in order; a
 failing cell does not stop the later ones). The kernel runs with the notebook's folder as working
 directory and imports the same ``kafkalab`` as this process (its folder is put first on
-PYTHONPATH). Outcomes are keyed by nbval's cell number: the position among code cells, from 0.
+PYTHONPATH). pytest loads only nbval and ``nbval_plugin``, no other installed plugin, and no
+conftest or ini file. Outcomes are keyed by nbval's cell number: the position among code cells, from 0.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from kafkalab.course import paths
 from kafkalab.course.notebooks import CourseError
 
-CELL_TIMEOUT_S = 600
+CELL_TIMEOUT_S = 300  # a kernel that dies mid-cell is only noticed at this timeout
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def run_notebooks(
     with tempfile.TemporaryDirectory(prefix="kafkalab-nbval-") as scratch:
         cells_file = Path(scratch) / "cells.jsonl"
         command = [
-            sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
+            sys.executable, "-m", "pytest", "-p", "nbval.plugin", "--nbval-lax", "--nbval-current-env",
             f"--nbval-cell-timeout={cell_timeout_s}",
             "-p", "no:cacheprovider", "-p", "kafkalab.course.nbval_plugin",
             f"--kafkalab-cells={cells_file}",
@@ -74,5 +75,6 @@ def run_notebooks(
 def _environment() -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "PYTEST_ADDOPTS"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the plugins named with -p
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # silences the kernel's debugger warning
     return env

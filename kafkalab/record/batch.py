@@ -20,9 +20,11 @@ delta; once appended to a log a batch's base offset never changes (the log owns 
 """
 from __future__ import annotations
 
+import gzip
 import struct
 from typing import NamedTuple, Sequence
 
+from kafka import codec as _codec
 from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
 from kafka.record.util import calc_crc32c
 
@@ -35,6 +37,16 @@ _CODEC_NAMES = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 _HEADER = DefaultRecordBatchBuilder.HEADER_STRUCT
 HEADER_SIZE = _HEADER.size  # 61 bytes
 _record_size = DefaultRecordBatchBuilder.size_in_bytes
+
+#: codec id -> (library present?, compress). gzip is written with mtime 0: kafka-python's
+#: gzip_encode stamps the wall-clock time into the gzip header, which would make the bytes (and
+#: the CRC) of the same batch differ from run to run (DESIGN §2.2-2.3).
+_COMPRESSORS = {
+    1: (_codec.has_gzip, lambda data: gzip.compress(data, compresslevel=9, mtime=0)),
+    2: (_codec.has_snappy, _codec.snappy_encode),
+    3: (_codec.has_lz4, _codec.lz4_encode),
+    4: (_codec.has_zstd, _codec.zstd_encode),
+}
 
 
 class Record(NamedTuple):
@@ -139,16 +151,26 @@ class RecordBatch:
 
     def _encode(self) -> bytes:
         builder = DefaultRecordBatchBuilder(
-            magic=2, compression_type=self.codec, is_transactional=self.is_transactional,
+            magic=2, compression_type=0, is_transactional=self.is_transactional,
             producer_id=self.producer_id, producer_epoch=self.producer_epoch,
             base_sequence=self.base_sequence, batch_size=2**31 - 1)
         for r in self._records:
             builder.append(r.offset_delta, r.timestamp, r.key, r.value, r.headers)
         buf = builder.build()
+        if self.codec:
+            # Compressed here rather than by the builder, deterministically (see _COMPRESSORS).
+            # As kafka.record does, a batch the codec would not make smaller goes uncompressed.
+            available, compress = _COMPRESSORS[self.codec]
+            if not available():
+                raise UnsupportedCodecError(
+                    f"Libraries for {self.compression_type} compression codec not found")
+            compressed = compress(bytes(buf[HEADER_SIZE:]))
+            if len(compressed) < len(buf) - HEADER_SIZE:
+                buf = buf[:HEADER_SIZE] + compressed
+            else:
+                self.codec = 0
         # The builder writes base offset 0 and leader epoch 0, and cannot express control
         # batches, LogAppendTime or a last offset delta past the last record (compaction).
-        # kafka.record sends a batch uncompressed when the codec would not make it smaller.
-        self.codec = struct.unpack_from(">h", buf, 21)[0] & 0x07
         attributes = self._attributes()
         struct.pack_into(">qiibIhi", buf, 0, self.base_offset, len(buf) - 12,
                          self.partition_leader_epoch, 2, 0, attributes, self.last_offset_delta)

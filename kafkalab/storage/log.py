@@ -121,11 +121,13 @@ class PartitionLog:
 
     # --- read ----------------------------------------------------------------------------------
     def check_offset(self, offset: int) -> None:
-        if not self.log_start_offset <= offset <= self.log_end_offset:
+        start, end = self.log_start_offset, self.log_end_offset
+        if not start <= offset <= end:
+            holds = (f"the log holds offsets {start}..{end - 1}" if end > start
+                     else "the log holds no records")
             raise OffsetOutOfRangeError(
-                f"Offset {offset} is out of range for {self.name}: the log holds offsets "
-                f"{self.log_start_offset}..{self.log_end_offset - 1} (log start offset "
-                f"{self.log_start_offset}, log end offset {self.log_end_offset})")
+                f"Offset {offset} is out of range for {self.name}: {holds} (log start offset "
+                f"{start}, log end offset {end}); valid fetch offsets are {start}..{end}")
 
     def read(self, offset: int, max_bytes: int, upper_offset: int | None = None
              ) -> list[RecordBatch]:

@@ -1,0 +1,374 @@
+"""kafkalab's speed against peers run in the same process (DESIGN §5): ``make bench``.
+
+Prints records/s for three ways of doing the same work, and the ratios kafkalab/peer:
+
+* produce — N keyed records (100-byte values, keys ``str(i % 1000).encode()``) into a topic of
+  8 partitions:
+    - kafkalab: ``KafkaProducer.send(topic, value=v, key=k)`` per record, then ``flush()``
+      (default kafka-python configs: acks=1, linger_ms=0, batch_size=16384);
+    - mockafka-py: ``FakeProducer.produce(topic, value=v, key=k, partition=p)`` — its
+      confluent-kafka-style in-memory producer. mockafka has no partitioner, so ``p`` is
+      Kafka's murmur2 partition of the key, computed *before* the clock starts (mockafka
+      gets the hashing for free; kafkalab pays for its own);
+    - floor: a bare loop appending ``(key, value)`` tuples to a list.
+* consume — all N records back, from those 8 partitions:
+    - kafkalab: ``KafkaConsumer(group_id=None, auto_offset_reset='earliest')`` assigned all 8
+      partitions, calling ``poll()`` (max_poll_records=500) until it has every record;
+    - mockafka-py: ``FakeConsumer`` subscribed to the topic, calling ``consume(500)`` (its
+      batch call, confluent-kafka style) until it returns nothing;
+    - floor: a bare loop building N kafka-python ``ConsumerRecord`` namedtuples from the same
+      keys and values.
+
+Every measurement runs on fresh state (a new Cluster / a cleaned mockafka store); each of the
+``--runs`` rounds runs every contestant once, interleaved, and the best time counts. Results are
+checked (counts, partitions, offsets) outside the timed region. The cyclic garbage collector
+stays enabled, as in a notebook (``--no-gc`` turns it off, to see how much of a time it is).
+Speed is never asserted here: this script only reports. ``--profile produce|consume`` prints a
+cProfile of kafkalab's path (top 25 by own time) instead.
+
+Usage:  .venv/bin/python benchmarks/bench.py [--quick] [--records N] [--runs N] [--no-gc]
+                                             [--profile produce|consume]
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import os
+import platform
+import pstats
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import metadata
+
+from kafka.partitioner.default import murmur2
+
+import kafkalab
+from kafkalab.cluster import registry
+from kafkalab.structs import ConsumerRecord, TopicPartition
+
+TOPIC = "bench"
+PARTITIONS = 8
+KEYS = 1000
+VALUE_SIZE = 100
+POLL_BATCH = 500  # kafka-python's max_poll_records default; mockafka's consume(n) batch size
+
+#: Targets the project must eventually meet (kafkalab rate / peer rate). Reported, never asserted.
+TARGETS = {
+    ("produce", "mockafka"): 2.0,
+    ("produce", "floor"): 0.12,
+    ("consume", "mockafka"): 5.0,
+    ("consume", "floor"): 0.6,
+}
+
+
+# --- the workload ------------------------------------------------------------------------------
+@dataclass
+class Workload:
+    n: int
+    keys: list[bytes] = field(init=False)
+    values: list[bytes] = field(init=False)
+    partitions: list[int] = field(init=False)  # Kafka's murmur2 partition of each key
+
+    def __post_init__(self):
+        self.keys = [str(i % KEYS).encode() for i in range(self.n)]
+        self.values = [(b"%08d" % i).ljust(VALUE_SIZE, b".") for i in range(self.n)]
+        by_key = {k: (murmur2(k) & 0x7FFFFFFF) % PARTITIONS for k in set(self.keys)}
+        self.partitions = [by_key[k] for k in self.keys]
+
+    def expected_counts(self) -> Counter:
+        return Counter(self.partitions)
+
+
+def timed(fn, *args):
+    """(seconds, result) of one call, after a full collection so earlier garbage isn't billed.
+
+    The collector stays as it is (enabled by default): objects a contestant creates or keeps
+    alive cost collection time, as they do in a notebook.
+    """
+    gc.collect()
+    start = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - start, result
+
+
+# --- kafkalab ----------------------------------------------------------------------------------
+def kafkalab_cluster() -> kafkalab.Cluster:
+    registry.clear()
+    cluster = kafkalab.Cluster(brokers=1, seed=0)
+    cluster.create_topic(TOPIC, partitions=PARTITIONS)
+    return cluster
+
+
+def kafkalab_produce(w: Workload):
+    """Timed: per-record send() then flush(). Returns (seconds, cluster holding the data)."""
+    cluster = kafkalab_cluster()
+    producer = kafkalab.KafkaProducer(bootstrap_servers=cluster.bootstrap_servers)
+
+    def run():
+        send = producer.send
+        for key, value in zip(w.keys, w.values):
+            send(TOPIC, value=value, key=key)
+        producer.flush()
+
+    seconds, _ = timed(run)
+    producer.close()
+    return seconds, cluster
+
+
+def kafkalab_consume(w: Workload, cluster: kafkalab.Cluster):
+    consumer = kafkalab.KafkaConsumer(bootstrap_servers=cluster.bootstrap_servers,
+                                      group_id=None, auto_offset_reset="earliest")
+    consumer.assign([TopicPartition(TOPIC, p) for p in range(PARTITIONS)])
+
+    def run():
+        records: list[ConsumerRecord] = []
+        empty_polls = 0
+        while len(records) < w.n:
+            batch = consumer.poll()
+            if not batch:
+                empty_polls += 1
+                if empty_polls > 100:
+                    raise RuntimeError(f"kafkalab poll() stalled after {len(records)} of "
+                                       f"{w.n} records")
+                continue
+            for part in batch.values():
+                records.extend(part)
+        return records
+
+    seconds, records = timed(run)
+    consumer.close()
+    check_kafkalab_records(w, records)
+    return seconds
+
+
+def check_kafkalab_records(w: Workload, records: list[ConsumerRecord]) -> None:
+    counts = Counter(r.partition for r in records)
+    if len(records) != w.n or counts != w.expected_counts():
+        raise AssertionError(f"kafkalab consumed {len(records)} records with partition counts "
+                             f"{dict(counts)}; expected {w.n} with {dict(w.expected_counts())}")
+    next_offset = [0] * PARTITIONS
+    for r in records:
+        if r.offset != next_offset[r.partition] or len(r.value) != VALUE_SIZE:
+            raise AssertionError(f"kafkalab handed out {r.topic}-{r.partition}@{r.offset}, "
+                                 f"expected offset {next_offset[r.partition]}")
+        next_offset[r.partition] += 1
+
+
+# --- mockafka-py ---------------------------------------------------------------------------------
+def mockafka_store() -> None:
+    from confluent_kafka.admin import NewTopic
+    from mockafka import FakeAdminClientImpl
+
+    FakeAdminClientImpl(clean=True).create_topics([NewTopic(TOPIC, PARTITIONS)])
+
+
+def mockafka_produce(w: Workload) -> float:
+    from mockafka import FakeProducer
+
+    mockafka_store()
+    producer = FakeProducer()
+
+    def run():
+        produce = producer.produce
+        for key, value, partition in zip(w.keys, w.values, w.partitions):
+            produce(TOPIC, value=value, key=key, partition=partition)
+        producer.flush()
+
+    seconds, _ = timed(run)
+    return seconds
+
+
+def mockafka_consume(w: Workload) -> float:
+    """Reads what mockafka_produce just stored (mockafka's store is a process-wide singleton)."""
+    from mockafka import FakeConsumer
+
+    consumer = FakeConsumer()
+    consumer.subscribe([TOPIC])
+
+    def run():
+        messages = []
+        while batch := consumer.consume(POLL_BATCH):
+            messages.extend(batch)
+        return messages
+
+    seconds, messages = timed(run)
+    consumer.close()
+    counts = Counter(m.partition() for m in messages)
+    if len(messages) != w.n or counts != w.expected_counts():
+        raise AssertionError(f"mockafka consumed {len(messages)} messages with partition "
+                             f"counts {dict(counts)}; expected {w.n}")
+    return seconds
+
+
+def mockafka_reset() -> None:
+    from mockafka.kafka_store import KafkaStore
+
+    KafkaStore.fresh()
+
+
+# --- floors ----------------------------------------------------------------------------------------
+def floor_produce(w: Workload) -> float:
+    def run():
+        out = []
+        append = out.append
+        for key, value in zip(w.keys, w.values):
+            append((key, value))
+        return out
+
+    seconds, out = timed(run)
+    assert len(out) == w.n
+    return seconds
+
+
+def floor_consume_input(w: Workload) -> list[tuple[int, list[tuple[int, int, bytes, bytes]]]]:
+    """Per partition, (offset, timestamp, key, value) rows: what a fetch would hand back."""
+    rows: dict[int, list] = {p: [] for p in range(PARTITIONS)}
+    for key, value, p in zip(w.keys, w.values, w.partitions):
+        rows[p].append((len(rows[p]), 0, key, value))
+    return list(rows.items())
+
+
+def floor_consume(w: Workload, source) -> float:
+    def run():
+        out = []
+        append = out.append
+        for partition, rows in source:
+            for offset, timestamp, key, value in rows:
+                append(ConsumerRecord(TOPIC, partition, 0, offset, timestamp, 0, key, value,
+                                      [], None, len(key), len(value), -1))
+        return out
+
+    seconds, out = timed(run)
+    assert len(out) == w.n
+    return seconds
+
+
+# --- running and reporting ---------------------------------------------------------------------------
+def measure(w: Workload, runs: int, budget_s: float) -> tuple[dict[tuple[str, str], float], int]:
+    """Best seconds per (phase, contestant), and the rounds run.
+
+    Every round runs each contestant once. No round starts that would likely end after
+    ``budget_s`` (so a slow or busy machine still finishes in time; at least one round runs).
+    """
+    best: dict[tuple[str, str], float] = {}
+    started = time.perf_counter()
+
+    def keep(name, seconds):
+        best[name] = min(seconds, best.get(name, float("inf")))
+
+    floor_source = floor_consume_input(w)
+    for done in range(runs):
+        elapsed = time.perf_counter() - started
+        if done and elapsed + elapsed / done > budget_s:
+            break
+        seconds, cluster = kafkalab_produce(w)
+        keep(("produce", "kafkalab"), seconds)
+        keep(("consume", "kafkalab"), kafkalab_consume(w, cluster))
+        cluster.close()
+        del cluster
+        registry.clear()
+
+        keep(("produce", "mockafka"), mockafka_produce(w))
+        keep(("consume", "mockafka"), mockafka_consume(w))
+        mockafka_reset()
+
+        keep(("produce", "floor"), floor_produce(w))
+        keep(("consume", "floor"), floor_consume(w, floor_source))
+    else:
+        done = runs
+    return best, done
+
+
+LABELS = {
+    ("produce", "kafkalab"): "kafkalab  KafkaProducer.send() per record + flush()",
+    ("produce", "mockafka"): "mockafka  FakeProducer.produce(partition=murmur2)",
+    ("produce", "floor"): "floor     list.append((key, value))",
+    ("consume", "kafkalab"): "kafkalab  KafkaConsumer.poll() (assign 8 partitions)",
+    ("consume", "mockafka"): "mockafka  FakeConsumer.consume(500)",
+    ("consume", "floor"): "floor     build ConsumerRecord namedtuples",
+}
+
+
+def report(w: Workload, runs: int, requested: int, best: dict[tuple[str, str], float],
+           load: float) -> None:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"kafkalab {kafkalab.__version__} benchmark: {w.n:,} records, {VALUE_SIZE}-byte values, "
+          f"{KEYS:,} keys, {PARTITIONS} partitions; best of {runs} run(s), fresh state each")
+    if runs < requested:
+        print(f"(stopped after {runs} of {requested} rounds: --budget reached)")
+    print(f"python {platform.python_version()} ({platform.python_implementation()}), "
+          f"{cpus} cpu(s), {platform.machine()}, load average {load:.2f} at start")
+    print(f"cyclic gc: {'enabled (CPython defaults)' if gc.isenabled() else 'DISABLED (--no-gc)'}"
+          ", gc.collect() before each timed run")
+    print(f"peer: mockafka-py {metadata.version('mockafka-py')} FakeProducer / FakeConsumer "
+          "(confluent-kafka-style, in-memory); its partitions are Kafka's murmur2, computed "
+          "outside the timing")
+    for phase in ("produce", "consume"):
+        print()
+        print(f"{phase:<58}{'records/s':>14}{'best s':>10}")
+        for who in ("kafkalab", "mockafka", "floor"):
+            seconds = best[(phase, who)]
+            print(f"  {LABELS[(phase, who)]:<56}{w.n / seconds:>14,.0f}{seconds:>10.3f}")
+        for peer in ("mockafka", "floor"):
+            ratio = best[(phase, peer)] / best[(phase, "kafkalab")]
+            target = TARGETS[(phase, peer)]
+            verdict = "meets" if ratio >= target else "below"
+            print(f"  {phase} ratio kafkalab/{peer}: {ratio:.3f}x "
+                  f"(target >= {target}x: {verdict})")
+
+
+def profile(w: Workload, phase: str, top: int = 25) -> None:
+    """cProfile one kafkalab run of ``phase``, top functions by own time."""
+    profiler = cProfile.Profile()
+    if phase == "produce":
+        cluster = kafkalab_cluster()
+        producer = kafkalab.KafkaProducer(bootstrap_servers=cluster.bootstrap_servers)
+        profiler.enable()
+        for key, value in zip(w.keys, w.values):
+            producer.send(TOPIC, value=value, key=key)
+        producer.flush()
+        profiler.disable()
+    else:
+        _, cluster = kafkalab_produce(w)
+        consumer = kafkalab.KafkaConsumer(bootstrap_servers=cluster.bootstrap_servers,
+                                          group_id=None, auto_offset_reset="earliest")
+        consumer.assign([TopicPartition(TOPIC, p) for p in range(PARTITIONS)])
+        got = 0
+        profiler.enable()
+        while got < w.n:
+            got += sum(len(part) for part in consumer.poll().values())
+        profiler.disable()
+    print(f"cProfile of kafkalab {phase}, {w.n:,} records (cProfile overhead inflates times)")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(top)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke test: 20,000 records")
+    parser.add_argument("--records", type=int, help="records per run (default 200,000)")
+    parser.add_argument("--runs", type=int, default=3, help="rounds; the best counts")
+    parser.add_argument("--budget", type=float, default=75.0,
+                        help="seconds: start no round likely to end later (default 75)")
+    parser.add_argument("--profile", choices=("produce", "consume"),
+                        help="print a cProfile of kafkalab's path instead of benchmarking")
+    parser.add_argument("--no-gc", action="store_true",
+                        help="diagnostic: disable the cyclic garbage collector while timing")
+    args = parser.parse_args(argv)
+    if args.no_gc:
+        gc.disable()
+    n = args.records or (20_000 if args.quick else 200_000)
+    w = Workload(n)
+    if args.profile:
+        profile(w, args.profile)
+        return 0
+    load = os.getloadavg()[0]  # other work on the machine makes every rate noisier
+    best, rounds = measure(w, args.runs, args.budget)
+    report(w, rounds, args.runs, best, load)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

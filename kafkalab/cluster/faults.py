@@ -1,0 +1,97 @@
+"""Faults injected at the transport seam: lost acknowledgements, slow networks, broker errors.
+
+Each rule applies to the next ``count`` produce requests (optionally of one topic) and is used
+up as it fires; every firing leaves an explained event, so a learner can match "the producer
+retried" with "the acknowledgement was lost".
+
+* ``drop_produce_responses(count)`` — the broker appends the batch, but its answer never
+  arrives: the producer times out and retries (a duplicate, unless idempotent).
+* ``fail_produce_requests(count, error)`` — the broker refuses the batch with ``error`` (default
+  ``NotLeaderForPartitionError``, retriable) before appending.
+* ``delay(ms, count)`` — requests (and their answers) take ``ms`` longer each way.
+
+Invariant: with no rules left, the transport behaves exactly as without a FaultInjector.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import NotLeaderForPartitionError
+
+if TYPE_CHECKING:
+    from .events import EventLog
+
+
+@dataclass
+class _Rule:
+    kind: str
+    count: float
+    topic: str | None
+    error: type[Exception] | None = None
+    delay_ms: int = 0
+
+    def matches(self, kind: str, topic: str) -> bool:
+        return self.kind == kind and self.count > 0 and self.topic in (None, topic)
+
+
+class FaultInjector:
+    def __init__(self, events: "EventLog"):
+        self._events = events
+        self._rules: list[_Rule] = []
+
+    # --- the lab API ---------------------------------------------------------------------------
+    def drop_produce_responses(self, count: int = 1, topic: str | None = None) -> None:
+        self._rules.append(_Rule("drop_response", _count(count), topic))
+
+    def fail_produce_requests(self, count: int = 1,
+                              error: type[Exception] = NotLeaderForPartitionError,
+                              topic: str | None = None) -> None:
+        self._rules.append(_Rule("fail_request", _count(count), topic, error=error))
+
+    def delay(self, ms: int, count: float = float("inf"), topic: str | None = None) -> None:
+        if ms < 0:
+            raise ValueError(f"a delay must be >= 0 ms, not {ms}")
+        self._rules.append(_Rule("delay", _count(count), topic, delay_ms=int(ms)))
+
+    def clear(self) -> None:
+        self._rules.clear()
+
+    @property
+    def active(self) -> list[str]:
+        return [f"{r.kind} x{r.count} topic={r.topic or '*'}" for r in self._rules if r.count > 0]
+
+    # --- used by the transport -----------------------------------------------------------------
+    def _take(self, kind: str, topic: str) -> _Rule | None:
+        for rule in self._rules:
+            if rule.matches(kind, topic):
+                rule.count -= 1
+                return rule
+        return None
+
+    def extra_delay_ms(self, topic: str) -> int:
+        rule = self._take("delay", topic)
+        return rule.delay_ms if rule else 0
+
+    def request_error(self, topic: str, partition: int) -> Exception | None:
+        rule = self._take("fail_request", topic)
+        if rule is None:
+            return None
+        self._events.emit("fault.request_failed", f"injected fault: the produce request for "
+                          f"{topic}-{partition} fails with {rule.error.__name__}",
+                          topic=topic, partition=partition, error=rule.error.__name__)
+        return rule.error(f"injected fault on {topic}-{partition}")
+
+    def should_drop_response(self, topic: str, partition: int) -> bool:
+        if self._take("drop_response", topic) is None:
+            return False
+        self._events.emit("fault.response_dropped", f"injected fault: the broker appended the "
+                          f"batch to {topic}-{partition} but its acknowledgement is lost",
+                          topic=topic, partition=partition)
+        return True
+
+
+def _count(count: float) -> float:
+    if not count >= 1:
+        raise ValueError(f"count must be >= 1, not {count!r}")
+    return count

@@ -1,0 +1,32 @@
+"""Fixtures for the engine tests: every test starts from a clean kernel (no registered cluster)."""
+from __future__ import annotations
+
+import pytest
+
+from kafkalab import Cluster
+from kafkalab.cluster import registry
+
+
+@pytest.fixture(autouse=True)
+def clean_registry():
+    """Forget clusters made by earlier tests, so ``localhost:9092`` means a fresh one."""
+    registry.clear()
+    yield
+    registry.clear()
+
+
+@pytest.fixture
+def cluster() -> Cluster:
+    """One broker in simulated time, as a notebook makes it."""
+    c = Cluster(brokers=1, seed=0)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def cluster3() -> Cluster:
+    """Three brokers, so topics can have replication factor 3."""
+    c = Cluster(brokers=3, seed=0)
+    yield c
+    c.close()
+
