@@ -30,8 +30,10 @@ def _grade(parser: argparse.ArgumentParser) -> Runner:
 def _make_exercises(parser: argparse.ArgumentParser) -> Runner:
     parser.add_argument("--solutions", type=Path, default=paths.SOLUTIONS_DIR, metavar="DIR")
     parser.add_argument("--exercises", type=Path, default=paths.EXERCISES_DIR, metavar="DIR")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if exercises are stale")
-    return lambda args: make_exercises.command(args.solutions, args.exercises, check_only=args.check)
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
+    return lambda args: make_exercises.command(
+        args.solutions, args.exercises, check_only=args.check
+    )
 
 
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Runner]]] = {

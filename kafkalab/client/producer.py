@@ -1,16 +1,21 @@
 """KafkaProducer: kafka-python's producer API over the in-process engine.
 
-``send()`` serializes, picks a partition, and appends the record to that partition's open
-batch (the record accumulator). A batch is sent when it is full (``batch_size``) or its
-``linger_ms`` has passed in simulated time — with ``linger_ms=0``, as soon as the world runs.
-The broker's answer arrives a network round trip later and resolves the futures in send order.
-Waiting (``future.get``, ``flush``) runs the simulated world until it is done.
+``send()`` serializes, picks a partition, and appends the record to that partition's batch in
+the :class:`RecordAccumulator`. The :class:`Sender` ships ready batches (full, or ``linger_ms``
+passed in simulated time — with ``linger_ms=0``, as soon as the world runs) as one request per
+broker; answers arrive a network round trip later and resolve the futures in send order.
+Waiting (``future.get``, ``flush``, a full ``buffer_memory``) runs the simulated world.
+
+Idempotence (``enable_idempotence``, on by default as in kafka-python 3): the producer gets a
+producer id from the cluster and numbers its batches per partition, so the broker drops a
+retried batch it already has instead of storing it twice.
 
 Differences from kafka-python (kept small on purpose): no sender thread — work runs on the
-cluster's scheduler; ``enable_idempotence`` and transactions arrive with lessons 02 and 05.
+cluster's scheduler; transactions arrive with lesson 05.
 
-Invariants: records of one partition are sent in ``send()`` order; every future resolves
-exactly once; a refused ``send()`` (bad input) stores nothing.
+Invariants: without retries, records of one partition are stored in ``send()`` order (with
+idempotence, even with retries); every future resolves exactly once; a refused ``send()`` (bad
+input) stores nothing.
 """
 from __future__ import annotations
 
@@ -22,33 +27,26 @@ from kafka.partitioner.default import DefaultPartitioner
 from kafka.producer.kafka import KafkaProducer as _KafkaPythonProducer
 from kafka.serializer import Serializer
 
-from ..cluster.broker import ProduceResult
-from ..errors import IllegalStateError, KafkaTimeoutError, MessageSizeTooLargeError
-from ..record import CODECS, Record, RecordBatch
+from ..errors import (
+    IllegalStateError,
+    KafkaConfigurationError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+)
+from ..record import CODECS
 from ..record.batch import HEADER_SIZE, _record_size
-from ..structs import RecordMetadata, TopicPartition, serialized_header_size
+from ..structs import TopicPartition, serialized_header_size
+from .accumulator import RecordAccumulator
 from .config import merge_config, normalize_acks
 from .futures import FutureRecordMetadata
 from .metrics import Sensor
 from .partitioner import StickyPartitioner, partition_for_key
+from .sender import Sender
 from .transport import transport_for
 
-DEFAULT_CONFIG = dict(_KafkaPythonProducer.DEFAULT_CONFIG)
-
-
-class _OpenBatch:
-    """Records collected for one partition, not yet sent."""
-
-    __slots__ = ("tp", "records", "futures", "size", "first_ms", "attempts", "sent_ms")
-
-    def __init__(self, tp: TopicPartition, now_ms: int):
-        self.tp = tp
-        self.records: list[Record] = []
-        self.futures: list[tuple[FutureRecordMetadata, int, int, int]] = []
-        self.size = HEADER_SIZE
-        self.first_ms = now_ms
-        self.attempts = 0
-        self.sent_ms = now_ms
+#: kafka-python 3's configs, plus ``buffer_memory`` (kafka-python 2's and Java's name and
+#: default, 32 MiB), which bounds the bytes waiting to be sent or acknowledged.
+DEFAULT_CONFIG = dict(_KafkaPythonProducer.DEFAULT_CONFIG, buffer_memory=32 * 1024 * 1024)
 
 
 class _MetadataView:
@@ -73,11 +71,12 @@ class KafkaProducer:
 
     def __init__(self, **configs: Any):
         self.config = merge_config(DEFAULT_CONFIG, configs, "KafkaProducer")
-        self._acks = normalize_acks(self.config["acks"])
+        self._acks = self.config["acks"] = normalize_acks(self.config["acks"])
         codec = self.config["compression_type"]
         if codec not in CODECS:
             raise ValueError(f"Not supported codec: {codec!r}; use None, 'gzip', 'snappy', "
                              "'lz4' or 'zstd'")
+        self._check_idempotence(set(configs))
         self._transport = transport_for(self.config["bootstrap_servers"])
         cluster = self._transport.cluster
         cluster.register_client(self)
@@ -85,14 +84,37 @@ class KafkaProducer:
         self._sticky = StickyPartitioner(self._rng)
         custom = self.config["partitioner"]
         self._custom_partitioner = None if isinstance(custom, DefaultPartitioner) else custom
-        self._open: dict[TopicPartition, _OpenBatch] = {}
-        self._in_flight = 0
+        self.producer_id, self.producer_epoch = (
+            cluster.init_producer_id() if self.config["enable_idempotence"] else (-1, -1))
         self._unresolved = 0
         self._closed = False
         now = self._transport.now_ms
         self._sensors = {name: Sensor(now) for name in (
             "record-send", "record-error", "record-retry", "request-latency", "batch-size",
             "compression-rate", "records-per-request")}
+        self._accumulator = RecordAccumulator(self.config["batch_size"],
+                                              self.config["linger_ms"],
+                                              self.config["buffer_memory"])
+        self._sender = Sender(self, self._accumulator)
+
+    def _check_idempotence(self, user_set: set[str]) -> None:
+        """kafka-python's rules: idempotence needs acks='all', retries > 0 and at most 5
+        requests in flight; asked for explicitly it refuses a conflict, by default it yields."""
+        config = self.config
+        if not config["enable_idempotence"]:
+            return
+        conflicts = [f"{name}={config[name]!r}" for name, bad in (
+            ("acks", config["acks"] != -1),
+            ("retries", config["retries"] == 0),
+            ("max_in_flight_requests_per_connection",
+             config["max_in_flight_requests_per_connection"] > 5)) if name in user_set and bad]
+        if conflicts and "enable_idempotence" in user_set:
+            raise KafkaConfigurationError(
+                f"enable_idempotence=True is incompatible with user-provided "
+                f"{', '.join(conflicts)}: idempotence needs acks='all', retries > 0 and "
+                f"max_in_flight_requests_per_connection <= 5")
+        if conflicts:
+            config["enable_idempotence"] = False
 
     # --- send ----------------------------------------------------------------------------------
     def send(self, topic: str, value: Any = None, key: Any = None, headers=None,
@@ -117,11 +139,18 @@ class KafkaProducer:
                     f"The message is {size + HEADER_SIZE} bytes when serialized which is larger "
                     f"than the maximum request size you have configured with the "
                     f"max_request_size configuration ({self.config['max_request_size']})")
+            self._wait_for_memory(size + HEADER_SIZE)
             now = transport.now_ms()
             timestamp = now if timestamp_ms is None else int(timestamp_ms)
             future = FutureRecordMetadata(transport)
-            self._append(TopicPartition(topic, partition), timestamp, key_bytes, value_bytes,
-                         headers, size, future)
+            sizes = (-1 if key_bytes is None else len(key_bytes),
+                     -1 if value_bytes is None else len(value_bytes),
+                     serialized_header_size(headers))
+            tp = TopicPartition(topic, partition)
+            closed_full = self._accumulator.append(tp, (timestamp, key_bytes, value_bytes,
+                                                        headers), size, sizes, future, now)
+            self._unresolved += 1
+            self._sender.wakeup(None if closed_full else now + self.config["linger_ms"])
         return future
 
     def _serialize(self, which: str, topic: str, headers, data: Any, what: str
@@ -176,99 +205,30 @@ class KafkaProducer:
             return self._sticky.partition(topic, partitions)
         return partition_for_key(key_bytes, partitions)
 
-    # --- the accumulator -----------------------------------------------------------------------
-    def _append(self, tp: TopicPartition, timestamp: int, key, value, headers, size: int,
-                future: FutureRecordMetadata) -> None:
-        batch = self._open.get(tp)
-        if batch is not None and batch.size + size > self.config["batch_size"]:
-            self._send_batch(batch)
-            batch = None
-        if batch is None:
-            batch = self._open[tp] = _OpenBatch(tp, self._transport.now_ms())
-            self._transport.call_later(self.config["linger_ms"],
-                                       lambda b=batch: self._on_linger_expired(b))
-        batch.records.append(Record(len(batch.records), timestamp, key, value, headers))
-        batch.futures.append((future, -1 if key is None else len(key),
-                              -1 if value is None else len(value), serialized_header_size(headers)))
-        batch.size += size
-        self._unresolved += 1
-
-    def _on_linger_expired(self, batch: _OpenBatch) -> None:
-        if self._open.get(batch.tp) is batch:
-            self._send_batch(batch)
-
-    def _send_batch(self, batch: _OpenBatch) -> None:
-        del self._open[batch.tp]
-        topic, partition = batch.tp
-        # (the topic may have been deleted meanwhile: the broker then answers the batch with
-        # UnknownTopicOrPartitionError; nothing here may raise into the scheduler)
-        if self._custom_partitioner is None and self._transport.has_topic(topic):
-            self._sticky.on_batch_sent(topic, partition, self._transport.partitions_for(
-                topic, False))
-        self._transmit(batch)
-
-    def _transmit(self, batch: _OpenBatch) -> None:
-        record_batch = RecordBatch(batch.records,
-                                   compression_type=self.config["compression_type"])
-        batch.attempts += 1
-        batch.sent_ms = self._transport.now_ms()
-        self._in_flight += 1
-        self._sensors["batch-size"].record(record_batch.size_in_bytes)
-        self._sensors["records-per-request"].record(len(batch.records))
-        if record_batch.codec:
-            uncompressed = sum(_record_size(r.offset_delta, 0, r.key, r.value, r.headers)
-                               for r in batch.records) + HEADER_SIZE
-            self._sensors["compression-rate"].record(record_batch.size_in_bytes / uncompressed)
-        self._transport.produce(batch.tp.topic, batch.tp.partition, record_batch, self._acks,
-                                self.config["request_timeout_ms"],
-                                lambda result: self._on_response(batch, result))
-        if self._acks == 0:
-            self._on_response(batch, ProduceResult())
-
-    def _on_response(self, batch: _OpenBatch, result: ProduceResult) -> None:
-        self._in_flight -= 1
-        now = self._transport.now_ms()
-        self._sensors["request-latency"].record(now - batch.sent_ms)
-        error = result.error
-        if error is not None:
-            if self._should_retry(batch, error, now):
-                self._sensors["record-retry"].record(len(batch.records))
-                self._transport.call_later(self.config["retry_backoff_ms"],
-                                           lambda: self._transmit(batch))
-                return
-            self._sensors["record-error"].record(len(batch.records))
-            for future, *_ in batch.futures:
-                future.failure(error)
-        else:
-            self._sensors["record-send"].record(len(batch.records))
-            self._complete(batch, result)
-        self._unresolved -= len(batch.futures)
-
-    def _should_retry(self, batch: _OpenBatch, error: Exception, now: int) -> bool:
-        return (getattr(error, "retriable", False)
-                and batch.attempts <= self.config["retries"]
-                and now - batch.first_ms < self.config["delivery_timeout_ms"])
-
-    def _complete(self, batch: _OpenBatch, result: ProduceResult) -> None:
-        topic, partition = tp = batch.tp
-        base = result.base_offset
-        append_time = result.log_append_time
-        for record, (future, key_size, value_size, header_size) in zip(batch.records,
-                                                                       batch.futures):
-            offset = -1 if base == -1 else base + record.offset_delta
-            timestamp = append_time if append_time != -1 else record.timestamp
-            future.success(RecordMetadata(topic, partition, tp, offset, timestamp, None,
-                                          key_size, value_size, header_size))
+    def _wait_for_memory(self, size: int) -> None:
+        accumulator = self._accumulator
+        if accumulator.has_room_for(size):
+            return
+        max_block_ms = self.config["max_block_ms"]
+        if not self._transport.wait_for(lambda: accumulator.has_room_for(size), max_block_ms):
+            raise KafkaTimeoutError(
+                f"Failed to allocate memory within the configured max blocking time "
+                f"{max_block_ms} ms: buffer_memory={self.config['buffer_memory']} bytes are "
+                f"taken by {accumulator.used_bytes} bytes of unsent or unacknowledged records")
 
     # --- waiting and closing -------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> None:
-        """Send every open batch now and wait until every sent record is resolved."""
+        """Send every batch now and wait until every sent record is resolved."""
         transport = self._transport
-        with transport.lock:
-            for batch in list(self._open.values()):
-                self._send_batch(batch)
         timeout_ms = float("inf") if timeout is None else timeout * 1000
-        if not transport.wait_for(lambda: self._unresolved == 0, timeout_ms):
+        with transport.lock:
+            self._sender.flushing = True
+            self._sender.wakeup()
+        try:
+            done = transport.wait_for(lambda: self._unresolved == 0, timeout_ms)
+        finally:
+            self._sender.flushing = False
+        if not done:
             raise KafkaTimeoutError(f"Timeout after waiting for {timeout} secs.")
 
     def close(self, timeout: float | None = None) -> None:
@@ -299,5 +259,5 @@ class KafkaProducer:
 
     def __repr__(self) -> str:
         return (f"KafkaProducer(acks={self.config['acks']!r}, linger_ms="
-                f"{self.config['linger_ms']}, open_batches={len(self._open)}, "
-                f"in_flight={self._in_flight})")
+                f"{self.config['linger_ms']}, idempotent={self.producer_id >= 0}, "
+                f"in_flight={self._sender.in_flight})")

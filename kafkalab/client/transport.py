@@ -14,6 +14,7 @@ from typing import Callable
 
 from ..cluster.broker import FetchResult, ProduceResult
 from ..cluster.cluster import Cluster
+from ..errors import KafkaConnectionError
 from ..record import RecordBatch
 
 
@@ -54,25 +55,43 @@ class InProcessTransport:
             return topic in self.cluster.topics
 
     # --- data ----------------------------------------------------------------------------------
-    def produce(self, topic: str, partition: int, batch: RecordBatch, acks: int,
-                timeout_ms: int, on_response: Callable[[ProduceResult], None]) -> None:
-        """Send a batch to the partition leader; ``on_response`` runs one round trip later
-        (never, for acks=0)."""
-        cluster = self.cluster
-        latency = cluster.network_latency_ms
+    def leader_for(self, topic: str, partition: int) -> int | None:
+        """The broker a request for this partition goes to (None while it has no leader)."""
+        with self.lock:
+            return self.cluster.partition(topic, partition).leader
 
-        def respond(result: ProduceResult) -> None:
-            if acks != 0:
-                cluster.scheduler.call_later(latency, lambda: on_response(result))
+    def produce(self, node_id: int, batches: list[tuple[str, int, RecordBatch]], acks: int,
+                timeout_ms: int,
+                on_response: Callable[[dict[tuple[str, int], ProduceResult]], None]) -> None:
+        """Send one produce request (batches of several partitions) to broker ``node_id``.
+
+        ``on_response({(topic, partition): ProduceResult})`` runs one round trip after the last
+        partition is answered — never for acks=0, nor when a fault drops the response.
+        """
+        cluster = self.cluster
+        faults = cluster.faults
+        topic = batches[0][0]
+        latency = cluster.network_latency_ms + faults.extra_delay_ms(topic)
+        results: dict[tuple[str, int], ProduceResult] = {}
 
         def arrive() -> None:
-            try:
-                leader = cluster.partition(topic, partition).leader
-                broker = cluster.brokers[leader]
-            except Exception as error:
-                respond(ProduceResult(error=error))
-                return
-            broker.handle_produce(topic, partition, batch, acks, timeout_ms, respond)
+            dropped = any(faults.should_drop_response(t, p) for t, p, _ in batches)
+
+            def answered(key: tuple[str, int], result: ProduceResult) -> None:
+                results[key] = result
+                if len(results) == len(batches) and acks != 0 and not dropped:
+                    cluster.scheduler.call_later(latency, lambda: on_response(results))
+
+            broker = cluster.brokers.get(node_id)
+            for t, p, batch in batches:
+                error = faults.request_error(t, p)
+                if error is None and (broker is None or not broker.alive):
+                    error = KafkaConnectionError(f"connection to broker {node_id} failed: it is down")
+                if error is not None:
+                    answered((t, p), ProduceResult(error=error))
+                    continue
+                broker.handle_produce(t, p, batch, acks, timeout_ms,
+                                      lambda result, key=(t, p): answered(key, result))
 
         with self.lock:
             cluster.scheduler.call_later(latency, arrive)

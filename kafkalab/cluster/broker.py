@@ -71,7 +71,11 @@ class Broker:
                     f"{p.name} has {len(p.isr)} in-sync replica(s) {p.isr} < "
                     f"min.insync.replicas={min_isr}; acks=all cannot be satisfied")
             log = p.leader_log
-            base_offset = log.append_as_leader(batch, p.leader_epoch)
+            duplicate = log.duplicate_of(batch)
+            if duplicate is None:
+                base_offset, last_offset = log.append_as_leader(batch, p.leader_epoch), None
+            else:
+                base_offset, last_offset = duplicate.base_offset, duplicate.last_offset
         except Exception as error:  # every refusal goes back to the client as its error
             self.cluster.events.emit("produce.rejected", f"broker {self.id} refused a batch for "
                                      f"{topic}-{partition}: {error}", topic=topic,
@@ -80,10 +84,19 @@ class Broker:
             return
         append_time = batch.max_timestamp if batch.timestamp_type == 1 else -1
         result = ProduceResult(base_offset, append_time, log.log_start_offset)
-        self.cluster.replicas.on_leader_append(p)
+        if last_offset is None:
+            last_offset = batch.last_offset
+            self.cluster.replicas.on_leader_append(p)
+        else:
+            self.cluster.events.emit(
+                "produce.duplicate", f"broker {self.id} recognised a retried batch of producer "
+                f"{batch.producer_id} (sequences {batch.base_sequence}..{batch.last_sequence}) "
+                f"in {p.name}: already stored at offsets {base_offset}..{last_offset}, not "
+                "appended again", topic=topic, partition=partition,
+                producer_id=batch.producer_id, base_offset=base_offset)
         if acks == ACKS_ALL:
             self.cluster.replicas.wait_for_commit(
-                p, batch.last_offset, timeout_ms,
+                p, last_offset, timeout_ms,
                 lambda error: respond(result if error is None else ProduceResult(error=error)))
         else:
             respond(result)

@@ -35,6 +35,7 @@ from ..storage.retention import enforce_retention
 from . import registry
 from .broker import Broker
 from .events import EventLog
+from .faults import FaultInjector
 from .partition import Partition
 from .placement import assign_replicas
 from .replication import ReplicaManager
@@ -82,6 +83,8 @@ class Cluster:
         self.events = EventLog(self.clock.now_ms)
         self.brokers = {i: Broker(self, i, host, port + i - 1) for i in range(1, brokers + 1)}
         self.topics: dict[str, Topic] = {}
+        self.faults = FaultInjector(self.events)
+        self._next_producer_id = 0
         self.replicas = ReplicaManager(self.scheduler, lambda: self.network_latency_ms,
                                        lambda b: self.brokers[b].alive)
         self._clients: weakref.WeakSet = weakref.WeakSet()
@@ -271,6 +274,15 @@ class Cluster:
                              "client used it (auto.create.topics.enable=true)", topic=name)
             return topic
         return self.topic(name)
+
+    @locked
+    def init_producer_id(self) -> tuple[int, int]:
+        """Kafka's InitProducerId for an idempotent producer: a new (producer id, epoch 0)."""
+        producer_id = self._next_producer_id
+        self._next_producer_id += 1
+        self.events.emit("producer.id_assigned", f"idempotent producer got producer id "
+                         f"{producer_id}, epoch 0", producer_id=producer_id)
+        return producer_id, 0
 
     # --- clients and housekeeping --------------------------------------------------------------
     def register_client(self, client: object) -> None:

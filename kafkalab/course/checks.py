@@ -87,13 +87,6 @@ def expect_equal(exercise_id: str, actual: Any, expected: Any, hint: str) -> Non
     passed(exercise_id)
 
 
-def expect_isinstance(exercise_id: str, value: Any, cls: type | tuple[type, ...], hint: str) -> None:
-    """Pass if ``value`` is an instance of ``cls``, else fail with ``hint`` and the actual type."""
-    if not isinstance(value, cls):
-        fail(exercise_id, f"{hint} (got a {type(value).__name__})")
-    passed(exercise_id)
-
-
 def lesson_check(exercise_id: str) -> Callable[[LessonCheck], LessonCheck]:
     """Decorator registering the check function of ``exercise_id``; returns the function unchanged.
 
@@ -116,7 +109,7 @@ def lesson_check(exercise_id: str) -> Callable[[LessonCheck], LessonCheck]:
 
 
 def run(exercise_id: str, *args: Any, **kwargs: Any) -> None:
-    """Run the registered check of ``exercise_id``: pass if it returns None, else fail with its hint."""
+    """Run the registered check of ``exercise_id``: None passes, a returned hint fails."""
     hint = _lesson_check_for(exercise_id)(*args, **kwargs)
     check(exercise_id, hint is None, hint)
 

@@ -1,4 +1,4 @@
-"""Generate ``exercises/NN-topic.ipynb`` from ``solutions/NN-topic.ipynb`` (``kafkalab make-exercises``).
+"""Generate ``exercises/NN-topic.ipynb`` from ``solutions/NN-topic.ipynb`` (``make exercises``).
 
 The exercise notebook is the solution notebook with:
 
@@ -70,7 +70,8 @@ def strip_solutions(source: str, exercise_id: str, where: str) -> str:
 
 def exercise_notebook(solution: nbformat.NotebookNode, path: Path) -> nbformat.NotebookNode:
     """The exercise notebook generated from the solution notebook read from ``path``."""
-    if (solution.nbformat, solution.nbformat_minor) < (4, 5) or not all("id" in c for c in solution.cells):
+    has_ids = (solution.nbformat, solution.nbformat_minor) >= (4, 5)
+    if not has_ids or not all("id" in cell for cell in solution.cells):
         raise CourseError(
             f"{path}: cells need stable ids (nbformat 4.5 or newer); save it with JupyterLab 4 "
             f"or nbformat 5 first"
@@ -92,9 +93,8 @@ def exercise_notebook(solution: nbformat.NotebookNode, path: Path) -> nbformat.N
             cell.source = strip_solutions(cell.source, exercise_id, f"{path}: cell {index}")
         elif (exercise_id := notebooks.check_id(cell)) is not None:
             cell.execution_count = code_number
-            cell.outputs = [
-                nbformat.v4.new_output("stream", name="stdout", text=checks.pass_line(exercise_id) + "\n")
-            ]
+            pass_line = checks.pass_line(exercise_id) + "\n"
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=pass_line)]
     return nb
 
 
@@ -152,9 +152,13 @@ def command(solutions_dir: Path, exercises_dir: Path, *, check_only: bool) -> in
         print(f"{path}: has no solution notebook in {solutions_dir}; delete it or add the solution")
     if check_only:
         for path in found.stale:
-            print(f"{path}: {'stale' if path.is_file() else 'missing'}; run `kafkalab make-exercises`")
+            state = "stale" if path.is_file() else "missing"
+            print(f"{path}: {state}; run `kafkalab make-exercises`")
         return 1 if found.stale or found.orphans else 0
     write(found)
     unchanged = len(found.expected) - len(found.stale)
-    print(f"wrote {len(found.stale)} exercise notebook(s) to {exercises_dir}, {unchanged} already up to date")
+    print(
+        f"wrote {len(found.stale)} exercise notebook(s) to {exercises_dir}, "
+        f"{unchanged} already up to date"
+    )
     return 0

@@ -21,19 +21,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
     report = yield
     path = item.config.getoption("kafkalab_cells")
-    if path and hasattr(item, "cell_num") and (call.when == "call" or (call.when == "setup" and report.failed)):
+    decisive = call.when == "call" or (call.when == "setup" and report.failed)
+    if path and hasattr(item, "cell_num") and decisive:
         outputs = getattr(item, "test_outputs", None) or []
         error = next((out for out in outputs if out.get("output_type") == "error"), None)
         reason = str(call.excinfo.value) if call.excinfo else ""
-        if reason.startswith("Timeout"):  # the error output is then the KeyboardInterrupt nbval caused
+        if reason.startswith("Timeout"):  # then the error output is nbval's KeyboardInterrupt
             error = None
+        streams = [out.get("text", "") for out in outputs if out.get("output_type") == "stream"]
         line = {
             "notebook": item.path.name,
             "cell": item.cell_num,
             "passed": report.passed or (report.skipped and not hasattr(report, "wasxfail")),
             "ename": error["ename"] if error else "",
             "message": error["evalue"] if error else reason,
-            "printed": "".join(out.get("text", "") for out in outputs if out.get("output_type") == "stream"),
+            "printed": "".join(streams),
         }
         with open(path, "a", encoding="utf-8") as file:
             file.write(json.dumps(line, ensure_ascii=False) + "\n")

@@ -4,7 +4,8 @@ One pytest subprocess runs all the given notebooks (each in its own kernel, cell
 failing cell does not stop the later ones). The kernel runs with the notebook's folder as working
 directory and imports the same ``kafkalab`` as this process (its folder is put first on
 PYTHONPATH). pytest loads only nbval and ``nbval_plugin``, no other installed plugin, and no
-conftest or ini file. Outcomes are keyed by nbval's cell number: the position among code cells, from 0.
+conftest or ini file. Outcomes are keyed by nbval's cell number: the position among code cells,
+from 0.
 """
 
 from __future__ import annotations
@@ -40,28 +41,34 @@ def run_notebooks(
 
     The notebooks must share one folder (their names are then distinct).
     """
+    if not notebook_paths:
+        return {}
     for module in ("pytest", "nbval"):
         if find_spec(module) is None:
-            raise CourseError(f"running notebooks needs {module}: pip install 'kafkalab[test]'")
+            raise CourseError(f"running notebooks needs {module} (the `test` extra of kafkalab)")
     folders = {path.resolve().parent for path in notebook_paths}
     if len(folders) != 1:
-        raise CourseError(f"notebooks to run must share one folder, got {sorted(map(str, folders))}")
+        raise CourseError(f"notebooks to run must share one folder: {sorted(map(str, folders))}")
     folder = folders.pop()
     with tempfile.TemporaryDirectory(prefix="kafkalab-nbval-") as scratch:
         cells_file = Path(scratch) / "cells.jsonl"
         command = [
-            sys.executable, "-m", "pytest", "-p", "nbval.plugin", "--nbval-lax", "--nbval-current-env",
+            sys.executable, "-m", "pytest",
+            "-p", "nbval.plugin", "--nbval-lax", "--nbval-current-env",
             f"--nbval-cell-timeout={cell_timeout_s}",
             "-p", "no:cacheprovider", "-p", "kafkalab.course.nbval_plugin",
             f"--kafkalab-cells={cells_file}",
             "-c", os.devnull, f"--rootdir={folder}", "--noconftest", "--color=no", "-q",
             *(path.name for path in notebook_paths),
         ]  # fmt: skip
-        done = subprocess.run(command, cwd=folder, env=_environment(), capture_output=True, text=True)
+        done = subprocess.run(
+            command, cwd=folder, env=_environment(), capture_output=True, text=True
+        )
         lines = cells_file.read_text(encoding="utf-8").splitlines() if cells_file.exists() else []
     if done.returncode not in (0, 1, 5):  # 5: no code cells at all
+        names = ", ".join(path.name for path in notebook_paths)
         raise CourseError(
-            f"pytest could not run {', '.join(p.name for p in notebook_paths)} (exit {done.returncode}):\n"
+            f"pytest could not run {names} (exit {done.returncode}):\n"
             f"{(done.stdout + done.stderr)[-3000:]}"
         )
     outcomes: dict[str, dict[int, CellOutcome]] = {path.name: {} for path in notebook_paths}

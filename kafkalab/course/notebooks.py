@@ -83,25 +83,28 @@ def answer_cells(nb: nbformat.NotebookNode) -> dict[str, list[int]]:
 
 
 def exercises(nb: nbformat.NotebookNode, path: Path) -> dict[str, Exercise]:
-    """The exercises of an authored notebook, in check-cell order; CourseError if it breaks the contract."""
+    """The exercises of an authored notebook, in check-cell order.
+
+    Raises CourseError, saying which cell breaks which rule, if the notebook breaks the contract.
+    """
     lesson = NOTEBOOK_NAME.fullmatch(path.name)
     if lesson is None:
-        raise CourseError(f"{path}: exercise notebooks are named NN-topic.ipynb (NN = lesson number)")
+        raise CourseError(f"{path}: exercise notebooks are named NN-topic.ipynb (NN: the lesson)")
     answers: dict[str, list[int]] = {}
     checks: dict[str, int] = {}
     for index, cell in enumerate(nb.cells):
-        roles = cell.metadata.get(METADATA_KEY, {})
-        if not {"answer", "check"} & roles.keys():
+        roles = {"answer", "check"} & cell.metadata.get(METADATA_KEY, {}).keys()
+        if not roles:
             continue
         where = f"{path}: cell {index}"
-        if cell.cell_type != "code" or len({"answer", "check"} & roles.keys()) != 1:
-            raise CourseError(f"{where} must be a code cell that is either an answer or a check: {CONTRACT}")
-        role = "answer" if "answer" in roles else "check"
-        exercise_id = roles[role]
+        if cell.cell_type != "code" or len(roles) != 1:
+            raise CourseError(f"{where} must be a code cell, an answer or a check; {CONTRACT}")
+        role = roles.pop()
+        exercise_id = cell.metadata[METADATA_KEY][role]
         if not isinstance(exercise_id, str) or not EXERCISE_ID.fullmatch(exercise_id):
             raise CourseError(f"{where}: bad exercise id {exercise_id!r}; ids look like '01.2'")
         if exercise_id[:2] != lesson.group(1):
-            raise CourseError(f"{where}: exercise {exercise_id} does not belong to lesson {lesson.group(1)}")
+            raise CourseError(f"{where}: exercise {exercise_id} is not of lesson {lesson.group(1)}")
         if exercise_id in checks:
             what = "an answer cell" if role == "answer" else "a second check cell"
             raise CourseError(
@@ -112,13 +115,16 @@ def exercises(nb: nbformat.NotebookNode, path: Path) -> dict[str, Exercise]:
             _validate_wrong_answers(cell, where)
             answers.setdefault(exercise_id, []).append(index)
         elif not cell.source.startswith(CHECK_MARKER):
-            raise CourseError(f"{where}: the check cell of {exercise_id} must start with {CHECK_MARKER!r}")
+            raise CourseError(f"{where}: the check of {exercise_id} must start {CHECK_MARKER!r}")
         elif exercise_id not in answers:
-            raise CourseError(f"{where}: the check cell of {exercise_id} comes before any of its answer cells; {CONTRACT}")
+            raise CourseError(
+                f"{where}: the check cell of {exercise_id} comes before any of its answer cells; "
+                f"{CONTRACT}"
+            )
         else:
             checks[exercise_id] = index
     if unchecked := sorted(answers.keys() - checks.keys()):
-        raise CourseError(f"{path}: exercises without a check cell: {', '.join(unchecked)}; {CONTRACT}")
+        raise CourseError(f"{path}: no check cell for {', '.join(unchecked)}; {CONTRACT}")
     if not checks:
         raise CourseError(f"{path}: no exercises in this notebook; {CONTRACT}")
     return {

@@ -128,6 +128,13 @@ class RecordBatch:
         return self.base_offset + self.last_offset_delta + 1
 
     @property
+    def last_sequence(self) -> int:
+        """Sequence number of the last record (idempotent producers), -1 without one."""
+        if self.base_sequence < 0:
+            return -1
+        return (self.base_sequence + self.last_offset_delta) % 2**31
+
+    @property
     def compression_type(self) -> str:
         return _CODEC_NAMES[self.codec]
 

@@ -18,6 +18,7 @@ from typing import Callable
 from ..config import TopicConfig
 from ..errors import InvalidTimestampError, OffsetOutOfRangeError, RecordTooLargeError
 from ..record import RecordBatch
+from .producer_state import BatchMetadata, ProducerStateManager
 from .segment import LogSegment
 
 Emit = Callable[..., object]
@@ -38,6 +39,7 @@ class PartitionLog:
         self.segments: list[LogSegment] = [LogSegment(0, now_ms())]
         self.log_start_offset = 0
         self.high_watermark = 0
+        self.producer_state = ProducerStateManager(self.name)
 
     @property
     def name(self) -> str:
@@ -90,9 +92,21 @@ class PartitionLog:
                              f"got a batch at {batch.base_offset}")
         self._append(batch)
 
+    def duplicate_of(self, batch: RecordBatch) -> BatchMetadata | None:
+        """For an idempotent producer's batch: the already-stored batch it repeats, or None if
+        it is new. Raises OutOfOrderSequenceNumberError / InvalidProducerEpochError."""
+        if batch.producer_id < 0 or batch.base_sequence < 0:
+            return None
+        return self.producer_state.check(batch.producer_id, batch.producer_epoch,
+                                         batch.base_sequence, batch.last_sequence)
+
     def _append(self, batch: RecordBatch) -> None:
         self._maybe_roll(batch.size_in_bytes)
         self.active_segment.append(batch)
+        if batch.producer_id >= 0 and batch.base_sequence >= 0:
+            self.producer_state.record(batch.producer_id, batch.producer_epoch,
+                                       batch.base_sequence, batch.last_sequence,
+                                       batch.base_offset, batch.last_offset)
 
     def _maybe_roll(self, incoming_bytes: int) -> None:
         active = self.active_segment
