@@ -26,6 +26,10 @@ def python3_kernel(tmp_path_factory: pytest.TempPathFactory):
         })
     )  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JUPYTER_PATH", os.pathsep.join(filter(None, [str(folder), os.environ.get("JUPYTER_PATH")])))
-        patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(paths.REPO_ROOT), os.environ.get("PYTHONPATH")])))
+        patch.setenv("JUPYTER_PATH", _prepend(folder, "JUPYTER_PATH"))
+        patch.setenv("PYTHONPATH", _prepend(paths.REPO_ROOT, "PYTHONPATH"))
         yield "python3"
+
+
+def _prepend(folder, variable):
+    return os.pathsep.join(filter(None, [str(folder), os.environ.get(variable)]))

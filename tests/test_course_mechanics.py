@@ -18,6 +18,10 @@ def cell(nb, cell_id):
     return next(c for c in nb.cells if c.id == cell_id)
 
 
+def pass_output(exercise_id):
+    return nbformat.v4.new_output("stream", name="stdout", text=f"✅ {exercise_id} passed\n")
+
+
 @pytest.fixture(scope="module")
 def pristine_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("exercises")
@@ -35,16 +39,17 @@ def solution():
     return notebooks.read_notebook(SOLUTION)
 
 
-# --- generator ------------------------------------------------------------------------------
+# --- generator ----------------------------------------------------------------------------
 
 
 def test_solution_regions_become_the_placeholder_keeping_code_around_them(exercise):
-    assert cell(exercise, "ex1-answer").source == "numbers = [1, 2, 3]\n" + PLACEHOLDER.format("99.1")
-    assert cell(exercise, "ex2-answer").source == (
+    first, second = cell(exercise, "ex1-answer"), cell(exercise, "ex2-answer")
+    assert first.source == "numbers = [1, 2, 3]\n" + PLACEHOLDER.format("99.1")
+    assert second.source == (
         'def group(pairs):\n    """Collect the values of each key, in order."""\n'
         f"    {PLACEHOLDER.format('99.2')}\n\n\nprint(\"group() is defined\")"
     )
-    assert cell(exercise, "ex1-answer").metadata == {"kafkalab": {"answer": "99.1"}}  # no wrong_answers
+    assert first.metadata == {"kafkalab": {"answer": "99.1"}}  # wrong_answers removed
 
 
 def test_only_check_cells_store_an_executed_pass_line(exercise):
@@ -55,7 +60,7 @@ def test_only_check_cells_store_an_executed_pass_line(exercise):
         if exercise_id is None:
             assert (c.outputs, c.execution_count) == ([], None), c.id
         else:
-            assert c.outputs == [nbformat.v4.new_output("stream", name="stdout", text=f"✅ {exercise_id} passed\n")]
+            assert c.outputs == [pass_output(exercise_id)]
             assert isinstance(c.execution_count, int)
 
 
@@ -68,22 +73,27 @@ def test_output_depends_only_on_the_solution_content(solution, tmp_path):
         c.metadata["execution"] = {"iopub.execute_input": "2026-11-25T16:52:00.000Z"}
     nbformat.write(executed, tmp_path / SOLUTION.name)
     text = make_exercises.generate(SOLUTION)
-    assert make_exercises.generate(tmp_path / SOLUTION.name) == text == make_exercises.generate(SOLUTION)
-    assert [c.id for c in nbformat.reads(text, as_version=4).cells] == [c.id for c in solution.cells]
+    assert make_exercises.generate(tmp_path / SOLUTION.name) == text
+    assert make_exercises.generate(SOLUTION) == text
+    ids = [c.id for c in nbformat.reads(text, as_version=4).cells]
+    assert ids == [c.id for c in solution.cells]
 
 
 def test_check_mode_reports_missing_stale_and_orphaned_notebooks(tmp_path, capsys):
+    generated = tmp_path / SOLUTION.name
+
     def check():
         code = make_exercises.command(SOLUTIONS, tmp_path, check_only=True)
         return code, capsys.readouterr().out
 
-    assert check() == (1, f"{tmp_path / SOLUTION.name}: missing; run `kafkalab make-exercises`\n")
-    assert cli.main(["make-exercises", "--solutions", str(SOLUTIONS), "--exercises", str(tmp_path)]) == 0
+    assert check() == (1, f"{generated}: missing; run `kafkalab make-exercises`\n")
+    argv = ["make-exercises", "--solutions", str(SOLUTIONS), "--exercises", str(tmp_path)]
+    assert cli.main(argv) == 0
     assert "wrote 1 exercise notebook(s)" in capsys.readouterr().out
     assert check() == (0, "")
-    (tmp_path / SOLUTION.name).write_text((tmp_path / SOLUTION.name).read_text().replace("99.1 passed", "99.1 ok"))
-    assert check() == (1, f"{tmp_path / SOLUTION.name}: stale; run `kafkalab make-exercises`\n")
-    make_exercises.command(SOLUTIONS, tmp_path, check_only=False)
+    generated.write_text(generated.read_text().replace("99.1 passed", "99.1 ok"))
+    assert check() == (1, f"{generated}: stale; run `kafkalab make-exercises`\n")
+    assert cli.main(argv) == 0
     (tmp_path / "99-old.ipynb").write_text("{}")
     code, out = check()
     assert code == 1 and "99-old.ipynb: has no solution notebook" in out
@@ -111,7 +121,8 @@ def _check_before_answer(nb):
 
 
 def _answer_after_check(nb):
-    nb.cells.append(nbformat.v4.new_code_cell("### BEGIN SOLUTION\n### END SOLUTION", metadata=cell(nb, "ex1-answer").metadata))
+    source, metadata = "### BEGIN SOLUTION\n### END SOLUTION", cell(nb, "ex1-answer").metadata
+    nb.cells.append(nbformat.v4.new_code_cell(source, metadata=metadata))
 
 
 def _id_of_another_lesson(nb):
@@ -133,26 +144,31 @@ def _no_cell_ids(nb):
     [
         (_without_markers, "has no solution region; put the solution between lines"),
         (_unclosed_region, "'### BEGIN SOLUTION' without '### END SOLUTION' after it"),
-        (_check_without_marker_comment, "must start with '# NBVAL_CHECK_OUTPUT'"),
-        (_answer_without_check, "exercises without a check cell: 99.1; an exercise is"),
+        (_check_without_marker_comment, "the check of 99.1 must start '# NBVAL_CHECK_OUTPUT'"),
+        (_answer_without_check, "no check cell for 99.1; an exercise is"),
         (_check_before_answer, "the check cell of 99.1 comes before any of its answer cells"),
         (_answer_after_check, "an answer cell of 99.1 after its check cell"),
-        (_id_of_another_lesson, "exercise 01.1 does not belong to lesson 99"),
+        (_id_of_another_lesson, "exercise 01.1 is not of lesson 99"),
         (_no_exercises, "no exercises in this notebook; an exercise is one or more answer cells"),
         (_no_cell_ids, "cells need stable ids (nbformat 4.5 or newer)"),
     ],
+    ids=lambda value: value.__name__.strip("_") if callable(value) else None,
 )
-def test_broken_solution_notebooks_are_refused_with_the_rule(solution, break_it, message, tmp_path, capsys):
+def test_broken_solution_notebooks_are_refused_with_the_rule(
+    solution, break_it, message, tmp_path, capsys
+):
     break_it(solution)
     (tmp_path / "solutions").mkdir()
     nbformat.write(solution, tmp_path / "solutions" / SOLUTION.name)
-    argv = ["make-exercises", "--solutions", str(tmp_path / "solutions"), "--exercises", str(tmp_path / "out")]
-    assert cli.main(argv) == 2
+    argv = ["make-exercises", "--solutions", str(tmp_path / "solutions")]
+    assert cli.main([*argv, "--exercises", str(tmp_path / "out")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
-# --- grader ---------------------------------------------------------------------------------
+# --- grader -------------------------------------------------------------------------------
+# Each scenario turns (a copy of the exercise notebook, a copy of the solution) into a learner's
+# notebook; all are graded in one nbval run.
 
 
 def _solved(exercise, solution):
@@ -169,49 +185,54 @@ def _only_99_2_solved(exercise, solution):
 
 
 def _wrong_99_1(exercise, solution):
-    cell(solution, "ex1-answer").source = notebooks.wrong_answers(cell(solution, "ex1-answer"))[0]
+    answer = cell(solution, "ex1-answer")
+    answer.source = notebooks.wrong_answers(answer)[0]
     return solution
 
 
 def _wrong_99_2(exercise, solution):
-    cell(solution, "ex2-answer").source = notebooks.wrong_answers(cell(solution, "ex2-answer"))[0]
+    answer = cell(solution, "ex2-answer")
+    answer.source = notebooks.wrong_answers(answer)[0]
     return solution
 
 
 def _fake_pass(exercise, solution):
-    """Unsolved, with each check cell replaced by a print of its pass line, saved executed."""
+    """Unsolved, each check cell replaced by a print of its pass line and saved as executed."""
     for exercise_id, cell_id in (("99.1", "ex1-check"), ("99.2", "ex2-check")):
-        cell(exercise, cell_id).source = f'# NBVAL_CHECK_OUTPUT\nprint("✅ {exercise_id} passed")'
+        check = cell(exercise, cell_id)
+        check.source = f'# NBVAL_CHECK_OUTPUT\nprint("✅ {exercise_id} passed")'
+        check.outputs, check.execution_count = [pass_output(exercise_id)], 1
     return exercise
 
 
-def _99_1_answer_cell_deleted(exercise, solution):
+def _answer_99_1_deleted(exercise, solution):
     solution.cells.remove(cell(solution, "ex1-answer"))
     return solution
 
 
-def _99_1_answer_cell_duplicated(exercise, solution):
+def _answer_99_1_duplicated(exercise, solution):
     solution.cells.insert(0, copy.deepcopy(cell(solution, "ex1-answer")))
+    solution.cells[0].id = "copy"
     return solution
 
 
-def _scratch_cells_added(exercise, solution):
-    """The learner adds their own cells and outputs; only answer cell sources count."""
+def _scratch_cell_defines_99_1(exercise, solution):
+    """Code outside answer cells is not graded: 99.1's answer is in a scratch cell."""
     solution.cells.insert(0, nbformat.v4.new_code_cell("total = 6"))
     cell(solution, "ex1-answer").source = "pass"
     return solution
 
 
-SCENARIOS = {  # learner notebook -> the exercises expected to pass
+SCENARIOS = {  # make the learner's notebook -> the exercises that should pass
     _solved: {"99.1", "99.2"},
     _unsolved: set(),
     _only_99_2_solved: {"99.2"},
     _wrong_99_1: {"99.2"},
     _wrong_99_2: {"99.1"},
     _fake_pass: set(),
-    _99_1_answer_cell_deleted: {"99.2"},
-    _99_1_answer_cell_duplicated: {"99.2"},
-    _scratch_cells_added: {"99.2"},
+    _answer_99_1_deleted: {"99.2"},
+    _answer_99_1_duplicated: {"99.2"},
+    _scratch_cell_defines_99_1: {"99.2"},
 }
 
 
@@ -221,17 +242,15 @@ def scenario_name(make_learner):
 
 @pytest.fixture(scope="module")
 def graded(pristine_dir, exercise, tmp_path_factory):
-    """Every scenario graded in one nbval run: the pristine notebook copied once per scenario name."""
+    """Exercise id -> ExerciseGrade, per scenario name; the pristine notebook copied per name."""
     pristine = tmp_path_factory.mktemp("pristine")
     learners = tmp_path_factory.mktemp("learners")
-    for make_learner in SCENARIOS:
-        name = scenario_name(make_learner)
+    for make_learner, name in zip(SCENARIOS, map(scenario_name, SCENARIOS)):
         (pristine / name).write_bytes((pristine_dir / SOLUTION.name).read_bytes())
         learner = make_learner(copy.deepcopy(exercise), notebooks.read_notebook(SOLUTION))
         nbformat.write(learner, learners / name)
-    return {g.name: {e.exercise_id: e for e in g.exercises} for g in grade.grade(
-        grade.learner_notebooks(learners, pristine), pristine
-    )}  # fmt: skip
+    grades = grade.grade(grade.learner_notebooks(learners, pristine), pristine)
+    return {g.name: {e.exercise_id: e for e in g.exercises} for g in grades}
 
 
 @pytest.mark.parametrize("make_learner", SCENARIOS, ids=lambda f: f.__name__.strip("_"))
@@ -256,30 +275,31 @@ def test_a_wrong_answer_shows_its_check_hint(graded):
     wrong = graded[scenario_name(_wrong_99_1)]["99.1"]
     assert wrong.answer_passed and not wrong.check_passed
     assert wrong.message == "total should be the sum of numbers (expected 6, got 3)"
-    assert graded[scenario_name(_wrong_99_2)]["99.2"].message.startswith("group() should collect the values")
+    hint = graded[scenario_name(_wrong_99_2)]["99.2"].message
+    assert hint.startswith("group() should collect the values of each key in order")
 
 
 def test_missing_or_extra_answer_cells_fail_only_that_exercise(graded):
-    for make_learner, count in ((_99_1_answer_cell_deleted, 0), (_99_1_answer_cell_duplicated, 2)):
-        e = graded[scenario_name(make_learner)]["99.1"]
-        assert e.message.startswith(f"your notebook has {count} answer cell(s) for 99.1, the exercise has 1")
+    for make_learner, count in ((_answer_99_1_deleted, 0), (_answer_99_1_duplicated, 2)):
+        message = graded[scenario_name(make_learner)]["99.1"].message
+        assert message.startswith(f"your notebook has {count} answer cell(s) for 99.1, the")
 
 
 def test_an_answer_that_never_returns_fails_only_its_own_exercise(pristine_dir, exercise, tmp_path):
     learner = copy.deepcopy(exercise)
     cell(learner, "ex1-answer").source = "while True:\n    pass"
-    cell(learner, "ex2-answer").source = cell(notebooks.read_notebook(SOLUTION), "ex2-answer").source
+    solved = cell(notebooks.read_notebook(SOLUTION), "ex2-answer")
+    cell(learner, "ex2-answer").source = solved.source
     nbformat.write(learner, tmp_path / SOLUTION.name)
     [graded] = grade.grade([tmp_path / SOLUTION.name], pristine_dir, cell_timeout_s=2)
     first, second = graded.exercises
-    assert not first.passed and first.message.startswith("your answer cell failed: Timeout of 2 seconds")
+    assert first.message.startswith("your answer cell failed: Timeout of 2 seconds")
     assert second.passed
 
 
 def test_report_lists_each_exercise_and_the_total(graded):
     results = graded[scenario_name(_wrong_99_1)]
-    text = grade.report([grade.NotebookGrade("99-x.ipynb", list(results.values()))])
-    assert text == (
+    assert grade.report([grade.NotebookGrade("99-x.ipynb", list(results.values()))]) == (
         "99-x.ipynb\n"
         "  99.1  ❌  total should be the sum of numbers (expected 6, got 3)\n"
         "  99.2  ✅\n"
@@ -292,38 +312,49 @@ def test_cli_grades_a_solved_notebook_with_exit_0(pristine_dir, capsys):
     assert capsys.readouterr().out.endswith("2/2 exercises passed\n")
 
 
-def test_cli_grades_an_unsolved_notebook_with_exit_1(pristine_dir, capsys):
+def test_cli_grades_a_folder_of_unsolved_notebooks_with_exit_1(pristine_dir, capsys):
     assert cli.main(["grade", str(pristine_dir), "--pristine", str(pristine_dir)]) == 1
     assert capsys.readouterr().out.endswith("0/2 exercises passed\n")
 
 
-@pytest.mark.parametrize(
-    "make_input, message",
-    [
-        (lambda d: d / "nope.ipynb", "nope.ipynb: no such file or folder; give an exercise notebook or a folder"),
-        (lambda d: d / "learner" / "00-other.ipynb", "no exercise notebook named 00-other.ipynb in"),
-        (lambda d: d / "learner", "no notebook here has the name of an exercise notebook in"),
-        (lambda d: d / "learner" / "99-unknown-id.ipynb", "answer cells for unknown exercise(s) 99.7;"),
-        (lambda d: d / "learner" / "99-no-exercises.ipynb", "no exercises in this notebook;"),
-        (lambda d: d / "learner" / "99-not-json.ipynb", "not a Jupyter notebook"),
-    ],
-)
-def test_bad_grade_input_says_what_is_wrong(tmp_path, exercise, solution, make_input, message, capsys):
+@pytest.fixture
+def bad_inputs(tmp_path, exercise, solution):
+    """Learner notebooks in tmp_path/learner, each wrong in the way its name says."""
     pristine, learner = tmp_path / "pristine", tmp_path / "learner"
     pristine.mkdir(), learner.mkdir()
-    nbformat.write(exercise, pristine / "99-unknown-id.ipynb")
+    for name in ("99-unknown-id.ipynb", "99-not-json.ipynb"):
+        nbformat.write(exercise, pristine / name)
     _no_exercises(solution)
     nbformat.write(solution, pristine / "99-no-exercises.ipynb")
-    nbformat.write(exercise, pristine / "99-not-json.ipynb")
     unknown = copy.deepcopy(exercise)
     cell(unknown, "ex1-answer").metadata["kafkalab"]["answer"] = "99.7"
     nbformat.write(unknown, learner / "99-unknown-id.ipynb")
     nbformat.write(exercise, learner / "99-no-exercises.ipynb")
     (learner / "99-not-json.ipynb").write_text("not json")
     (learner / "00-other.ipynb").write_text("{}")
-    if message.startswith("no notebook here"):
-        for path in learner.glob("99-*"):
-            path.unlink()
-    assert cli.main(["grade", str(make_input(tmp_path)), "--pristine", str(pristine)]) == 2
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("nope.ipynb", "nope.ipynb: no such file or folder; give an exercise notebook or a folder"),
+        ("learner/00-other.ipynb", "no exercise notebook named 00-other.ipynb in"),
+        ("learner/99-unknown-id.ipynb", "answer cells for unknown exercise(s) 99.7; this notebook"),
+        ("learner/99-no-exercises.ipynb", "no exercises in this notebook;"),
+        ("learner/99-not-json.ipynb", "not a Jupyter notebook"),
+        ("pristine/99-not-json.ipynb", "no such folder (expected the exercise notebooks here)"),
+    ],
+)
+def test_bad_grade_input_says_what_is_wrong(bad_inputs, path, message, capsys):
+    pristine = bad_inputs / ("missing" if path.startswith("pristine") else "pristine")
+    assert cli.main(["grade", str(bad_inputs / path), "--pristine", str(pristine)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("kafkalab grade: error: ") and message in err, err
+
+
+def test_a_folder_without_exercise_notebooks_says_which_names_are_expected(bad_inputs, capsys):
+    (bad_inputs / "scratch").mkdir()
+    argv = ["grade", str(bad_inputs / "scratch"), "--pristine", str(bad_inputs / "pristine")]
+    assert cli.main(argv) == 2
+    assert "no notebook here has the name of an exercise notebook in" in capsys.readouterr().err

@@ -53,7 +53,11 @@ def test_unsolved_exercises_all_fail_at_their_own_check(solution):
 def test_each_wrong_answer_fails_exactly_its_exercise(solution, tmp_path):
     """Round k splices the k-th wrong answer of every answer cell that has one into the solution."""
     nb = notebooks.read_notebook(solution)
-    wrong = {index: notebooks.wrong_answers(cell) for index, cell in enumerate(nb.cells) if notebooks.answer_id(cell)}
+    wrong = {
+        index: notebooks.wrong_answers(cell)
+        for index, cell in enumerate(nb.cells)
+        if notebooks.answer_id(cell)
+    }
     rounds = max(map(len, wrong.values()))
     assert rounds > 0, f"{solution.name}: give at least one answer cell wrong_answers metadata"
     pristine, learners = tmp_path / "pristine", tmp_path / "learners"
@@ -67,7 +71,11 @@ def test_each_wrong_answer_fails_exactly_its_exercise(solution, tmp_path):
             if len(variants) > k:
                 learner.cells[index].source = variants[k]
         nbformat.write(learner, learners / name)
-        expected_failures[name] = {notebooks.answer_id(nb.cells[i]) for i, v in wrong.items() if len(v) > k}
+        expected_failures[name] = {
+            notebooks.answer_id(nb.cells[index])
+            for index, variants in wrong.items()
+            if len(variants) > k
+        }
     for graded in grade.grade(sorted(learners.glob("*.ipynb")), pristine):
         failing = {e.exercise_id for e in graded.exercises if not e.passed}
         assert failing == expected_failures[graded.name], grade.report([graded])

@@ -8,6 +8,9 @@ Modules, one job each:
 - ``make_exercises`` ``solutions/`` -> ``exercises/`` (``kafkalab make-exercises``)
 - ``grade``          splice a learner's answers into the pristine exercise notebook, run it under
                      nbval, print a score table (``kafkalab grade``)
+- ``nbval_run``      run notebooks under ``pytest --nbval-lax`` in a subprocess, outcome per cell
+- ``nbval_plugin``   the pytest plugin ``nbval_run`` loads to record those outcomes
+- ``lessonNN``       lesson-specific checks, registered with ``checks.lesson_check``
 
-Importing this package imports nothing from the engine.
+Nothing here imports the engine (importing the package still runs ``kafkalab/__init__``).
 """

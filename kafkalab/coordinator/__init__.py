@@ -1,0 +1,1 @@
+"""Coordinators: the group coordinator (consumer groups, committed offsets) and assignors."""
