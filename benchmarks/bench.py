@@ -5,7 +5,8 @@ Prints records/s for three ways of doing the same work, and the ratios kafkalab/
 * produce — N keyed records (100-byte values, keys ``str(i % 1000).encode()``) into a topic of
   8 partitions:
     - kafkalab: ``KafkaProducer.send(topic, value=v, key=k)`` per record, then ``flush()``
-      (default kafka-python configs: acks=1, linger_ms=0, batch_size=16384);
+      (kafka-python 3's defaults: acks='all', enable_idempotence=True, linger_ms=0,
+      batch_size=16384);
     - mockafka-py: ``FakeProducer.produce(topic, value=v, key=k, partition=p)`` — its
       confluent-kafka-style in-memory producer. mockafka has no partitioner, so ``p`` is
       Kafka's murmur2 partition of the key, computed *before* the clock starts (mockafka
@@ -13,11 +14,14 @@ Prints records/s for three ways of doing the same work, and the ratios kafkalab/
     - floor: a bare loop appending ``(key, value)`` tuples to a list.
 * consume — all N records back, from those 8 partitions:
     - kafkalab: ``KafkaConsumer(group_id=None, auto_offset_reset='earliest')`` assigned all 8
-      partitions, calling ``poll()`` (max_poll_records=500) until it has every record;
+      partitions, calling ``poll()`` (max_poll_records=500) until it has handed out every record;
     - mockafka-py: ``FakeConsumer`` subscribed to the topic, calling ``consume(500)`` (its
       batch call, confluent-kafka style) until it returns nothing;
     - floor: a bare loop building N kafka-python ``ConsumerRecord`` namedtuples from the same
-      keys and values.
+      keys and values, 500 to a list (a poll's worth).
+  Consumers count what they get and drop it, as a streaming application (and Kafka's own
+  consumer perf test) does; ``--keep-records`` keeps all N instead, which mostly measures the
+  garbage collector walking the kept records.
 
 Every measurement runs on fresh state (a new Cluster / a cleaned mockafka store); each of the
 ``--runs`` rounds runs every contestant once, interleaved, and the best time counts. Results are
@@ -26,8 +30,8 @@ stays enabled, as in a notebook (``--no-gc`` turns it off, to see how much of a 
 Speed is never asserted here: this script only reports. ``--profile produce|consume`` prints a
 cProfile of kafkalab's path (top 25 by own time) instead.
 
-Usage:  .venv/bin/python benchmarks/bench.py [--quick] [--records N] [--runs N] [--no-gc]
-                                             [--profile produce|consume]
+Usage:  .venv/bin/python benchmarks/bench.py [--quick] [--records N] [--runs N] [--budget S]
+                  [--no-gc] [--keep-records] [--profile produce|consume]
 """
 from __future__ import annotations
 
@@ -64,7 +68,7 @@ TARGETS = {
 }
 
 
-# --- the workload ------------------------------------------------------------------------------
+# --- the workload --------------------------------------------------------------------------------
 @dataclass
 class Workload:
     n: int
@@ -82,19 +86,25 @@ class Workload:
         return Counter(self.partitions)
 
 
-def timed(fn, *args):
+def timed(fn, profiler: cProfile.Profile | None = None):
     """(seconds, result) of one call, after a full collection so earlier garbage isn't billed.
 
     The collector stays as it is (enabled by default): objects a contestant creates or keeps
-    alive cost collection time, as they do in a notebook.
+    alive cost collection time, as they do in a notebook. With a ``profiler``, the call runs
+    under it (the time is then not worth reporting).
     """
     gc.collect()
+    if profiler is not None:
+        profiler.enable()
     start = time.perf_counter()
-    result = fn(*args)
-    return time.perf_counter() - start, result
+    result = fn()
+    seconds = time.perf_counter() - start
+    if profiler is not None:
+        profiler.disable()
+    return seconds, result
 
 
-# --- kafkalab ----------------------------------------------------------------------------------
+# --- kafkalab ------------------------------------------------------------------------------------
 def kafkalab_cluster() -> kafkalab.Cluster:
     registry.clear()
     cluster = kafkalab.Cluster(brokers=1, seed=0)
@@ -102,7 +112,7 @@ def kafkalab_cluster() -> kafkalab.Cluster:
     return cluster
 
 
-def kafkalab_produce(w: Workload):
+def kafkalab_produce(w: Workload, profiler: cProfile.Profile | None = None):
     """Timed: per-record send() then flush(). Returns (seconds, cluster holding the data)."""
     cluster = kafkalab_cluster()
     producer = kafkalab.KafkaProducer(bootstrap_servers=cluster.bootstrap_servers)
@@ -113,48 +123,46 @@ def kafkalab_produce(w: Workload):
             send(TOPIC, value=value, key=key)
         producer.flush()
 
-    seconds, _ = timed(run)
+    seconds, _ = timed(run, profiler)
     producer.close()
     return seconds, cluster
 
 
-def kafkalab_consume(w: Workload, cluster: kafkalab.Cluster):
+def kafkalab_consume(w: Workload, cluster: kafkalab.Cluster, keep: bool = False,
+                     profiler: cProfile.Profile | None = None) -> float:
+    """Timed: poll() until every record has been handed out (kept only with ``keep``)."""
     consumer = kafkalab.KafkaConsumer(bootstrap_servers=cluster.bootstrap_servers,
                                       group_id=None, auto_offset_reset="earliest")
     consumer.assign([TopicPartition(TOPIC, p) for p in range(PARTITIONS)])
+    kept: list[ConsumerRecord] = []
+    next_offset = [0] * PARTITIONS  # checks each poll's lists continue where the last ended
 
     def run():
-        records: list[ConsumerRecord] = []
-        empty_polls = 0
-        while len(records) < w.n:
+        count = empty_polls = 0
+        while count < w.n:
             batch = consumer.poll()
             if not batch:
                 empty_polls += 1
                 if empty_polls > 100:
-                    raise RuntimeError(f"kafkalab poll() stalled after {len(records)} of "
-                                       f"{w.n} records")
+                    raise RuntimeError(f"kafkalab poll() stalled after {count} of {w.n} records")
                 continue
-            for part in batch.values():
-                records.extend(part)
-        return records
+            for tp, records in batch.items():
+                if records[0].offset != next_offset[tp.partition]:
+                    raise AssertionError(f"kafkalab skipped from offset {next_offset[tp.partition]}"
+                                         f" to {records[0].offset} in {tp}")
+                next_offset[tp.partition] = records[-1].offset + 1
+                count += len(records)
+                if keep:
+                    kept.extend(records)
+        return count
 
-    seconds, records = timed(run)
+    seconds, count = timed(run, profiler)
     consumer.close()
-    check_kafkalab_records(w, records)
+    expected = w.expected_counts()
+    if count != w.n or next_offset != [expected[p] for p in range(PARTITIONS)]:
+        raise AssertionError(f"kafkalab consumed {count} records up to offsets {next_offset}; "
+                             f"expected {w.n} up to {[expected[p] for p in range(PARTITIONS)]}")
     return seconds
-
-
-def check_kafkalab_records(w: Workload, records: list[ConsumerRecord]) -> None:
-    counts = Counter(r.partition for r in records)
-    if len(records) != w.n or counts != w.expected_counts():
-        raise AssertionError(f"kafkalab consumed {len(records)} records with partition counts "
-                             f"{dict(counts)}; expected {w.n} with {dict(w.expected_counts())}")
-    next_offset = [0] * PARTITIONS
-    for r in records:
-        if r.offset != next_offset[r.partition] or len(r.value) != VALUE_SIZE:
-            raise AssertionError(f"kafkalab handed out {r.topic}-{r.partition}@{r.offset}, "
-                                 f"expected offset {next_offset[r.partition]}")
-        next_offset[r.partition] += 1
 
 
 # --- mockafka-py ---------------------------------------------------------------------------------
@@ -181,25 +189,29 @@ def mockafka_produce(w: Workload) -> float:
     return seconds
 
 
-def mockafka_consume(w: Workload) -> float:
+def mockafka_consume(w: Workload, keep: bool = False) -> float:
     """Reads what mockafka_produce just stored (mockafka's store is a process-wide singleton)."""
     from mockafka import FakeConsumer
 
     consumer = FakeConsumer()
     consumer.subscribe([TOPIC])
+    kept = []
 
     def run():
-        messages = []
+        count = 0
         while batch := consumer.consume(POLL_BATCH):
-            messages.extend(batch)
-        return messages
+            count += len(batch)
+            if keep:
+                kept.extend(batch)
+        return count
 
-    seconds, messages = timed(run)
+    seconds, count = timed(run)
+    expected = w.expected_counts()
+    positions = [consumer.consumer_store.get(f"{TOPIC}*{p}", 0) for p in range(PARTITIONS)]
     consumer.close()
-    counts = Counter(m.partition() for m in messages)
-    if len(messages) != w.n or counts != w.expected_counts():
-        raise AssertionError(f"mockafka consumed {len(messages)} messages with partition "
-                             f"counts {dict(counts)}; expected {w.n}")
+    if count != w.n or positions != [expected[p] for p in range(PARTITIONS)]:
+        raise AssertionError(f"mockafka consumed {count} messages up to offsets {positions}; "
+                             f"expected {w.n}")
     return seconds
 
 
@@ -209,7 +221,7 @@ def mockafka_reset() -> None:
     KafkaStore.fresh()
 
 
-# --- floors ----------------------------------------------------------------------------------------
+# --- floors --------------------------------------------------------------------------------------
 def floor_produce(w: Workload) -> float:
     def run():
         out = []
@@ -224,30 +236,39 @@ def floor_produce(w: Workload) -> float:
 
 
 def floor_consume_input(w: Workload) -> list[tuple[int, list[tuple[int, int, bytes, bytes]]]]:
-    """Per partition, (offset, timestamp, key, value) rows: what a fetch would hand back."""
+    """(partition, rows) in poll-sized chunks; a row is (offset, timestamp, key, value)."""
     rows: dict[int, list] = {p: [] for p in range(PARTITIONS)}
     for key, value, p in zip(w.keys, w.values, w.partitions):
         rows[p].append((len(rows[p]), 0, key, value))
-    return list(rows.items())
+    return [(p, part[i:i + POLL_BATCH]) for p, part in rows.items()
+            for i in range(0, len(part), POLL_BATCH)]
 
 
-def floor_consume(w: Workload, source) -> float:
+def floor_consume(w: Workload, source, keep: bool = False) -> float:
+    """Timed: build the ConsumerRecords a poll would return, POLL_BATCH at a time."""
+    kept = []
+
     def run():
-        out = []
-        append = out.append
+        count = 0
         for partition, rows in source:
+            records = []
+            append = records.append
             for offset, timestamp, key, value in rows:
                 append(ConsumerRecord(TOPIC, partition, 0, offset, timestamp, 0, key, value,
                                       [], None, len(key), len(value), -1))
-        return out
+            count += len(records)
+            if keep:
+                kept.extend(records)
+        return count
 
-    seconds, out = timed(run)
-    assert len(out) == w.n
+    seconds, count = timed(run)
+    assert count == w.n
     return seconds
 
 
-# --- running and reporting ---------------------------------------------------------------------------
-def measure(w: Workload, runs: int, budget_s: float) -> tuple[dict[tuple[str, str], float], int]:
+# --- running and reporting -----------------------------------------------------------------------
+def measure(w: Workload, runs: int, budget_s: float, keep_records: bool = False
+            ) -> tuple[dict[tuple[str, str], float], int]:
     """Best seconds per (phase, contestant), and the rounds run.
 
     Every round runs each contestant once. No round starts that would likely end after
@@ -256,7 +277,7 @@ def measure(w: Workload, runs: int, budget_s: float) -> tuple[dict[tuple[str, st
     best: dict[tuple[str, str], float] = {}
     started = time.perf_counter()
 
-    def keep(name, seconds):
+    def note(name, seconds):
         best[name] = min(seconds, best.get(name, float("inf")))
 
     floor_source = floor_consume_input(w)
@@ -265,18 +286,18 @@ def measure(w: Workload, runs: int, budget_s: float) -> tuple[dict[tuple[str, st
         if done and elapsed + elapsed / done > budget_s:
             break
         seconds, cluster = kafkalab_produce(w)
-        keep(("produce", "kafkalab"), seconds)
-        keep(("consume", "kafkalab"), kafkalab_consume(w, cluster))
+        note(("produce", "kafkalab"), seconds)
+        note(("consume", "kafkalab"), kafkalab_consume(w, cluster, keep_records))
         cluster.close()
         del cluster
         registry.clear()
 
-        keep(("produce", "mockafka"), mockafka_produce(w))
-        keep(("consume", "mockafka"), mockafka_consume(w))
+        note(("produce", "mockafka"), mockafka_produce(w))
+        note(("consume", "mockafka"), mockafka_consume(w, keep_records))
         mockafka_reset()
 
-        keep(("produce", "floor"), floor_produce(w))
-        keep(("consume", "floor"), floor_consume(w, floor_source))
+        note(("produce", "floor"), floor_produce(w))
+        note(("consume", "floor"), floor_consume(w, floor_source, keep_records))
     else:
         done = runs
     return best, done
@@ -293,7 +314,7 @@ LABELS = {
 
 
 def report(w: Workload, runs: int, requested: int, best: dict[tuple[str, str], float],
-           load: float) -> None:
+           load: float, keep_records: bool) -> None:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"kafkalab {kafkalab.__version__} benchmark: {w.n:,} records, {VALUE_SIZE}-byte values, "
           f"{KEYS:,} keys, {PARTITIONS} partitions; best of {runs} run(s), fresh state each")
@@ -301,8 +322,10 @@ def report(w: Workload, runs: int, requested: int, best: dict[tuple[str, str], f
         print(f"(stopped after {runs} of {requested} rounds: --budget reached)")
     print(f"python {platform.python_version()} ({platform.python_implementation()}), "
           f"{cpus} cpu(s), {platform.machine()}, load average {load:.2f} at start")
-    print(f"cyclic gc: {'enabled (CPython defaults)' if gc.isenabled() else 'DISABLED (--no-gc)'}"
-          ", gc.collect() before each timed run")
+    collector = "enabled (CPython defaults)" if gc.isenabled() else "DISABLED (--no-gc)"
+    consumers = ("KEEP every record (--keep-records)" if keep_records
+                 else "count records, then drop them")
+    print(f"cyclic gc: {collector}, gc.collect() before each timed run; consumers {consumers}")
     print(f"peer: mockafka-py {metadata.version('mockafka-py')} FakeProducer / FakeConsumer "
           "(confluent-kafka-style, in-memory); its partitions are Kafka's murmur2, computed "
           "outside the timing")
@@ -320,28 +343,14 @@ def report(w: Workload, runs: int, requested: int, best: dict[tuple[str, str], f
                   f"(target >= {target}x: {verdict})")
 
 
-def profile(w: Workload, phase: str, top: int = 25) -> None:
-    """cProfile one kafkalab run of ``phase``, top functions by own time."""
+def profile(w: Workload, phase: str, keep_records: bool = False, top: int = 25) -> None:
+    """cProfile one kafkalab run of ``phase`` (the benchmark's own code), top by own time."""
     profiler = cProfile.Profile()
-    if phase == "produce":
-        cluster = kafkalab_cluster()
-        producer = kafkalab.KafkaProducer(bootstrap_servers=cluster.bootstrap_servers)
-        profiler.enable()
-        for key, value in zip(w.keys, w.values):
-            producer.send(TOPIC, value=value, key=key)
-        producer.flush()
-        profiler.disable()
-    else:
-        _, cluster = kafkalab_produce(w)
-        consumer = kafkalab.KafkaConsumer(bootstrap_servers=cluster.bootstrap_servers,
-                                          group_id=None, auto_offset_reset="earliest")
-        consumer.assign([TopicPartition(TOPIC, p) for p in range(PARTITIONS)])
-        got = 0
-        profiler.enable()
-        while got < w.n:
-            got += sum(len(part) for part in consumer.poll().values())
-        profiler.disable()
-    print(f"cProfile of kafkalab {phase}, {w.n:,} records (cProfile overhead inflates times)")
+    _, cluster = kafkalab_produce(w, profiler if phase == "produce" else None)
+    if phase == "consume":
+        kafkalab_consume(w, cluster, keep_records, profiler)
+    print(f"cProfile of kafkalab {phase}, {w.n:,} records, cyclic gc "
+          f"{'on' if gc.isenabled() else 'off'} (cProfile overhead inflates every time)")
     pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(top)
 
 
@@ -356,17 +365,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="print a cProfile of kafkalab's path instead of benchmarking")
     parser.add_argument("--no-gc", action="store_true",
                         help="diagnostic: disable the cyclic garbage collector while timing")
+    parser.add_argument("--keep-records", action="store_true",
+                        help="consumers keep every record they get (default: count and drop)")
     args = parser.parse_args(argv)
     if args.no_gc:
         gc.disable()
     n = args.records or (20_000 if args.quick else 200_000)
     w = Workload(n)
     if args.profile:
-        profile(w, args.profile)
+        profile(w, args.profile, args.keep_records)
         return 0
     load = os.getloadavg()[0]  # other work on the machine makes every rate noisier
-    best, rounds = measure(w, args.runs, args.budget)
-    report(w, rounds, args.runs, best, load)
+    best, rounds = measure(w, args.runs, args.budget, args.keep_records)
+    report(w, rounds, args.runs, best, load, args.keep_records)
     return 0
 
 

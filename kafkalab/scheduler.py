@@ -38,6 +38,7 @@ class Timer:
         if self.cancelled:
             return
         self.cancelled = True
+        self.callback = None  # a cancelled entry may wait in the heap: keep nothing alive
         if not self.background and self._scheduler is not None:
             self._scheduler._foreground -= 1  # pending foreground work is counted exactly
 
@@ -85,10 +86,11 @@ class Scheduler:
         if not self._heap:
             return False
         time_ms, _, _, timer = heapq.heappop(self._heap)
+        callback = timer.callback
         timer.cancel()  # it runs now, and never again
         if time_ms > self.clock.now_ms():
             self.clock.advance_to(time_ms)
-        timer.callback()
+        callback()
         return True
 
     def run_due(self) -> int:

@@ -1,7 +1,10 @@
 """The record accumulator: per-partition queues of batches waiting to be sent.
 
 ``send()`` appends a record to the last batch of its partition's queue, opening a new batch
-when the last one is full (``batch_size``). The head batch of a queue is *ready* when it is
+when the last one is full (``batch_size``; the record that does not fit closes it). For records
+the sticky partitioner placed, ``append(abort_on_new_batch=True)`` refuses to open a new batch,
+so the producer can move to another partition first (Java's ``abortOnNewBatch``, KIP-480).
+The head batch of a queue is *ready* when it is
 full, its ``linger_ms`` has passed, the producer is flushing, or — for a retried batch — its
 ``retry_backoff_ms`` has passed. Memory: every unsent or unanswered batch counts against
 ``buffer_memory``; ``send()`` blocks (up to ``max_block_ms``) while it is used up.
@@ -24,7 +27,8 @@ class ProducerBatch:
     """Records for one partition, with the futures to resolve and the send bookkeeping."""
 
     __slots__ = ("tp", "records", "futures", "size", "created_ms", "linger_until_ms", "full",
-                 "attempts", "retry_at_ms", "base_sequence", "producer_epoch", "last_error")
+                 "attempts", "retry_at_ms", "base_sequence", "producer_epoch", "last_error",
+                 "done")
 
     def __init__(self, tp: TopicPartition, now_ms: int, linger_ms: int):
         self.tp = tp
@@ -39,6 +43,7 @@ class ProducerBatch:
         self.base_sequence = -1
         self.producer_epoch = -1
         self.last_error: Exception | None = None
+        self.done = False  # its futures are resolved (a late answer then changes nothing)
 
     def is_ready(self, now_ms: int, flushing: bool) -> bool:
         if self.attempts:
@@ -61,8 +66,11 @@ class RecordAccumulator:
         return self.used_bytes + size <= self.buffer_memory or self.used_bytes == 0
 
     def append(self, tp: TopicPartition, record_fields: tuple, size: int, sizes: tuple,
-               future: FutureRecordMetadata, now_ms: int) -> bool:
-        """Add a record; returns True when it closed a full batch (send it soon)."""
+               future: FutureRecordMetadata, now_ms: int, abort_on_new_batch: bool = False
+               ) -> tuple[bool, bool]:
+        """Add a record; returns ``(appended, closed_full)``. ``closed_full`` means a batch
+        filled up (send it soon). With ``abort_on_new_batch``, a record that would need a new
+        batch is not appended (``appended`` is False): its partitioner may choose again."""
         queue = self.queues.get(tp)
         if queue is None:
             queue = self.queues[tp] = deque()
@@ -72,6 +80,8 @@ class RecordAccumulator:
             batch.full = closed_one = True
             batch = None
         if batch is None:
+            if abort_on_new_batch:
+                return False, closed_one
             batch = ProducerBatch(tp, now_ms, self.linger_ms)
             queue.append(batch)
         timestamp, key, value, headers = record_fields
@@ -79,7 +89,7 @@ class RecordAccumulator:
         batch.futures.append((future, *sizes))
         batch.size += size
         self.used_bytes += size + (HEADER_SIZE if len(batch.records) == 1 else 0)
-        return closed_one
+        return True, closed_one
 
     def heads(self) -> Iterator[ProducerBatch]:
         for queue in self.queues.values():
@@ -90,17 +100,22 @@ class RecordAccumulator:
         return self.queues[tp].popleft()
 
     def reenqueue(self, batch: ProducerBatch) -> None:
-        """Put a failed batch back at the front, keeping sequence order for idempotence."""
+        """Put a failed batch back at the front, keeping (epoch, sequence) order for
+        idempotence: batches of an older epoch were sent first, so they go first."""
         queue = self.queues.setdefault(batch.tp, deque())
         position = 0
         if batch.base_sequence >= 0:
+            key = (batch.producer_epoch, batch.base_sequence)
             while (position < len(queue) and queue[position].base_sequence >= 0
-                   and queue[position].base_sequence < batch.base_sequence):
+                   and (queue[position].producer_epoch, queue[position].base_sequence) < key):
                 position += 1
         queue.insert(position, batch)
 
     def release(self, batch: ProducerBatch) -> None:
-        self.used_bytes -= batch.size
+        """Give back a resolved batch's memory (once: the batch is then done)."""
+        if not batch.done:
+            batch.done = True
+            self.used_bytes -= batch.size
 
     def has_unsent(self) -> bool:
         return any(self.queues.values())

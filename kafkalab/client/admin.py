@@ -208,6 +208,128 @@ class KafkaAdminClient:
                 out.setdefault("topic", {})[resource.name] = "OK"
         return out
 
+    # --- consumer groups (kafka-python 3 names; 2.x names below) ---------------------------------
+    def list_groups(self, broker_ids=None, states_filter=None, types_filter=None) -> list[dict]:
+        with self._cluster.lock:
+            groups = self._cluster.group_coordinator.groups.values()
+            return [{"group_id": g.group_id, "protocol_type": "consumer",
+                     "group_state": g.state.value, "group_type": "classic"}
+                    for g in sorted(groups, key=lambda g: g.group_id)
+                    if not states_filter or g.state.value in states_filter]
+
+    def describe_groups(self, group_ids, group_coordinator_id=None,
+                        include_authorized_operations=False) -> dict[str, dict]:
+        from kafka.protocol.consumer.metadata import (
+            ConsumerProtocolAssignment,
+            ConsumerProtocolSubscription,
+        )
+
+        out = {}
+        with self._cluster.lock:
+            groups = self._cluster.group_coordinator.groups
+            for group_id in group_ids:
+                g = groups.get(group_id)
+                if g is None:
+                    out[group_id] = {"group_id": group_id, "group_state": "Dead",
+                                     "protocol_type": "", "protocol_data": "", "members": [],
+                                     "authorized_operations": None, "error": None}
+                    continue
+                members = [{"member_id": m.member_id, "group_instance_id": m.group_instance_id,
+                            "client_id": m.client_id, "client_host": m.client_host,
+                            "member_metadata": ConsumerProtocolSubscription.decode(
+                                m.metadata_for(g.protocol)) if g.protocol else None,
+                            "member_assignment": ConsumerProtocolAssignment.decode(m.assignment)
+                            if m.assignment else None}
+                           for m in g.members.values()]
+                out[group_id] = {"group_id": group_id, "group_state": g.state.value,
+                                 "protocol_type": "consumer", "protocol_data": g.protocol or "",
+                                 "members": members, "authorized_operations": None,
+                                 "error": None}
+        return out
+
+    def list_group_offsets(self, group_specs) -> dict[str, dict]:
+        if isinstance(group_specs, str):
+            group_specs = {group_specs: None}
+        elif not isinstance(group_specs, dict):
+            group_specs = {g: None for g in group_specs}
+        with self._cluster.lock:
+            coordinator = self._cluster.group_coordinator
+            return {g: coordinator.fetch_offsets(g, partitions)
+                    for g, partitions in group_specs.items()}
+
+    def delete_groups(self, group_ids, group_coordinator_id=None) -> dict[str, Exception | None]:
+        """Delete empty groups and their committed offsets; a non-empty group is refused."""
+        out = {}
+        with self._cluster.lock:
+            for group_id in group_ids:
+                try:
+                    self._cluster.group_coordinator.delete_group(group_id)
+                    out[group_id] = None
+                except KafkaError as error:
+                    out[group_id] = error
+        return out
+
+    def alter_group_offsets(self, group_id, offsets, group_coordinator_id=None) -> dict:
+        """Set a group's committed offsets; the group must have no active members."""
+        from ..structs import OffsetAndMetadata
+
+        offsets = {tp: o if isinstance(o, OffsetAndMetadata) else OffsetAndMetadata(o, "", -1)
+                   for tp, o in offsets.items()}
+        with self._cluster.lock:
+            self._cluster.group_coordinator.commit_offsets(group_id, -1, "", offsets)
+        from ..errors import NoError
+
+        return {tp: NoError for tp in offsets}
+
+    def reset_group_offsets(self, group_id, offset_specs, group_coordinator_id=None) -> dict:
+        """Reset committed offsets to the earliest/latest offset, a time, or a number —
+        ``kafka-consumer-groups --reset-offsets --to-earliest|--to-latest|--to-datetime``.
+        Each target is clamped to the partition's [log start, high watermark]."""
+        from kafka.admin import OffsetSpec, OffsetTimestamp
+
+        from ..structs import OffsetAndMetadata
+
+        targets = {}
+        with self._cluster.lock:
+            for tp, spec in offset_specs.items():
+                start, _ = self._transport.list_offsets(tp.topic, tp.partition, -2)
+                end, _ = self._transport.list_offsets(tp.topic, tp.partition, -1)
+                if isinstance(spec, OffsetTimestamp):
+                    found, _ = self._transport.list_offsets(tp.topic, tp.partition, int(spec))
+                    offset = end if found == -1 else found
+                elif spec is OffsetSpec.EARLIEST:
+                    offset = start
+                elif spec is OffsetSpec.LATEST:
+                    offset = end
+                elif isinstance(spec, int) and not isinstance(spec, OffsetSpec):
+                    offset = spec
+                else:
+                    raise ValueError(f"reset target for {tp} must be OffsetSpec.EARLIEST, "
+                                     f"OffsetSpec.LATEST, OffsetTimestamp(ms) or an int, "
+                                     f"not {spec!r}")
+                targets[tp] = OffsetAndMetadata(min(max(offset, start), end), "", -1)
+            self._cluster.group_coordinator.commit_offsets(group_id, -1, "", targets)
+        return targets
+
+    # kafka-python 2.x names, as the lesson's generation of tutorials uses them
+    def list_consumer_groups(self, broker_ids=None) -> list[tuple[str, str]]:
+        return [(g["group_id"], g["protocol_type"]) for g in self.list_groups()]
+
+    def describe_consumer_groups(self, group_ids, group_coordinator_id=None,
+                                 include_authorized_operations=False) -> list[dict]:
+        described = self.describe_groups(group_ids)
+        return [described[g] for g in group_ids]
+
+    def list_consumer_group_offsets(self, group_id, group_coordinator_id=None,
+                                    partitions=None) -> dict:
+        return self.list_group_offsets({group_id: partitions})[group_id]
+
+    def delete_consumer_groups(self, group_ids, group_coordinator_id=None) -> list[tuple]:
+        from ..errors import NoError
+
+        return [(g, type(e) if e is not None else NoError)
+                for g, e in self.delete_groups(group_ids).items()]
+
     # --- cluster -------------------------------------------------------------------------------
     def describe_cluster(self) -> dict:
         with self._cluster.lock:

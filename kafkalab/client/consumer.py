@@ -8,8 +8,9 @@ moves the position past them. With no data, ``poll(timeout_ms)`` waits — in si
 world runs forward until data arrives or the timeout passes; iterating stops when the simulated
 world is idle (DESIGN §2.4).
 
-Differences from kafka-python: consumer groups (``group_id``, commits, rebalancing) arrive with
-lesson 03; until then a ``group_id`` is refused with an explanation instead of being ignored.
+With a ``group_id`` and ``subscribe()`` the consumer is a member of a consumer group (see
+:mod:`.group_member`): partitions come from the group's assignor and move on rebalances,
+positions start at the group's committed offsets, and ``commit()`` stores them.
 
 Invariants: a partition's position only moves forward except by ``seek*``; records are handed
 out in offset order per partition, each exactly once per position.
@@ -21,22 +22,28 @@ from collections import deque
 from typing import Any, Iterable
 
 from kafka.consumer.group import KafkaConsumer as _KafkaPythonConsumer
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.future import Future
 from kafka.serializer import Deserializer
 
 from ..errors import (
     IllegalStateError,
+    KafkaError,
     KafkaConfigurationError,
     NoOffsetForPartitionError,
     OffsetOutOfRangeError,
     UnknownTopicOrPartitionError,
 )
 from ..structs import (
+    ConsumerGroupMetadata,
     ConsumerRecord,
+    OffsetAndMetadata,
     OffsetAndTimestamp,
     TopicPartition,
     serialized_header_size,
 )
 from .config import merge_config
+from .group_member import GroupMember
 from .metrics import Sensor
 from .transport import transport_for
 
@@ -71,11 +78,6 @@ class KafkaConsumer:
 
     def __init__(self, *topics: str, **configs: Any):
         self.config = merge_config(DEFAULT_CONFIG, configs, "KafkaConsumer")
-        if self.config["group_id"] is not None:
-            raise KafkaConfigurationError(
-                f"group_id={self.config['group_id']!r}: consumer groups (subscribe with a "
-                "group, commits, rebalancing) arrive with lesson 03 and are not built yet. "
-                "Use group_id=None with assign() or topics to read every partition")
         reset = self.config["auto_offset_reset"]
         if reset not in ("earliest", "latest", "none", "smallest", "largest"):
             raise KafkaConfigurationError(
@@ -93,6 +95,9 @@ class KafkaConsumer:
         now = self._transport.now_ms
         self._consumed = Sensor(now)
         self._fetch_latency = Sensor(now)
+        self._listener = None
+        self._group = GroupMember(self) if self.config["group_id"] is not None else None
+        self._next_auto_commit_ms = now() + self.config["auto_commit_interval_ms"]
         if topics:
             self.subscribe(topics)
 
@@ -131,6 +136,9 @@ class KafkaConsumer:
         topics = list(topics)
         if bool(topics) == (pattern is not None):
             raise ValueError("subscribe() needs either a list of topics or a pattern, not both")
+        if listener is not None and not isinstance(listener, ConsumerRebalanceListener):
+            raise TypeError("listener must be a ConsumerRebalanceListener")
+        self._listener = listener
         if pattern is not None:
             self._pattern, self._subscription = re.compile(pattern), None
         else:
@@ -145,13 +153,22 @@ class KafkaConsumer:
         return set(self._subscription) if self._subscription is not None else None
 
     def unsubscribe(self) -> None:
+        if self._group is not None and self._states and not self._user_assigned:
+            self._before_revoke()
+            self._group.leave("it unsubscribed")
+            self._group.need_rejoin = True
         self._subscription = self._pattern = None
         self._user_assigned = False
         self._set_assignment([])
 
+    def _in_group(self) -> bool:
+        """Subscribed with a group_id: the group decides the assignment."""
+        return self._group is not None and not self._user_assigned and (
+            self._subscription is not None or self._pattern is not None)
+
     def _maybe_refresh_subscription(self) -> None:
         topics = self.subscription() if not self._user_assigned else None
-        if topics is None:
+        if topics is None or self._group is not None:
             return
         wanted = [TopicPartition(t, p) for t in sorted(topics) if self._transport.has_topic(t)
                   for p in range(self._transport.partitions_for(t, False))]
@@ -172,8 +189,19 @@ class KafkaConsumer:
         """The offset of the next record this consumer will read from ``partition``."""
         state = self._state(partition)
         if state.position is None:
-            self._reset_position(partition, state, self._reset, "no position yet")
+            committed = self._committed_offsets([partition]).get(partition)
+            if committed is not None:
+                state.position = committed.offset
+            else:
+                why = (f"group {self.config['group_id']} has no committed offset for it"
+                       if self._group else "no position yet")
+                self._reset_position(partition, state, self._reset, why)
         return state.position
+
+    def _committed_offsets(self, partitions) -> dict:
+        if self._group is None:
+            return {}
+        return self._transport.fetch_offsets(self.config["group_id"], list(partitions))
 
     def _reset_position(self, tp: TopicPartition, state: _PartitionState, policy: str,
                         why: str) -> None:
@@ -272,13 +300,25 @@ class KafkaConsumer:
         max_records = max_records or self.config["max_poll_records"]
         if not isinstance(max_records, int) or max_records < 1:
             raise ValueError(f"max_records must be a positive int, got {max_records!r}")
-        started = self._transport.now_ms()
-        records = self._collect(max_records, update_offsets)
-        if not records and timeout_ms:
-            self._transport.wait_for(self._has_fetchable_data, timeout_ms)
+        transport = self._transport
+        started = transport.now_ms()
+        deadline = started + timeout_ms
+        while True:  # as Kafka's poll loop: keep the membership alive, then fetch
+            self._maybe_join(deadline - transport.now_ms())
+            self._maybe_auto_commit()
             records = self._collect(max_records, update_offsets)
-        self._fetch_latency.record(self._transport.now_ms() - started)
+            remaining = deadline - transport.now_ms()
+            if records or remaining <= 0:
+                break
+            if not transport.wait_for(self._should_wake, remaining) and \
+                    not self._has_fetchable_data():
+                break
+        self._fetch_latency.record(transport.now_ms() - started)
         return records
+
+    def _should_wake(self) -> bool:
+        """Data to hand out, or the group needs this member to rejoin."""
+        return (self._in_group() and self._group.need_rejoin) or self._has_fetchable_data()
 
     def _fetchable(self) -> list[tuple[TopicPartition, _PartitionState]]:
         self._maybe_refresh_subscription()
@@ -368,11 +408,16 @@ class KafkaConsumer:
         return record
 
     def _fill_iterator(self) -> None:
+        self._maybe_join(self.config["consumer_timeout_ms"])
+        self._maybe_auto_commit()
         batch = self._collect(self.config["max_poll_records"], update_offsets=False)
-        if not batch:
-            self._transport.wait_for(self._has_fetchable_data, self.config["consumer_timeout_ms"],
-                                     stop_when_idle=True)
+        while not batch:
+            woke = self._transport.wait_for(self._should_wake, self.config["consumer_timeout_ms"],
+                                            stop_when_idle=True)
+            self._maybe_join(self.config["consumer_timeout_ms"])
             batch = self._collect(self.config["max_poll_records"], update_offsets=False)
+            if not woke:
+                break
         for records in batch.values():
             self._iterator.extend(records)
 
@@ -389,7 +434,123 @@ class KafkaConsumer:
         }}
 
     def close(self, autocommit: bool = True, timeout_ms: int | None = None) -> None:
+        if self._closed:
+            return
+        if self._group is not None:
+            if autocommit and self.config["enable_auto_commit"] and self._states:
+                self._commit_quietly("close()")
+            self._group.stop(leave=True)
         self._closed = True
+
+    def _crash(self) -> None:
+        """Die without committing or leaving (see ``cluster.faults.crash_consumer``)."""
+        if self._group is not None:
+            self._group.stop(leave=False)
+        self._closed = True
+
+    # --- consumer groups -----------------------------------------------------------------------
+    def _maybe_join(self, timeout_ms: float) -> None:
+        if self._in_group():
+            self._group.ensure_active(self.subscription() or set(), timeout_ms)
+
+    def _maybe_auto_commit(self) -> None:
+        if (self._group is None or not self.config["enable_auto_commit"]
+                or self._transport.now_ms() < self._next_auto_commit_ms):
+            return
+        self._next_auto_commit_ms = (self._transport.now_ms()
+                                     + self.config["auto_commit_interval_ms"])
+        if self._states:
+            self._commit_quietly("auto-commit")
+
+    def _commit_quietly(self, why: str) -> None:
+        try:
+            self.commit()
+        except KafkaError as error:
+            self._explain("consumer.commit_failed", f"{why} of group {self.config['group_id']} "
+                          f"failed: {error}")
+
+    def _explain(self, kind: str, text: str) -> None:
+        self._transport.cluster.events.emit(kind, text, group=self.config["group_id"])
+
+    def assignment_owned(self) -> set[TopicPartition]:
+        return set(self._states)
+
+    def _before_revoke(self, revoked: set[TopicPartition] | None = None) -> None:
+        """Before partitions go: auto-commit their positions, then tell the listener."""
+        revoked = set(self._states) if revoked is None else revoked
+        if self.config["enable_auto_commit"] and revoked:
+            self._commit_quietly("commit before revocation")
+        if self._listener is not None:
+            self._listener.on_partitions_revoked(revoked)
+
+    def _revoke(self, partitions: set[TopicPartition]) -> None:
+        self._states = {tp: s for tp, s in self._states.items() if tp not in partitions}
+        self._iterator.clear()
+
+    def _assign_from_group(self, assigned: set[TopicPartition],
+                           added: set[TopicPartition]) -> None:
+        self._set_assignment(sorted(assigned))
+        if self._listener is not None:
+            self._listener.on_partitions_assigned(added)
+
+    def commit(self, offsets=None, timeout_ms=None) -> None:
+        """Commit offsets to the group (default: the position of every assigned partition)."""
+        if self._group is None:
+            raise IllegalStateError("commit() requires a group_id: the committed offsets are "
+                                    "stored for a consumer group")
+        offsets = self._offsets_to_commit(offsets)
+        if not offsets:
+            return
+        if self._in_group():
+            self._group.commit(offsets)
+        else:
+            self._transport.commit_offsets(self.config["group_id"], -1, "", offsets)
+
+    def _offsets_to_commit(self, offsets) -> dict[TopicPartition, OffsetAndMetadata]:
+        if offsets is None:
+            return {tp: OffsetAndMetadata(s.position, "", -1)
+                    for tp, s in self._states.items() if s.position is not None}
+        out = {}
+        for tp, value in offsets.items():
+            if isinstance(value, int):
+                value = OffsetAndMetadata(value, "", -1)
+            out[tp] = value
+        return out
+
+    def commit_async(self, offsets=None, callback=None) -> Future:
+        """Commit in the background; ``callback(offsets, exception_or_None)`` runs one round
+        trip later. Returns a kafka-python Future."""
+        future = Future()
+        try:
+            offsets = self._offsets_to_commit(offsets)
+            self.commit(offsets)
+            outcome = None
+        except KafkaError as error:
+            outcome = error
+
+        def done():
+            if callback is not None:
+                callback(offsets, outcome)
+            future.success(offsets) if outcome is None else future.failure(outcome)
+
+        self._transport.call_later(2 * self._transport.cluster.network_latency_ms, done)
+        return future
+
+    def committed(self, partition: TopicPartition, metadata: bool = False, timeout_ms=None):
+        """The group's committed offset for ``partition`` (None if there is none)."""
+        if self._group is None:
+            raise IllegalStateError("committed() requires a group_id")
+        found = self._committed_offsets([partition]).get(partition)
+        if found is None:
+            return None
+        return found if metadata else found.offset
+
+    def group_metadata(self) -> ConsumerGroupMetadata:
+        group = self._group
+        if group is None:
+            return ConsumerGroupMetadata()
+        return ConsumerGroupMetadata(group.group_id, group.generation, group.member_id,
+                                     group.instance_id, group.state)
 
     def __repr__(self) -> str:
         return f"KafkaConsumer(assignment={sorted(self._states)})"

@@ -8,10 +8,15 @@ Waiting (``future.get``, ``flush``, a full ``buffer_memory``) runs the simulated
 
 Idempotence (``enable_idempotence``, on by default as in kafka-python 3): the producer gets a
 producer id from the cluster and numbers its batches per partition, so the broker drops a
-retried batch it already has instead of storing it twice.
+retried batch it already has instead of storing it twice. When a numbered batch fails for good
+(delivery timeout, a refused batch), its numbers leave a gap the broker would refuse for ever;
+the producer then bumps its epoch and numbers from 0 again (KIP-360, as kafka-python 3 does).
 
 Differences from kafka-python (kept small on purpose): no sender thread — work runs on the
-cluster's scheduler; transactions arrive with lesson 05.
+cluster's scheduler; transactions arrive with lesson 05; records without a key use the sticky
+partitioner (Java's default since 2.4, kafka-python's ``StickyPartitioner``) where kafka-python's
+``DefaultPartitioner`` picks a random partition per record; ``buffer_memory`` (Java's
+``buffer.memory``) bounds unsent and unacknowledged bytes.
 
 Invariants: without retries, records of one partition are stored in ``send()`` order (with
 idempotence, even with retries); every future resolves exactly once; a refused ``send()`` (bad
@@ -77,6 +82,12 @@ class KafkaProducer:
             raise ValueError(f"Not supported codec: {codec!r}; use None, 'gzip', 'snappy', "
                              "'lz4' or 'zstd'")
         self._check_idempotence(set(configs))
+        timeouts = self.config["linger_ms"] + self.config["request_timeout_ms"]
+        if self.config["delivery_timeout_ms"] < timeouts:
+            raise KafkaConfigurationError(
+                f"Must set delivery_timeout_ms higher than linger_ms + request_timeout_ms: "
+                f"delivery_timeout_ms={self.config['delivery_timeout_ms']} < "
+                f"{self.config['linger_ms']} + {self.config['request_timeout_ms']}")
         self._transport = transport_for(self.config["bootstrap_servers"])
         cluster = self._transport.cluster
         cluster.register_client(self)
@@ -85,7 +96,8 @@ class KafkaProducer:
         custom = self.config["partitioner"]
         self._custom_partitioner = None if isinstance(custom, DefaultPartitioner) else custom
         self.producer_id, self.producer_epoch = (
-            cluster.init_producer_id() if self.config["enable_idempotence"] else (-1, -1))
+            self._transport.init_producer_id() if self.config["enable_idempotence"]
+            else (-1, -1))
         self._unresolved = 0
         self._closed = False
         now = self._transport.now_ms
@@ -131,14 +143,11 @@ class KafkaProducer:
         transport = self._transport
         with transport.lock:
             partitions = transport.partitions_for(topic, self.config["allow_auto_create_topics"])
+            explicit_partition = partition is not None
             partition = self._choose_partition(topic, partition, key, key_bytes, value,
                                                value_bytes, partitions)
             size = _record_size(0, 0, key_bytes, value_bytes, headers)
-            if size + HEADER_SIZE > self.config["max_request_size"]:
-                raise MessageSizeTooLargeError(
-                    f"The message is {size + HEADER_SIZE} bytes when serialized which is larger "
-                    f"than the maximum request size you have configured with the "
-                    f"max_request_size configuration ({self.config['max_request_size']})")
+            self._check_record_size(size + HEADER_SIZE)
             self._wait_for_memory(size + HEADER_SIZE)
             now = transport.now_ms()
             timestamp = now if timestamp_ms is None else int(timestamp_ms)
@@ -146,9 +155,20 @@ class KafkaProducer:
             sizes = (-1 if key_bytes is None else len(key_bytes),
                      -1 if value_bytes is None else len(value_bytes),
                      serialized_header_size(headers))
-            tp = TopicPartition(topic, partition)
-            closed_full = self._accumulator.append(tp, (timestamp, key_bytes, value_bytes,
-                                                        headers), size, sizes, future, now)
+            fields = (timestamp, key_bytes, value_bytes, headers)
+            # KIP-480: a record without a key that would open a new batch first moves the
+            # sticky partition on (kafka-python 3's abort_on_new_batch), so the burst after a
+            # sent or full batch fills a batch on another partition.
+            sticky = not explicit_partition and key_bytes is None
+            appended, closed_full = self._accumulator.append(
+                TopicPartition(topic, partition), fields, size, sizes, future, now,
+                abort_on_new_batch=sticky and self._rotates_on_new_batch())
+            if not appended:
+                partition = self._on_new_batch(topic, partition, key, value, value_bytes,
+                                               partitions)
+                _, closed_other = self._accumulator.append(
+                    TopicPartition(topic, partition), fields, size, sizes, future, now)
+                closed_full = closed_full or closed_other
             self._unresolved += 1
             self._sender.wakeup(None if closed_full else now + self.config["linger_ms"])
         return future
@@ -205,6 +225,35 @@ class KafkaProducer:
             return self._sticky.partition(topic, partitions)
         return partition_for_key(key_bytes, partitions)
 
+    def _rotates_on_new_batch(self) -> bool:
+        """True when the partitioner moves on for a new batch: kafkalab's sticky partitioner,
+        or a custom one with kafka-python 3's ``on_new_batch`` hook."""
+        custom = self._custom_partitioner
+        return custom is None or callable(getattr(custom, "on_new_batch", None))
+
+    def _on_new_batch(self, topic: str, prev_partition: int, key: Any, value: Any,
+                      value_bytes: bytes | None, partitions: int) -> int:
+        """Tell the partitioner that ``prev_partition`` needs a new batch; choose again."""
+        custom = self._custom_partitioner
+        if custom is None:
+            self._sticky.on_new_batch(topic, prev_partition, partitions)
+        else:
+            custom.on_new_batch(topic, _MetadataView(self._transport), prev_partition)
+        return self._choose_partition(topic, None, key, None, value, value_bytes, partitions)
+
+    def _check_record_size(self, size: int) -> None:
+        """Java's ensureValidRecordSize: a record must fit in one request and in the buffer."""
+        if size > self.config["max_request_size"]:
+            raise MessageSizeTooLargeError(
+                f"The message is {size} bytes when serialized which is larger than the maximum "
+                f"request size you have configured with the max_request_size configuration "
+                f"({self.config['max_request_size']})")
+        if size > self.config["buffer_memory"]:
+            raise MessageSizeTooLargeError(
+                f"The message is {size} bytes when serialized which is larger than the total "
+                f"memory buffer you have configured with the buffer_memory configuration "
+                f"({self.config['buffer_memory']})")
+
     def _wait_for_memory(self, size: int) -> None:
         accumulator = self._accumulator
         if accumulator.has_room_for(size):
@@ -213,8 +262,9 @@ class KafkaProducer:
         if not self._transport.wait_for(lambda: accumulator.has_room_for(size), max_block_ms):
             raise KafkaTimeoutError(
                 f"Failed to allocate memory within the configured max blocking time "
-                f"{max_block_ms} ms: buffer_memory={self.config['buffer_memory']} bytes are "
-                f"taken by {accumulator.used_bytes} bytes of unsent or unacknowledged records")
+                f"max_block_ms={max_block_ms}: buffer_memory={self.config['buffer_memory']} "
+                f"bytes are taken by {accumulator.used_bytes} bytes of unsent or "
+                f"unacknowledged records")
 
     # --- waiting and closing -------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> None:

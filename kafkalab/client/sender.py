@@ -6,13 +6,20 @@ batch of every partition that broker leads into one request (``max_request_size`
 as long as fewer than ``max_in_flight_requests_per_connection`` requests to that broker are
 unanswered. Answers resolve futures in send order; a retriable error puts the batch back after
 ``retry_backoff_ms``; ``request_timeout_ms`` without an answer counts as a retriable error;
-``delivery_timeout_ms`` after creation a batch fails for good.
+``delivery_timeout_ms`` after creation a batch fails for good — queued or in flight, as Java's
+and kafka-python's senders expire in-flight batches too (a late answer then changes nothing).
 
 Idempotence: each batch gets its sequence numbers when first drained and keeps them on every
-retry, so the broker can recognise a retry of a batch it already stored.
+retry, so the broker can recognise a retry of a batch it already stored. A batch refused as out
+of order while an earlier batch of its partition is unresolved is retried (Java's rule: it is
+not the next sequence after the last acknowledged one). When a numbered batch fails for good its
+numbers leave a gap, so the producer bumps its epoch (KIP-360) and numbers from 0 again; a
+batch numbered under the old epoch that the broker refused is renumbered on its retry, while one
+whose fate is unknown (a timeout: it may be stored) fails rather than risk a duplicate.
 
 Invariants: a batch is in exactly one place — its queue, or one in-flight request; each
-request is answered once (by the broker or by its timeout, whichever comes first).
+request is answered once (by the broker or by its timeout, whichever comes first); a batch's
+futures resolve once (``batch.done``).
 """
 from __future__ import annotations
 
@@ -52,6 +59,8 @@ class Sender:
         self._wakeup = None
         self._wakeup_ms: int | None = None
         self._next_sequence: dict[TopicPartition, int] = defaultdict(int)
+        self._last_acked_sequence: dict[TopicPartition, int] = defaultdict(lambda: -1)
+        self._requests: set[_Request] = set()  # unanswered requests (acks != 0)
         self.flushing = False
 
     @property
@@ -89,6 +98,9 @@ class Sender:
             times.append(batch.created_ms + timeout)
             if batch.ready_at_ms() > now:
                 times.append(batch.ready_at_ms())
+        times.extend(batch.created_ms + timeout for request in self._requests
+                     for batch in request.batches if not batch.done)
+        times = [t for t in times if t > now]  # what is due now was handled by this run
         if times:
             self.wakeup(min(times))
 
@@ -133,8 +145,9 @@ class Sender:
         producer = self._producer
         wire = []
         for batch in batches:
-            if batch.attempts == 0:
-                self._on_first_drain(batch)
+            if producer.producer_id >= 0 and (batch.base_sequence < 0 or
+                                              batch.producer_epoch != producer.producer_epoch):
+                self._assign_sequence(batch)
             batch.attempts += 1
             record_batch = RecordBatch(
                 batch.records, compression_type=self._config["compression_type"],
@@ -152,20 +165,40 @@ class Sender:
                                         for b in batches})
             return
         self._in_flight[node] += 1
+        self._requests.add(request)
         # a round trip of grace, so that a broker's own timeout answer (which says why) wins
         grace_ms = 2 * self._transport.cluster.network_latency_ms + 1
         request.timer = self._transport.call_later(
             self._config["request_timeout_ms"] + grace_ms, lambda: self._on_timeout(request))
 
-    def _on_first_drain(self, batch: ProducerBatch) -> None:
+    def _assign_sequence(self, batch: ProducerBatch) -> None:
+        """Number a batch on its first drain, or again after an epoch bump."""
+        batch.base_sequence = self._next_sequence[batch.tp]
+        batch.producer_epoch = self._producer.producer_epoch
+        self._next_sequence[batch.tp] = (batch.base_sequence + len(batch.records)) % 2**31
+
+    def _is_stale(self, batch: ProducerBatch) -> bool:
+        """Numbered under an epoch the producer has since bumped away from."""
+        return batch.base_sequence >= 0 and batch.producer_epoch != self._producer.producer_epoch
+
+    def _bump_epoch(self, failed: ProducerBatch, error: Exception) -> None:
+        """KIP-360: a numbered batch failed for good, leaving a gap in its partition's
+        sequence; take a new epoch, whose sequences start at 0 on every partition."""
         producer = self._producer
-        if producer.producer_id >= 0:
-            batch.base_sequence = self._next_sequence[batch.tp]
-            batch.producer_epoch = producer.producer_epoch
-            self._next_sequence[batch.tp] = (batch.base_sequence + len(batch.records)) % 2**31
-        if producer._custom_partitioner is None and self._transport.has_topic(batch.tp.topic):
-            producer._sticky.on_batch_sent(batch.tp.topic, batch.tp.partition,
-                                           self._transport.partitions_for(batch.tp.topic, False))
+        tp = failed.tp
+        producer.producer_id, producer.producer_epoch = self._transport.init_producer_id(
+            producer.producer_id, producer.producer_epoch,
+            f"its batch of sequences {failed.base_sequence}.."
+            f"{(failed.base_sequence + len(failed.records) - 1) % 2**31} for "
+            f"{tp.topic}-{tp.partition} failed ({type(error).__name__})")
+        self._next_sequence.clear()
+        self._last_acked_sequence.clear()
+        # Waiting retries of the old epoch: renumber those the broker refused; fail those
+        # whose last attempt may have been stored (a timeout), rather than store them twice.
+        for queue in self._accumulator.queues.values():
+            for batch in [b for b in queue if self._is_stale(b) and _maybe_stored(b.last_error)]:
+                queue.remove(batch)
+                self._fail(batch, batch.last_error)
 
     def _record_batch_metrics(self, batch: ProducerBatch, record_batch: RecordBatch) -> None:
         self._sensors["batch-size"].record(record_batch.size_in_bytes)
@@ -187,19 +220,20 @@ class Sender:
         if request.done:
             return  # already answered by its timeout: a late answer is ignored
         request.done = True
+        self._requests.discard(request)
         if request.timer is not None:
             request.timer.cancel()
             self._in_flight[request.node] -= 1
         now = self._transport.now_ms()
         self._sensors["request-latency"].record(now - request.sent_ms)
-        retrying = set()
         for batch in request.batches:
+            if batch.done:
+                continue  # expired in flight (delivery_timeout_ms): already failed
             result = results[(batch.tp.topic, batch.tp.partition)]
             if result.error is None:
                 self._complete(batch, result)
-            elif self._should_retry(batch, result.error, now, retrying):
+            elif self._should_retry(batch, result.error, now):
                 batch.last_error = result.error
-                retrying.add(batch.tp)
                 self._sensors["record-retry"].record(len(batch.records))
                 batch.retry_at_ms = now + self._config["retry_backoff_ms"]
                 self._accumulator.reenqueue(batch)
@@ -207,36 +241,48 @@ class Sender:
                 self._fail(batch, result.error)
         self.wakeup()
 
-    def _should_retry(self, batch: ProducerBatch, error: Exception, now: int,
-                      retrying: set) -> bool:
+    def _should_retry(self, batch: ProducerBatch, error: Exception, now: int) -> bool:
         if now + self._config["retry_backoff_ms"] - batch.created_ms >= \
                 self._config["delivery_timeout_ms"]:
             return False  # the retry would come too late: fail now, with this error
         if batch.attempts > self._config["retries"]:
             return False
+        if self._is_stale(batch):
+            # numbered under an epoch since bumped: safe to renumber only if surely not stored
+            return not _maybe_stored(error)
         if isinstance(error, OutOfOrderSequenceNumberError):
-            # an earlier batch of this partition failed and is being retried: this one was
-            # refused only because of that gap, so it goes back in sequence order
-            return batch.tp in retrying or any(
-                b.attempts and b.base_sequence < batch.base_sequence
-                for b in self._accumulator.queues.get(batch.tp, ()))
+            # refused because an earlier batch of this partition is not stored yet (it failed
+            # and is being retried, or is still on its way): retry in sequence order. Only the
+            # next sequence after the last acknowledged one being refused is a real error.
+            expected = (self._last_acked_sequence[batch.tp] + 1) % 2**31
+            return batch.base_sequence != expected
         return bool(getattr(error, "retriable", False))
 
     def _expire_batches(self, now: int) -> None:
         timeout = self._config["delivery_timeout_ms"]
         for tp, queue in self._accumulator.queues.items():
             while queue and now - queue[0].created_ms >= timeout:
-                batch = queue.popleft()
-                why = (f"Expiring {len(batch.records)} record(s) for {tp.topic}-{tp.partition}: "
-                       f"{now - batch.created_ms} ms has passed since batch creation "
-                       f"(delivery_timeout_ms={timeout})")
-                error = batch.last_error
-                self._fail(batch, KafkaTimeoutError(why) if error is None
-                           else type(error)(f"{why}; last error: {error}"))
+                self._expire(queue.popleft(), now)
+        for request in list(self._requests):
+            for batch in request.batches:
+                if not batch.done and now - batch.created_ms >= timeout:
+                    self._expire(batch, now)
+
+    def _expire(self, batch: ProducerBatch, now: int) -> None:
+        tp = batch.tp
+        why = (f"Expiring {len(batch.records)} record(s) for {tp.topic}-{tp.partition}: "
+               f"{now - batch.created_ms} ms has passed since batch creation "
+               f"(delivery_timeout_ms={self._config['delivery_timeout_ms']})")
+        error = batch.last_error
+        self._fail(batch, KafkaTimeoutError(why) if error is None
+                   else type(error)(f"{why}; last error: {error}"))
 
     # --- resolving futures ---------------------------------------------------------------------
     def _complete(self, batch: ProducerBatch, result: ProduceResult) -> None:
         self._accumulator.release(batch)
+        if batch.base_sequence >= 0 and not self._is_stale(batch):
+            self._last_acked_sequence[batch.tp] = \
+                (batch.base_sequence + len(batch.records) - 1) % 2**31
         self._sensors["record-send"].record(len(batch.records))
         topic, partition = tp = batch.tp
         base, append_time = result.base_offset, result.log_append_time
@@ -254,3 +300,11 @@ class Sender:
         for future, *_ in batch.futures:
             future.failure(error)
         self._producer._unresolved -= len(batch.futures)
+        if batch.base_sequence >= 0 and not self._is_stale(batch):
+            self._bump_epoch(batch, error)
+
+
+def _maybe_stored(error: Exception | None) -> bool:
+    """A timeout leaves a batch's fate unknown: the broker may have stored it (a lost answer,
+    or acks='all' waiting for replication). Every other error is a refusal before append."""
+    return isinstance(error, (RequestTimedOutError, KafkaTimeoutError))

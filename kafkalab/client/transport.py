@@ -54,6 +54,12 @@ class InProcessTransport:
         with self.lock:
             return topic in self.cluster.topics
 
+    def init_producer_id(self, producer_id: int = -1, producer_epoch: int = -1,
+                         reason: str = "") -> tuple[int, int]:
+        """A new idempotent producer id, or (KIP-360) the next epoch of an existing one."""
+        with self.lock:
+            return self.cluster.init_producer_id(producer_id, producer_epoch, reason)
+
     # --- data ----------------------------------------------------------------------------------
     def leader_for(self, topic: str, partition: int) -> int | None:
         """The broker a request for this partition goes to (None while it has no leader)."""
@@ -75,12 +81,14 @@ class InProcessTransport:
         results: dict[tuple[str, int], ProduceResult] = {}
 
         def arrive() -> None:
-            dropped = any(faults.should_drop_response(t, p) for t, p, _ in batches)
-
             def answered(key: tuple[str, int], result: ProduceResult) -> None:
                 results[key] = result
-                if len(results) == len(batches) and acks != 0 and not dropped:
-                    cluster.scheduler.call_later(latency, lambda: on_response(results))
+                # acks=0 has no answer to lose: it does not use up a drop rule
+                if len(results) < len(batches) or acks == 0 or any(
+                        faults.should_drop_response(t, p, results[(t, p)].error)
+                        for t, p, _ in batches):
+                    return
+                cluster.scheduler.call_later(latency, lambda: on_response(results))
 
             broker = cluster.brokers.get(node_id)
             for t, p, batch in batches:
@@ -110,6 +118,51 @@ class InProcessTransport:
             leader = self.cluster.partition(topic, partition).leader
             return self.cluster.brokers[leader].handle_list_offsets(topic, partition,
                                                                      timestamp_ms)
+
+    # --- consumer groups -----------------------------------------------------------------------
+    @property
+    def groups(self):
+        return self.cluster.group_coordinator
+
+    def join_group(self, group_id: str, respond: Callable, **request) -> None:
+        """JoinGroup, answered one round trip after the coordinator completes the join."""
+        self._round_trip(lambda: self.groups.join_group(
+            group_id, respond=self._answer_later(respond), **request))
+
+    def sync_group(self, group_id: str, generation: int, member_id: str,
+                   assignments: dict, respond: Callable) -> None:
+        self._round_trip(lambda: self.groups.sync_group(
+            group_id, generation, member_id, assignments, self._answer_later(respond)))
+
+    def _round_trip(self, arrive: Callable[[], None]) -> None:
+        with self.lock:
+            self.cluster.scheduler.call_later(self.cluster.network_latency_ms, arrive)
+
+    def _answer_later(self, respond: Callable) -> Callable:
+        scheduler, latency = self.cluster.scheduler, self.cluster.network_latency_ms
+        return lambda result: scheduler.call_later(latency, lambda: respond(result))
+
+    def heartbeat(self, group_id: str, generation: int, member_id: str):
+        with self.lock:
+            return self.groups.heartbeat(group_id, generation, member_id)
+
+    def leave_group(self, group_id: str, member_id: str, reason: str) -> None:
+        with self.lock:
+            self.groups.leave_group(group_id, member_id, reason)
+
+    def commit_offsets(self, group_id: str, generation: int, member_id: str, offsets) -> None:
+        with self.lock:
+            self.groups.commit_offsets(group_id, generation, member_id, offsets)
+
+    def fetch_offsets(self, group_id: str, partitions=None):
+        with self.lock:
+            return self.groups.fetch_offsets(group_id, partitions)
+
+    def partitions_of(self, topic: str) -> set[int] | None:
+        """kafka-python's ``ClusterMetadata.partitions_for_topic`` for assignors."""
+        with self.lock:
+            topic_obj = self.cluster.topics.get(topic)
+            return None if topic_obj is None else set(range(len(topic_obj.partitions)))
 
 
 def transport_for(bootstrap_servers) -> InProcessTransport:

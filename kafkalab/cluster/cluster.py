@@ -18,6 +18,7 @@ import weakref
 from typing import Any, Mapping
 
 from ..clock import Clock, make_clock
+from ..coordinator.group_coordinator import GroupCoordinator
 from ..config import BrokerConfig, TopicConfig, collision_key, kafka_string, validate_topic_name
 from ..driver import SimDriver, WallDriver
 from ..errors import (
@@ -84,6 +85,7 @@ class Cluster:
         self.brokers = {i: Broker(self, i, host, port + i - 1) for i in range(1, brokers + 1)}
         self.topics: dict[str, Topic] = {}
         self.faults = FaultInjector(self.events)
+        self.group_coordinator = GroupCoordinator(self)
         self._next_producer_id = 0
         self.replicas = ReplicaManager(self.scheduler, lambda: self.network_latency_ms,
                                        lambda b: self.brokers[b].alive)
@@ -276,8 +278,19 @@ class Cluster:
         return self.topic(name)
 
     @locked
-    def init_producer_id(self) -> tuple[int, int]:
-        """Kafka's InitProducerId for an idempotent producer: a new (producer id, epoch 0)."""
+    def init_producer_id(self, producer_id: int = -1, producer_epoch: int = -1,
+                         reason: str = "") -> tuple[int, int]:
+        """Kafka's InitProducerId for an idempotent producer: a new (producer id, epoch 0), or
+        — given the current id and epoch (KIP-360) — the same id with the next epoch, whose
+        sequence numbers start again at 0 on every partition. An epoch past Kafka's int16
+        range gets a new producer id instead."""
+        if producer_id >= 0 and producer_epoch + 1 < 2**15 - 1:
+            epoch = producer_epoch + 1
+            self.events.emit("producer.epoch_bumped", f"idempotent producer {producer_id} "
+                             f"bumped its epoch {producer_epoch} -> {epoch}"
+                             f"{': ' + reason if reason else ''}; its sequence numbers start "
+                             "again at 0", producer_id=producer_id, epoch=epoch)
+            return producer_id, epoch
         producer_id = self._next_producer_id
         self._next_producer_id += 1
         self.events.emit("producer.id_assigned", f"idempotent producer got producer id "
@@ -319,6 +332,13 @@ class Cluster:
         t = self.topic(topic)
         parts = t.partitions if partition is None else [self.partition(topic, partition)]
         return records_frame(parts)
+
+    @locked
+    def describe_consumer_group(self, group_id: str):
+        """``kafka-consumer-groups --describe --group G`` as a DataFrame (lag per partition)."""
+        from ..viz.tables import consumer_group_frame
+
+        return consumer_group_frame(self, group_id)
 
     @locked
     def _repr_html_(self) -> str:

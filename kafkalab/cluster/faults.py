@@ -5,10 +5,12 @@ up as it fires; every firing leaves an explained event, so a learner can match "
 retried" with "the acknowledgement was lost".
 
 * ``drop_produce_responses(count)`` — the broker appends the batch, but its answer never
-  arrives: the producer times out and retries (a duplicate, unless idempotent).
+  arrives: the producer times out and retries (a duplicate, unless idempotent). acks=0 requests
+  have no answer to lose and leave the rule for the next request that has one.
 * ``fail_produce_requests(count, error)`` — the broker refuses the batch with ``error`` (default
   ``NotLeaderForPartitionError``, retriable) before appending.
 * ``delay(ms, count)`` — requests (and their answers) take ``ms`` longer each way.
+* ``crash_consumer(consumer)`` — a consumer dies without committing or leaving its group.
 
 Invariant: with no rules left, the transport behaves exactly as without a FaultInjector.
 """
@@ -54,6 +56,16 @@ class FaultInjector:
             raise ValueError(f"a delay must be >= 0 ms, not {ms}")
         self._rules.append(_Rule("delay", _count(count), topic, delay_ms=int(ms)))
 
+    def crash_consumer(self, consumer) -> None:
+        """Kill a consumer on the spot: no commit, no LeaveGroup. Its group notices only when
+        ``session_timeout_ms`` passes without a heartbeat; uncommitted work is read again."""
+        group = consumer.config.get("group_id")
+        consumer._crash()
+        self._events.emit("fault.consumer_crashed", f"injected fault: a consumer of group "
+                          f"{group} crashed without committing or leaving; the group will "
+                          f"notice after session.timeout.ms={consumer.config['session_timeout_ms']}",
+                          group=group)
+
     def clear(self) -> None:
         self._rules.clear()
 
@@ -71,7 +83,12 @@ class FaultInjector:
 
     def extra_delay_ms(self, topic: str) -> int:
         rule = self._take("delay", topic)
-        return rule.delay_ms if rule else 0
+        if rule is None:
+            return 0
+        self._events.emit("fault.delayed", f"injected fault: a produce request for {topic} and "
+                          f"its answer each take {rule.delay_ms} ms longer", topic=topic,
+                          delay_ms=rule.delay_ms)
+        return rule.delay_ms
 
     def request_error(self, topic: str, partition: int) -> Exception | None:
         rule = self._take("fail_request", topic)
@@ -82,12 +99,17 @@ class FaultInjector:
                           topic=topic, partition=partition, error=rule.error.__name__)
         return rule.error(f"injected fault on {topic}-{partition}")
 
-    def should_drop_response(self, topic: str, partition: int) -> bool:
+    def should_drop_response(self, topic: str, partition: int,
+                             error: Exception | None = None) -> bool:
+        """Lose the broker's answer for ``topic``? ``error`` is what the answer said."""
         if self._take("drop_response", topic) is None:
             return False
-        self._events.emit("fault.response_dropped", f"injected fault: the broker appended the "
-                          f"batch to {topic}-{partition} but its acknowledgement is lost",
-                          topic=topic, partition=partition)
+        what = ("the broker appended the batch to {tp} but its acknowledgement is lost"
+                if error is None else "the broker's answer for {tp} (" + type(error).__name__
+                + ") is lost")
+        self._events.emit("fault.response_dropped", "injected fault: " + what.format(
+                          tp=f"{topic}-{partition}") + "; the producer hears nothing and will "
+                          "time out", topic=topic, partition=partition)
         return True
 
 

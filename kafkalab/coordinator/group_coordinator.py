@@ -330,9 +330,11 @@ class GroupCoordinator:
         group = self._group(group_id)
         if generation >= 0 or member_id:
             error = self._check_member(group, group_id, generation, member_id)
-            if error is None and group.state != GroupState.STABLE:
-                error = RebalanceInProgressError(f"group {group_id} is rebalancing; the "
-                                                 "partitions may move: commit after rejoining")
+            # Kafka accepts commits of the current generation while members rejoin (so
+            # on_partitions_revoked can commit), but not while the leader assigns
+            if error is None and group.state == GroupState.COMPLETING_REBALANCE:
+                error = RebalanceInProgressError(f"group {group_id} is completing a "
+                                                 "rebalance; commit after rejoining")
         elif group is not None and group.members:
             error = UnknownMemberIdError(
                 f"group {group_id} has active members; a consumer outside it cannot commit "

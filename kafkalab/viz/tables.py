@@ -48,3 +48,40 @@ def records_frame(partitions: list[Partition]) -> pd.DataFrame:
                              "value": _show(r.value), "headers": list(r.headers),
                              "batch_base_offset": batch.base_offset})
     return pd.DataFrame(rows, columns=RECORD_COLUMNS)
+
+
+GROUP_COLUMNS = ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
+                 "CONSUMER-ID", "HOST", "CLIENT-ID"]
+
+
+def consumer_group_frame(cluster, group_id: str) -> pd.DataFrame:
+    """``kafka-consumer-groups --describe --group G``: per partition the committed offset, the
+    log end (high watermark), the lag between them, and which member owns it."""
+    from kafka.protocol.consumer.metadata import ConsumerProtocolAssignment
+
+    coordinator = cluster.group_coordinator
+    group = coordinator.groups.get(group_id)
+    owners = {}
+    for member in (group.members.values() if group else ()):
+        if member.assignment:
+            assignment = ConsumerProtocolAssignment.decode(member.assignment)
+            for item in assignment.assigned_partitions:
+                for p in item.partitions:
+                    owners[(item.topic, p)] = member
+    committed = coordinator.fetch_offsets(group_id)
+    keys = sorted(set(owners) | {(tp.topic, tp.partition) for tp in committed})
+    rows = []
+    for topic, index in keys:
+        if topic not in cluster.topics or index >= len(cluster.topics[topic].partitions):
+            continue
+        end = cluster.topics[topic].partitions[index].high_watermark
+        om = next((o for tp, o in committed.items() if (tp.topic, tp.partition) == (topic, index)),
+                  None)
+        member = owners.get((topic, index))
+        rows.append({"GROUP": group_id, "TOPIC": topic, "PARTITION": index,
+                     "CURRENT-OFFSET": om.offset if om else "-", "LOG-END-OFFSET": end,
+                     "LAG": end - om.offset if om else "-",
+                     "CONSUMER-ID": member.member_id if member else "-",
+                     "HOST": member.client_host if member else "-",
+                     "CLIENT-ID": member.client_id if member else "-"})
+    return pd.DataFrame(rows, columns=GROUP_COLUMNS)

@@ -102,15 +102,6 @@ def test_assign_and_subscribe_are_mutually_exclusive(orders):
         consumer.assign([P0])
 
 
-def test_group_id_is_refused_with_an_explanation(cluster):
-    with pytest.raises(KafkaConfigurationError) as info:
-        consumer_for(cluster, "orders", group_id="email-service")
-    message = str(info.value)
-    assert "group_id='email-service'" in message
-    assert "consumer groups" in message and "not built yet" in message
-    assert "group_id=None" in message
-
-
 # --- positions -----------------------------------------------------------------------------------
 
 

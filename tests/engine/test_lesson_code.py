@@ -12,8 +12,9 @@ import re
 from pathlib import Path
 
 import pytest
+from kafka.record.default_records import DefaultRecordBatch
 
-from kafkalab import Cluster, KafkaProducer, TopicPartition
+from kafkalab import Cluster, KafkaConsumer, KafkaProducer, TopicPartition
 from kafkalab.client.partitioner import partition_for_key
 from kafkalab.errors import KafkaConfigurationError
 
@@ -85,6 +86,28 @@ producer.send('orders', value=order) \\
     .add_errback(on_send_error)
 '''
 
+# --- ### Producer с compression ------------------------------------------------------------------
+COMPRESSION_PRODUCER = '''\
+# Сжатие для экономии bandwidth и storage
+producer = KafkaProducer(
+    bootstrap_servers=['localhost:9092'],
+    compression_type='gzip',  # gzip, snappy, lz4, zstd
+    value_serializer=lambda v: json.dumps(v).encode('utf-8')
+)
+'''
+
+# --- ### Idempotent Producer ----------------------------------------------------------------------
+IDEMPOTENT_PRODUCER = '''\
+# Гарантия exactly-once для producer (дедупликация)
+producer = KafkaProducer(
+    bootstrap_servers=['localhost:9092'],
+    enable_idempotence=True,  # Предотвращает дубликаты
+    acks='all',  # Ожидание подтверждения от всех реплик
+    retries=5,
+    max_in_flight_requests_per_connection=5
+)
+'''
+
 # --- ### Partition Assignment ---------------------------------------------------------------------
 PARTITION_ASSIGNMENT = '''\
 from kafkalab import KafkaConsumer, TopicPartition
@@ -107,7 +130,7 @@ for message in consumer:
     print(f"Partition {message.partition}: {message.value}")
 '''
 
-# --- ### Базовый Consumer (needs consumer groups: lesson 03) --------------------------------------
+# --- ### Базовый Consumer --------------------------------------
 BASIC_CONSUMER = '''\
 from kafkalab import KafkaConsumer
 import json
@@ -135,6 +158,8 @@ SNIPPETS = {
     "### Базовый Producer": BASIC_PRODUCER,
     "### Producer с ключом (для партиционирования)": KEYED_PRODUCER,
     "### Асинхронный Producer с callback": ASYNC_CALLBACK,
+    "### Producer с compression": COMPRESSION_PRODUCER,
+    "### Idempotent Producer": IDEMPOTENT_PRODUCER,
     "### Partition Assignment": PARTITION_ASSIGNMENT,
     "### Базовый Consumer": BASIC_CONSUMER,
 }
@@ -268,9 +293,17 @@ def test_partition_assignment_past_the_end_resets_and_explains(lesson_cluster, c
                for e in resets)
 
 
-def test_basic_consumer_with_a_group_explains_that_groups_come_later(lesson_cluster, capsys):
-    with pytest.raises(KafkaConfigurationError, match="consumer groups"):
-        run(BASIC_CONSUMER, {}, capsys)
+def test_basic_consumer_reads_every_order_as_a_group_member(lesson_cluster, capsys):
+    producer = KafkaProducer(value_serializer=lambda v: json.dumps(v).encode("utf-8"))
+    for i in range(6):
+        producer.send("orders", {"order_id": str(i), "user_id": f"u{i % 2}"})
+    producer.flush()
+    emails = []
+    namespace = {"send_confirmation_email": lambda user, order: emails.append((user, order))}
+    lines = run(BASIC_CONSUMER, namespace, capsys)   # the endless loop ends when the world idles
+    assert sorted(emails) == sorted((f"u{i % 2}", str(i)) for i in range(6))
+    assert len(lines) == 12
+    assert namespace["consumer"].assignment() == {TopicPartition("orders", p) for p in range(3)}
 
 
 def test_producer_acks_settings_from_the_lesson(lesson_cluster):
@@ -283,16 +316,42 @@ def test_producer_acks_settings_from_the_lesson(lesson_cluster):
     assert lesson_cluster.partition("orders", 2).log_end_offset == 3
 
 
-def test_compression_producer_from_the_lesson(lesson_cluster):
-    """### Producer с compression"""
-    producer = KafkaProducer(
-        bootstrap_servers=['localhost:9092'],
-        compression_type='gzip',  # gzip, snappy, lz4, zstd
-        value_serializer=lambda v: json.dumps(v).encode('utf-8')
-    )
-    for i in range(20):
-        producer.send("orders", value={"order_id": i, "items": ["item1", "item2"] * 10},
-                      partition=0)
+def test_compression_producer_stores_gzip_batches_read_back_as_they_were(lesson_cluster,
+                                                                          capsys):
+    """### Producer с compression: the lesson's orders, gzip-compressed in the log."""
+    namespace: dict = {}
+    run(BASIC_PRODUCER, namespace, capsys)
+    assert run(COMPRESSION_PRODUCER, namespace, capsys) == []
+    producer, order = namespace["producer"], namespace["order"]
+    orders = [dict(order, order_id=str(12345 + i)) for i in range(50)]
+    futures = [producer.send("orders", value=o) for o in orders]
     producer.flush()
-    [batch] = list(lesson_cluster.partition("orders", 0).leader_log.batches())
-    assert batch.compression_type == "gzip" and batch.record_count == 20
+    [partition] = {f.get(timeout=0).partition for f in futures}   # one sticky batch
+    batch = list(lesson_cluster.partition("orders", partition).leader_log.batches())[-1]
+    assert batch.compression_type == "gzip" and batch.record_count == 50
+    plain = sum(len(json.dumps(o).encode("utf-8")) for o in orders)
+    assert batch.size_in_bytes < plain / 3                         # "экономия storage"
+    assert DefaultRecordBatch(batch.raw).compression_type == 1      # gzip, says kafka-python
+    assert producer.metrics()["producer-metrics"]["compression-rate-avg"] < 0.5
+    consumer = KafkaConsumer(bootstrap_servers=lesson_cluster.bootstrap_servers,
+                             value_deserializer=lambda m: json.loads(m.decode("utf-8")))
+    tp = TopicPartition("orders", partition)
+    consumer.assign([tp])
+    consumer.seek(tp, batch.base_offset)
+    assert [m.value for m in consumer] == orders
+
+
+def test_idempotent_producer_stores_a_retried_order_once(lesson_cluster, capsys):
+    """### Idempotent Producer: "Гарантия exactly-once для producer (дедупликация)"."""
+    namespace: dict = {}
+    run(BASIC_PRODUCER, namespace, capsys)
+    assert run(IDEMPOTENT_PRODUCER, namespace, capsys) == []
+    producer = namespace["producer"]
+    assert producer.producer_id >= 0 and producer.config["acks"] == -1
+    lesson_cluster.faults.drop_produce_responses(count=1)   # the acknowledgement gets lost
+    metadata = producer.send("orders", value=b"payment 99.99", partition=1).get(timeout=60)
+    assert metadata.offset == 0
+    assert lesson_cluster.records("orders", 1)["value"].tolist() == ["payment 99.99"]
+    [duplicate] = lesson_cluster.events.of_kind("produce.duplicate")
+    assert "not appended again" in duplicate.text
+    assert producer.metrics()["producer-metrics"]["record-retry-rate"] > 0

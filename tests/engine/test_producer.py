@@ -450,7 +450,8 @@ def test_negative_timestamps_are_refused_by_the_broker(cluster):
 
 def test_a_topic_deleted_under_lingering_records_fails_them_after_retries(cluster):
     cluster.create_topic("orders", partitions=2)
-    producer = make_producer(cluster, linger_ms=100, delivery_timeout_ms=5000)
+    producer = make_producer(cluster, linger_ms=100, delivery_timeout_ms=5000,
+                             request_timeout_ms=1000)
     future = producer.send("orders", value=b"v")
     cluster.delete_topic("orders")
     with pytest.raises(kafka.errors.UnknownTopicOrPartitionError, match="'orders' does not exist"):

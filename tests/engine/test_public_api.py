@@ -115,8 +115,7 @@ NOT_YET = {
                       "bootstrap_connected", "commit_transaction", "init_transactions",
                       "max_usable_produce_magic", "send_offsets_to_transaction"},
     "KafkaConsumer": {"DEFAULT_SESSION_TIMEOUT_MS_PRE_KIP_735", "bootstrap",
-                      "bootstrap_connected", "commit", "commit_async", "committed",
-                      "group_metadata"},
+                      "bootstrap_connected"},
 }
 
 
