@@ -483,6 +483,20 @@ class KafkaConsumer:
         if self._listener is not None:
             self._listener.on_partitions_revoked(revoked)
 
+    def _lose(self, lost: set[TopicPartition]) -> None:
+        """The group gave these partitions away already (this member was kicked out): no
+        commit, the listener hears ``on_partitions_lost`` (by default its
+        ``on_partitions_revoked``), and they are dropped even if the listener raises."""
+        self._explain("consumer.partitions_lost", f"consumer lost {len(lost)} partition(s) of "
+                      f"group {self.config['group_id']}: it is no longer a member of the "
+                      "current generation; their uncommitted records go to the new owner")
+        try:
+            if self._listener is not None:
+                lost_hook = getattr(self._listener, "on_partitions_lost", None)
+                (lost_hook or self._listener.on_partitions_revoked)(set(lost))
+        finally:
+            self._revoke(set(lost))
+
     def _revoke(self, partitions: set[TopicPartition]) -> None:
         self._states = {tp: s for tp, s in self._states.items() if tp not in partitions}
         self._iterator.clear()

@@ -134,7 +134,12 @@ class GroupMember:
 
     def _start_join(self, topics: set[str]) -> None:
         consumer = self._consumer
-        if not self.cooperative and consumer.assignment_owned():
+        owned = consumer.assignment_owned()
+        if owned and self.generation < 0:
+            # the group already gave these away (session or poll interval expired, fenced):
+            # nothing can be committed for them, the listener hears on_partitions_lost
+            consumer._lose(owned)
+        elif not self.cooperative and owned:
             consumer._before_revoke()
             consumer._revoke(set(consumer.assignment_owned()))
         self._joining = True
@@ -201,6 +206,8 @@ class GroupMember:
                               RebalanceInProgressError)):
             if isinstance(error, UnknownMemberIdError):
                 self.member_id, self.generation = "", -1
+            elif isinstance(error, IllegalGenerationError):
+                self.generation = -1  # this member's partitions belong to a newer generation
             self.need_rejoin = True
             self.state = MemberState.UNJOINED
         else:
@@ -232,10 +239,13 @@ class GroupMember:
         if not self.active or self.state != MemberState.STABLE:
             return
         error = self._transport.heartbeat(self.group_id, self.generation, self.member_id)
-        if error is not None:
-            self._on_group_error(error)
-            if not self.need_rejoin:
-                return
+        if isinstance(error, RebalanceInProgressError):
+            # rejoin at the next poll(); until then keep heartbeating, as Kafka's heartbeat
+            # thread does, so the group waits for this member (up to the rebalance timeout)
+            self.need_rejoin = True
+        elif error is not None:
+            self._on_group_error(error)  # no longer a member: heartbeats stop until it rejoins
+            return
         self._schedule_heartbeat()
 
     def _arm_poll_timer(self) -> None:
@@ -255,6 +265,14 @@ class GroupMember:
     # --- commits and leaving -------------------------------------------------------------------
     def commit(self, offsets) -> None:
         """Commit as this member; a commit refused because of a rebalance -> CommitFailedError."""
+        if not self.member_id or self.generation < 0:
+            # as Kafka's consumer: a subscribed consumer outside an active generation (never
+            # joined, or kicked out) cannot commit — its partitions may belong to another member
+            raise CommitFailedError(
+                "Offset commit cannot be completed since the consumer is not part of an active "
+                f"group for auto partition assignment (group {self.group_id}); it is likely "
+                "that the consumer was kicked out of the group (session_timeout_ms or "
+                "max_poll_interval_ms expired). poll() rejoins the group")
         try:
             self._transport.commit_offsets(self.group_id, self.generation, self.member_id,
                                            offsets)

@@ -31,6 +31,7 @@ from ..errors import (
     TopicDeletionDisabledError,
     UnknownTopicOrPartitionError,
 )
+from ..client.metrics import Sensor
 from ..scheduler import Scheduler
 from ..storage.retention import enforce_retention
 from . import registry
@@ -39,6 +40,8 @@ from .events import EventLog
 from .faults import FaultInjector
 from .partition import Partition
 from .placement import assign_replicas
+from .controller import Controller
+from .network import Network
 from .replication import ReplicaManager
 from .topic import Topic
 
@@ -87,17 +90,26 @@ class Cluster:
         self.faults = FaultInjector(self.events)
         self.group_coordinator = GroupCoordinator(self)
         self._next_producer_id = 0
-        self.replicas = ReplicaManager(self.scheduler, lambda: self.network_latency_ms,
-                                       lambda b: self.brokers[b].alive)
+        self.network = Network(lambda b: self.brokers[b].alive)
+        self.replicas = ReplicaManager(self)
+        self.controller = Controller(self)
+        self._isr_shrinks = Sensor(self.clock.now_ms)
+        self._isr_expands = Sensor(self.clock.now_ms)
         self._clients: weakref.WeakSet = weakref.WeakSet()
         driver_class = SimDriver if self.clock.simulated else WallDriver
         self.driver = driver_class(self.scheduler, self.lock)
-        self._schedule_retention_check()
-        registry.register(self, [b.address for b in self.brokers.values()])
         self.events.emit("cluster.started", f"cluster of {brokers} broker(s) started at "
                          f"{self.bootstrap_servers} (seed {seed}, "
                          f"{'simulated' if self.clock.simulated else 'real'} time)",
                          brokers=brokers, seed=seed)
+        self.controller.elect()
+        for broker_id in self.brokers:
+            self.controller.register(broker_id)
+        self._every(self.config["log.retention.check.interval.ms"], self._check_retention)
+        if self.config["auto.leader.rebalance.enable"]:
+            self._every(1000 * self.config["leader.imbalance.check.interval.seconds"],
+                        lambda: self.elect_preferred_leaders(only_if_imbalanced=True))
+        registry.register(self, [b.address for b in self.brokers.values()])
 
     # --- addresses and time ----------------------------------------------------------------------
     @property
@@ -157,7 +169,7 @@ class Cluster:
             if validate_only:
                 rng = random.Random()
                 rng.setstate(self.rng.getstate())
-            assignment = assign_replicas(list(self.brokers), partitions, rf, rng)
+            assignment = assign_replicas(self._usable_brokers(), partitions, rf, rng)
         if validate_only:
             return None
         topic = Topic(name, topic_config, internal=name.startswith("__"))
@@ -189,11 +201,21 @@ class Cluster:
                 f"{[len(r) for r in out]} in {out}")
         return out
 
+    def _usable_brokers(self) -> list[int]:
+        """Brokers new replicas may go to: alive and not fenced (as Kafka places them)."""
+        return [b for b in self.brokers if self.controller.usable(b)]
+
     def _add_partitions(self, topic: Topic, assignment: list[list[int]]) -> None:
+        if not any(p for p in topic.partitions):
+            self.controller.append("Topic", name=topic.name)
         for replicas in assignment:
             index = len(topic.partitions)
-            topic.partitions.append(Partition(topic.name, index, replicas, topic.config,
-                                              self.clock.now_ms, self.events.emit))
+            partition = Partition(topic.name, index, replicas, topic.config,
+                                  self.clock.now_ms, self.events.emit)
+            self.controller.append("Partition", topic=topic.name, partition=index,
+                                   replicas=list(replicas), leader=partition.leader,
+                                   leader_epoch=0, isr=list(partition.isr))
+            topic.partitions.append(partition)
 
     @locked
     @explains_refusals("topic.delete_rejected", "delete topic")
@@ -203,6 +225,7 @@ class Cluster:
             raise TopicDeletionDisabledError(
                 f"Topic '{name}' cannot be deleted: the brokers run with "
                 f"delete.topic.enable=false")
+        self.controller.append("RemoveTopic", name=topic.name)
         del self.topics[topic.name]
         self.events.emit("topic.deleted", f"topic {name} deleted with its "
                          f"{len(topic.partitions)} partition(s)", topic=name)
@@ -224,7 +247,7 @@ class Cluster:
         if validate_only:
             rng = random.Random()
             rng.setstate(self.rng.getstate())
-        assignment = assign_replicas(list(self.brokers), total - current,
+        assignment = assign_replicas(self._usable_brokers(), total - current,
                                      topic.replication_factor, rng, first_partition=current)
         if validate_only:
             return topic
@@ -305,17 +328,150 @@ class Cluster:
     def clients(self) -> list:
         return list(self._clients)
 
-    def _schedule_retention_check(self) -> None:
-        interval = self.config["log.retention.check.interval.ms"]
-        self.scheduler.call_later(interval, self._check_retention, background=True)
+    def _every(self, interval_ms: int, work) -> None:
+        """Run ``work`` every ``interval_ms`` as background housekeeping."""
+        def run():
+            work()
+            self.scheduler.call_later(interval_ms, run, background=True)
+        self.scheduler.call_later(interval_ms, run, background=True)
 
     def _check_retention(self) -> None:
         now = self.now_ms()
         for topic in list(self.topics.values()):
             for partition in topic.partitions:
-                for log in partition.logs.values():
-                    enforce_retention(log, now)
-        self._schedule_retention_check()
+                for broker_id, log in partition.logs.items():
+                    if self.brokers[broker_id].alive:
+                        enforce_retention(log, now)
+
+    # --- broker faults (lab API) ---------------------------------------------------------------
+    def _broker(self, broker_id: int) -> Broker:
+        if broker_id not in self.brokers:
+            raise ValueError(f"there is no broker {broker_id!r}; brokers are "
+                             f"{sorted(self.brokers)}")
+        return self.brokers[broker_id]
+
+    @locked
+    def kill_broker(self, broker_id: int) -> None:
+        """Crash a broker: it stops at once, mid-flight. The controller notices only when its
+        heartbeats stop (broker.session.timeout.ms) and then moves its leaderships."""
+        broker = self._broker(broker_id)
+        if not broker.alive:
+            return
+        broker.alive = False
+        self.events.emit("broker.killed", f"broker {broker_id} crashed (its log stays on disk)",
+                         broker=broker_id)
+        self.controller.maybe_reelect()
+
+    @locked
+    def restart_broker(self, broker_id: int) -> None:
+        """Start a stopped broker: it registers, truncates its replicas to their leaders' logs
+        (leader epochs) and catches up."""
+        broker = self._broker(broker_id)
+        if broker.alive:
+            return
+        broker.alive = True
+        for topic in self.topics.values():
+            for p in topic.partitions:
+                if broker_id in p.logs:
+                    p.synced_epoch.pop(broker_id, None)
+        self.events.emit("broker.restarted", f"broker {broker_id} started again",
+                         broker=broker_id)
+        self.controller.maybe_reelect()
+        self.controller.register_returning()
+
+    @locked
+    def shutdown_broker(self, broker_id: int) -> None:
+        """Controlled shutdown: leadership moves to in-sync replicas first, then it stops."""
+        broker = self._broker(broker_id)
+        if not broker.alive:
+            return
+        for topic in list(self.topics.values()):
+            for p in topic.partitions:
+                if broker_id in p.isr or p.leader == broker_id:
+                    self.controller._move_off(p, broker_id,
+                                              f"controlled shutdown of broker {broker_id}")
+        self.controller.fence(broker_id, "controlled shutdown")
+        broker.alive = False
+        self.events.emit("broker.stopped", f"broker {broker_id} shut down cleanly",
+                         broker=broker_id)
+        self.controller.maybe_reelect()
+
+    @locked
+    def isolate_broker(self, broker_id: int, from_brokers: bool = True,
+                       from_clients: bool = True) -> None:
+        """Cut a broker off the network: from the other brokers (and so the controller and
+        replication) and/or from clients. ``heal()`` reconnects."""
+        self._broker(broker_id)
+        self.network.isolate(broker_id, from_brokers, from_clients)
+        cut = " and ".join(w for w, on in (("the other brokers", from_brokers),
+                                            ("clients", from_clients)) if on)
+        self.events.emit("broker.isolated", f"broker {broker_id} is cut off from {cut}",
+                         broker=broker_id)
+        self.controller.maybe_reelect()
+
+    @locked
+    def heal(self) -> None:
+        """Reconnect every isolated broker."""
+        isolated = self.network.isolated()
+        self.network.heal()
+        self.replicas.slow_followers.clear()
+        self.events.emit("network.healed", f"network healed (was isolated: {isolated or 'none'})")
+        for broker_id in isolated:  # a replica cut off may have been a stale leader
+            for topic in self.topics.values():
+                for p in topic.partitions:
+                    if p.leader != broker_id:
+                        p.synced_epoch.pop(broker_id, None)
+        self.controller.maybe_reelect()
+        self.controller.register_returning()
+
+    @locked
+    def slow_follower(self, broker_id: int, delay_ms: int) -> None:
+        """Make a broker's follower fetches ``delay_ms`` slower (a slow disk or link)."""
+        self._broker(broker_id)
+        self.replicas.slow_followers[broker_id] = int(delay_ms)
+        self.events.emit("broker.slow", f"broker {broker_id} fetches as a follower "
+                         f"{delay_ms} ms late", broker=broker_id, delay_ms=delay_ms)
+
+    @locked
+    def elect_preferred_leaders(self, only_if_imbalanced: bool = False) -> int:
+        """Give leadership back to each partition's preferred (first) replica where it is in
+        sync; returns how many leaders moved."""
+        moved = 0
+        if self.controller.active is None:
+            return 0
+        for topic in list(self.topics.values()):
+            for p in topic.partitions:
+                preferred = p.preferred_leader
+                if (p.leader != preferred and preferred in p.isr
+                        and self.controller.usable(preferred)):
+                    self.controller.elect_leader(p, p.isr, "preferred leader election",
+                                                 preferred=preferred)
+                    moved += 1
+        return moved
+
+    def metrics_isr_change(self, grew: bool) -> None:
+        (self._isr_expands if grew else self._isr_shrinks).record(1)
+
+    @locked
+    def broker_metrics(self):
+        """Kafka's broker health metrics, one row per broker, as a DataFrame."""
+        import pandas as pd
+
+        rows = []
+        partitions = [p for t in self.topics.values() for p in t.partitions]
+        for b in self.brokers.values():
+            led = [p for p in partitions if p.leader == b.id]
+            rows.append({
+                "broker": b.id, "alive": b.alive, "fenced": b.id in self.controller.fenced,
+                "LeaderCount": len(led),
+                "PartitionCount": sum(b.id in p.replicas for p in partitions),
+                "UnderReplicatedPartitions": sum(len(p.isr) < len(p.replicas) for p in led),
+                "OfflinePartitionsCount": sum(p.leader is None for p in partitions)
+                if b.id == self.controller.active else 0,
+                "ActiveControllerCount": int(b.id == self.controller.active),
+                "IsrShrinksPerSec": self._isr_shrinks.rate(),
+                "IsrExpandsPerSec": self._isr_expands.rate()})
+        return pd.DataFrame(rows)
 
     # --- views ---------------------------------------------------------------------------------
     @locked

@@ -6,7 +6,9 @@ offset over the in-sync replicas (ISR): a record is *committed* — visible to c
 acknowledged to ``acks='all'`` producers — once every in-sync replica has it.
 
 Invariants: ``leader`` is in ``isr`` (or None when offline); ``isr`` is a subset of
-``replicas``; the leader's high watermark never decreases while it leads.
+``replicas``; the leader's high watermark never decreases while it leads and never passes a
+log end offset the leader has not seen an ISR member reach. Leader and ISR change only
+through the controller (:mod:`.controller`).
 """
 from __future__ import annotations
 
@@ -29,6 +31,12 @@ class Partition:
         self.logs = {broker_id: PartitionLog(topic, index, config, now_ms,
                                              emit if broker_id == replicas[0] else _quiet)
                      for broker_id in replicas}
+        # what the leader knows of its followers (learned from their fetches)
+        now = now_ms()
+        self.follower_leo: dict[int, int] = {b: 0 for b in replicas}
+        self.last_caught_up_ms: dict[int, int] = {b: now for b in replicas}
+        # the leader epoch each replica last reconciled its log with (KIP-101 truncation)
+        self.synced_epoch: dict[int, int] = {b: 0 for b in replicas}
 
     @property
     def tp(self) -> TopicPartition:
@@ -61,10 +69,22 @@ class Partition:
     def high_watermark(self) -> int:
         return self.leader_log.high_watermark
 
+    @property
+    def offline(self) -> bool:
+        return self.leader is None
+
+    def known_leo(self, broker: int) -> int:
+        """A replica's log end offset as the leader knows it (-1: not heard from yet)."""
+        if broker == self.leader:
+            return self.leader_log.log_end_offset
+        return self.follower_leo.get(broker, -1)
+
     def maybe_advance_high_watermark(self) -> bool:
-        """Move the leader's HW to the minimum LEO over the ISR; True if it moved."""
+        """Move the leader's HW to the smallest known LEO over the ISR; True if it moved."""
+        if self.leader is None:
+            return False
         log = self.leader_log
-        new_hw = min(self.logs[b].log_end_offset for b in self.isr)
+        new_hw = min(self.known_leo(b) for b in self.isr)
         if new_hw > log.high_watermark:
             log.high_watermark = new_hw
             return True

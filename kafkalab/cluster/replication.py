@@ -1,71 +1,208 @@
-"""Replication: followers copy the leader's batches; the high watermark follows the ISR.
+"""Replication: followers fetch from their leader; the ISR and high watermark follow them.
 
-After a leader append, each live follower fetches what it lacks one network round trip later
-(scheduled work in simulated time, DESIGN §2.2) and appends the very same batch objects, so
-replicas are identical by construction. When the ISR's smallest log end offset rises, the
-leader's high watermark rises and ``acks='all'`` produces waiting on it complete (Kafka's
-"produce purgatory").
+Each follower replica fetches from the partition leader as scheduled work in simulated time:
+one round trip after the leader appends (the long-poll answering), and every
+``replica.fetch.wait.max.ms`` otherwise. Before copying, a follower whose leader epoch is stale
+(it was the old leader, or it restarted) asks the leader where its last epoch ended and
+truncates there (KIP-101/279), so replicas never diverge. The leader learns each follower's log
+end offset from its fetches; the high watermark is the smallest of them over the ISR, and
+``acks='all'`` produces wait for it ("produce purgatory"). A follower that has not caught up for
+``replica.lag.time.max.ms`` is dropped from the ISR; it rejoins once it reaches the high
+watermark. ISR changes go through the controller.
 
-Invariants: a follower appends only batches that start at its own log end offset; a waiting
-produce completes exactly once — on commit or on its timeout.
+Invariants: a follower appends only batches that start at its own log end offset, copied from
+the current leader after reconciling epochs; a waiting produce is answered exactly once — on
+commit, on a leader change, or on its timeout.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from ..errors import RequestTimedOutError
-from ..scheduler import Scheduler
+from ..errors import (
+    NotEnoughReplicasAfterAppendError,
+    NotLeaderForPartitionError,
+    RequestTimedOutError,
+)
 from .partition import Partition
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 Respond = Callable[[Exception | None], None]
 
 
 class ReplicaManager:
-    def __init__(self, scheduler: Scheduler, latency_ms: Callable[[], int],
-                 is_alive: Callable[[int], bool]):
-        self._scheduler = scheduler
-        self._latency_ms = latency_ms
-        self._is_alive = is_alive
+    def __init__(self, cluster: "Cluster"):
+        self.cluster = cluster
         self._pending_fetch: set[tuple[str, int, int]] = set()
         self._waiting: dict[tuple[str, int], list[list]] = {}
+        self._lag_checks: set[tuple[str, int]] = set()
+        self.slow_followers: dict[int, int] = {}  # broker -> extra fetch delay ms
 
+    @property
+    def _scheduler(self):
+        return self.cluster.scheduler
+
+    def _config(self, name: str):
+        return self.cluster.config[name]
+
+    # --- fetching ------------------------------------------------------------------------------
     def on_leader_append(self, partition: Partition) -> None:
-        """Schedule a fetch for each live follower that is not already fetching."""
+        """Answer the followers' waiting fetches: each copies the new batches a round trip on."""
         for follower in partition.replicas:
-            key = (partition.topic, partition.index, follower)
-            if follower == partition.leader or key in self._pending_fetch:
-                continue
-            if not self._is_alive(follower):
-                continue
-            self._pending_fetch.add(key)
-            self._scheduler.call_later(2 * self._latency_ms(),
-                                       lambda p=partition, f=follower: self._fetch(p, f))
+            if follower != partition.leader:
+                self._schedule_fetch(partition, follower, 2 * self.cluster.network_latency_ms)
+        if len(partition.isr) > 1:
+            self._schedule_lag_check(partition, self._config("replica.lag.time.max.ms") + 1)
         self.maybe_complete(partition)
+
+    def _schedule_lag_check(self, partition: Partition, delay_ms: int) -> None:
+        key = (partition.topic, partition.index)
+        if key in self._lag_checks:
+            return
+        self._lag_checks.add(key)
+
+        def check():
+            self._lag_checks.discard(key)
+            self._check_lag(partition)
+        self._scheduler.call_later(delay_ms, check, background=True)
+
+    def _schedule_fetch(self, partition: Partition, follower: int, delay_ms: int,
+                        background: bool = False) -> None:
+        key = (partition.topic, partition.index, follower)
+        if key in self._pending_fetch or not self.cluster.brokers[follower].alive:
+            return
+        self._pending_fetch.add(key)
+        delay_ms += self.slow_followers.get(follower, 0)
+        self._scheduler.call_later(delay_ms, lambda: self._fetch(partition, follower),
+                                   background=background)
+
+    def resync(self) -> None:
+        """After a topology change (restart, heal, new leader): every follower that is behind,
+        out of sync or on an old leader epoch fetches again."""
+        for topic in list(self.cluster.topics.values()):
+            for p in topic.partitions:
+                if p.leader is None:
+                    continue
+                leader_leo = p.leader_log.log_end_offset
+                for f in p.replicas:
+                    if f != p.leader and (f not in p.isr or p.logs[f].log_end_offset < leader_leo
+                                          or p.synced_epoch.get(f) != p.leader_epoch):
+                        self._schedule_fetch(p, f, self.cluster.network_latency_ms)
 
     def _fetch(self, partition: Partition, follower: int) -> None:
         self._pending_fetch.discard((partition.topic, partition.index, follower))
-        if partition.leader is None or not self._is_alive(follower):
+        leader = partition.leader
+        if (leader is None or follower == leader or follower not in partition.logs
+                or not self.cluster.network.brokers_connected(follower, leader)):
             return
-        leader_log, log = partition.leader_log, partition.logs[follower]
+        log, leader_log = partition.logs[follower], partition.logs[leader]
+        if partition.synced_epoch.get(follower) != partition.leader_epoch:
+            self._truncate_to_leader(partition, follower)
         if log.log_end_offset < leader_log.log_end_offset:
             for batch in leader_log.read(log.log_end_offset, 2**31 - 1,
                                          upper_offset=leader_log.log_end_offset):
                 log.append_as_follower(batch)
+        now = self.cluster.now_ms()
+        partition.follower_leo[follower] = log.log_end_offset
+        if log.log_end_offset >= leader_log.log_end_offset:
+            partition.last_caught_up_ms[follower] = now
+        self._maybe_expand_isr(partition, follower)
         self.maybe_complete(partition)
         log.high_watermark = min(partition.high_watermark, log.log_end_offset)
+        if log.log_end_offset < partition.leader_log.log_end_offset:
+            self._schedule_fetch(partition, follower, self.cluster.network_latency_ms)
 
+    def _truncate_to_leader(self, partition: Partition, follower: int) -> None:
+        """KIP-279: ask the leader where our latest epoch ended; cut our log there."""
+        log, leader_log = partition.logs[follower], partition.leader_log
+        epoch = log.epochs.latest_epoch
+        leader_epoch, end = leader_log.epochs.end_offset_for(epoch, leader_log.log_end_offset)
+        cut = log.log_end_offset if epoch < 0 and log.log_end_offset == 0 else \
+            min(max(end, 0), log.log_end_offset)
+        if leader_epoch < epoch:
+            log.epochs.truncate_after_epoch(leader_epoch)
+        if cut < log.log_end_offset:
+            removed = log.log_end_offset - cut
+            log.truncate_to(cut)
+            self.cluster.events.emit(
+                "replica.truncated", f"replica of {partition.name} on broker {follower} "
+                f"truncated its log to offset {cut} ({removed} record(s) the leader never "
+                f"had): its epoch {epoch} ends there on leader {partition.leader} (epoch "
+                f"{partition.leader_epoch})", topic=partition.topic,
+                partition=partition.index, broker=follower, offset=cut, removed=removed)
+        partition.synced_epoch[follower] = partition.leader_epoch
+
+    # --- the ISR -------------------------------------------------------------------------------
+    def _maybe_expand_isr(self, partition: Partition, follower: int) -> None:
+        if follower in partition.isr or partition.leader is None:
+            return
+        if partition.follower_leo[follower] >= partition.high_watermark and \
+                partition.follower_leo[follower] >= partition.leader_log.log_end_offset:
+            self.cluster.controller.alter_isr(
+                partition, partition.leader, partition.isr + [follower],
+                f"broker {follower} caught up with the leader (log end offset "
+                f"{partition.follower_leo[follower]})")
+
+    def _check_lag(self, partition: Partition) -> None:
+        """Drop followers that have not caught up for replica.lag.time.max.ms; look again
+        later while any in-sync follower is still behind."""
+        p = partition
+        if p.leader is None or not self.cluster.brokers[p.leader].alive:
+            return
+        max_lag = self._config("replica.lag.time.max.ms")
+        now = self.cluster.now_ms()
+        lagging = [f for f in p.isr if f != p.leader
+                   and now - p.last_caught_up_ms.get(f, now) > max_lag]
+        if lagging:
+            behind = ", ".join(f"broker {f} {now - p.last_caught_up_ms[f]} ms" for f in lagging)
+            self.cluster.controller.alter_isr(
+                p, p.leader, [b for b in p.isr if b not in lagging],
+                f"{behind} behind > replica.lag.time.max.ms={max_lag}")
+        leader_leo = p.leader_log.log_end_offset
+        behind = [f for f in p.isr if f != p.leader and p.known_leo(f) < leader_leo]
+        if behind:
+            due = min(p.last_caught_up_ms.get(f, now) for f in behind) + max_lag + 1
+            self._schedule_lag_check(p, max(due - now, 1))
+
+    def on_leader_change(self, partition: Partition, old_leader: int | None) -> None:
+        """New leader: it learns followers' progress afresh; waiting produces on the old leader
+        fail with NotLeaderForPartitionError (the client retries on the new one)."""
+        now = self.cluster.now_ms()
+        partition.follower_leo = {}
+        partition.last_caught_up_ms = {b: now for b in partition.replicas}
+        if partition.leader is not None:
+            partition.synced_epoch[partition.leader] = partition.leader_epoch
+            partition.leader_log.epochs.assign(partition.leader_epoch,
+                                               partition.leader_log.log_end_offset)
+            for follower in partition.replicas:
+                if follower != partition.leader:
+                    self._schedule_fetch(partition, follower, self.cluster.network_latency_ms)
+        for entry in self._waiting.pop((partition.topic, partition.index), []):
+            entry[2].cancel()
+            entry[1](NotLeaderForPartitionError(
+                f"leadership of {partition.name} moved from broker {old_leader} to "
+                f"{partition.leader} before offset {entry[0]} was committed"))
+
+    # --- acks=all ------------------------------------------------------------------------------
     def wait_for_commit(self, partition: Partition, offset: int, timeout_ms: int,
                         respond: Respond) -> None:
-        """Call ``respond(None)`` once the high watermark passes ``offset``, or
-        ``respond(RequestTimedOutError)`` after ``timeout_ms``."""
+        """Answer once the high watermark passes ``offset`` (NotEnoughReplicasAfterAppend if the
+        ISR shrank below min.insync.replicas meanwhile), or time out."""
         if partition.high_watermark > offset:
-            respond(None)
+            respond(self._commit_error(partition))
             return
         entry = [offset, respond, None]
-        # Foreground work: a produce waiting here is a response in flight, so the world is not
-        # idle until it is answered (by the commit or by this timeout).
         entry[2] = self._scheduler.call_later(timeout_ms, lambda: self._expire(partition, entry))
         self._waiting.setdefault((partition.topic, partition.index), []).append(entry)
+
+    def _commit_error(self, partition: Partition) -> Exception | None:
+        min_isr = partition.leader_log.config["min.insync.replicas"]
+        if len(partition.isr) < min_isr:
+            return NotEnoughReplicasAfterAppendError(
+                f"{partition.name}: the record was written, but the ISR shrank to "
+                f"{partition.isr} < min.insync.replicas={min_isr} before it was replicated")
+        return None
 
     def maybe_complete(self, partition: Partition) -> None:
         if not partition.maybe_advance_high_watermark():
@@ -77,9 +214,10 @@ class ReplicaManager:
         hw = partition.high_watermark
         done = [e for e in waiting if e[0] < hw]
         self._waiting[key] = [e for e in waiting if e[0] >= hw]
-        for offset, respond, timer in done:
+        error = self._commit_error(partition)
+        for _, respond, timer in done:
             timer.cancel()
-            respond(None)
+            respond(error)
 
     def _expire(self, partition: Partition, entry: list) -> None:
         waiting = self._waiting.get((partition.topic, partition.index), [])

@@ -227,6 +227,7 @@ class GroupCoordinator:
                          for m in group.members.values())
         for member in list(group.members.values()):
             callback, member.join_callback = member.join_callback, None
+            self._heartbeat_received(group, member)
             callback(JoinResult(None, group.generation, group.protocol, group.leader_id,
                                 member.member_id,
                                 everyone if member.member_id == group.leader_id else ()))
@@ -258,6 +259,7 @@ class GroupCoordinator:
             for m in group.members.values():
                 if m.sync_callback:
                     callback, m.sync_callback = m.sync_callback, None
+                    self._heartbeat_received(group, m)
                     callback(SyncResult(None, m.assignment))
 
     def _check_member(self, group: Group | None, group_id: str, generation: int,
@@ -290,9 +292,15 @@ class GroupCoordinator:
             background=True)
 
     def _session_expired(self, group: Group, member: Member) -> None:
-        if group.members.get(member.member_id) is member:
-            self._remove_member(group, member, f"no heartbeat for {member.session_timeout_ms} "
-                                "ms (session.timeout.ms)")
+        if group.members.get(member.member_id) is not member:
+            return
+        if member.join_callback is not None or member.sync_callback is not None:
+            # Kafka keeps a member alive while it waits in JoinGroup/SyncGroup: the rebalance
+            # timeout, not the session, decides whether it made it (shouldKeepAlive)
+            self._heartbeat_received(group, member)
+            return
+        self._remove_member(group, member, f"no heartbeat for {member.session_timeout_ms} "
+                            "ms (session.timeout.ms)")
 
     def leave_group(self, group_id: str, member_id: str, reason: str = "it left") -> None:
         group = self._group(group_id)
@@ -304,6 +312,15 @@ class GroupCoordinator:
         del group.members[member.member_id]
         if member.session_timer:
             member.session_timer.cancel()
+        # a request still waiting for the group is answered: this member is gone
+        join, sync = member.join_callback, member.sync_callback
+        member.join_callback = member.sync_callback = None
+        gone = UnknownMemberIdError(f"member {member.member_id} was removed from group "
+                                    f"{group.group_id}: {why}")
+        if join is not None:
+            join(JoinResult(gone))
+        if sync is not None:
+            sync(SyncResult(gone))
         self._emit("group.member_removed", f"member {member.member_id} left group "
                    f"{group.group_id}: {why}", group=group.group_id, member=member.member_id,
                    reason=why)

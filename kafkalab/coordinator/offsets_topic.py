@@ -38,8 +38,12 @@ def java_string_hash(s: str) -> int:
 
 
 def partition_for(group_id: str, partitions: int = PARTITIONS) -> int:
-    """Kafka's ``Utils.abs(groupId.hashCode()) % groupMetadataTopicPartitionCount``."""
-    return (java_string_hash(group_id) & 0x7FFFFFFF) % partitions
+    """Kafka's ``Utils.abs(groupId.hashCode()) % groupMetadataTopicPartitionCount``.
+
+    ``Utils.abs`` is ``Math.abs`` with ``Integer.MIN_VALUE -> 0`` — not the partitioner's
+    ``toPositive`` (``& 0x7fffffff``), which differs for negative hash codes."""
+    h = java_string_hash(group_id)
+    return (0 if h == -2**31 else abs(h)) % partitions
 
 
 # --- primitive writers and readers ---------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Callable
 from ..config import TopicConfig
 from ..errors import InvalidTimestampError, OffsetOutOfRangeError, RecordTooLargeError
 from ..record import RecordBatch
+from .leader_epoch import LeaderEpochCache
 from .producer_state import BatchMetadata, ProducerStateManager
 from .segment import LogSegment
 
@@ -40,6 +41,7 @@ class PartitionLog:
         self.log_start_offset = 0
         self.high_watermark = 0
         self.producer_state = ProducerStateManager(self.name)
+        self.epochs = LeaderEpochCache()
 
     @property
     def name(self) -> str:
@@ -101,6 +103,7 @@ class PartitionLog:
                                          batch.base_sequence, batch.last_sequence)
 
     def _append(self, batch: RecordBatch) -> None:
+        self.epochs.assign(batch.partition_leader_epoch, batch.base_offset)
         self._maybe_roll(batch.size_in_bytes)
         self.active_segment.append(batch)
         if batch.producer_id >= 0 and batch.base_sequence >= 0:
@@ -222,6 +225,7 @@ class PartitionLog:
             position += 1
         active.truncate_from(max(position, 0))
         self.high_watermark = min(self.high_watermark, self.log_end_offset)
+        self.epochs.truncate_from_end(self.log_end_offset)
 
     def __repr__(self) -> str:
         return (f"PartitionLog({self.name}: log_start_offset={self.log_start_offset}, "

@@ -1,0 +1,246 @@
+"""The controller: cluster metadata as an ordered log, KRaft style.
+
+A quorum of controller *voters* (the first three brokers, in combined mode) elects an *active
+controller*; it needs a majority of voters alive and connected. Every metadata change is a
+record appended to the metadata log and then applied: brokers registering, being fenced and
+unfenced, topics and partitions created, and partition changes (new leader, new leader epoch,
+new ISR). Brokers heartbeat to the active controller; one silent for
+``broker.session.timeout.ms`` is fenced and loses its leaderships to in-sync replicas. A
+partition with no in-sync replica left goes offline — unless ``unclean.leader.election.enable``
+lets an out-of-sync replica lead, losing what it never copied.
+
+Invariants: the metadata log only grows, with consecutive offsets; a leader is always taken
+from the ISR (except an unclean election, which is recorded as such); every leader change
+bumps the partition's leader epoch; no record is appended without an active controller.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import KafkaTimeoutError
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+    from .partition import Partition
+
+HEARTBEAT_INTERVAL_MS = 2000      # broker.heartbeat.interval.ms
+SESSION_TIMEOUT_MS = 9000         # broker.session.timeout.ms
+ELECTION_TIMEOUT_MS = 1000        # controller.quorum.election.timeout.ms
+
+
+@dataclass(frozen=True)
+class MetadataRecord:
+    offset: int
+    controller_epoch: int
+    type: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        details = ", ".join(f"{k}={v}" for k, v in self.fields.items())
+        return f"#{self.offset} [epoch {self.controller_epoch}] {self.type}({details})"
+
+
+class Controller:
+    def __init__(self, cluster: "Cluster"):
+        self.cluster = cluster
+        self.voters = sorted(cluster.brokers)[:3]
+        self.active: int | None = None
+        self.epoch = 0
+        self.log: list[MetadataRecord] = []
+        self.fenced: set[int] = set()
+        self._sessions: dict[int, Any] = {}  # broker -> pending fence (session expiry)
+        self._registered_ms: dict[int, int] = {}
+        self._election = None
+
+    # --- the quorum ----------------------------------------------------------------------------
+    def elect(self) -> None:
+        """Choose the active controller: the lowest-id voter that reaches a majority."""
+        network = self.cluster.network
+        majority = len(self.voters) // 2 + 1
+        candidates = [v for v in self.voters
+                      if sum(network.brokers_connected(v, w) for w in self.voters) >= majority]
+        previous, self.active = self.active, (candidates[0] if candidates else None)
+        self._election = None
+        if self.active is None:
+            self._emit("controller.unavailable", "no active controller: fewer than "
+                       f"{majority} of the voters {self.voters} can reach each other; "
+                       "metadata (leaders, ISR) cannot change until they can")
+            return
+        self.epoch += 1
+        self.append("LeaderChange", leader=self.active, voters=list(self.voters))
+        self._emit("controller.elected", f"broker {self.active} is the active controller "
+                   f"(epoch {self.epoch}; before: {previous})", controller=self.active)
+        now = self.cluster.now_ms()
+        for session in self._sessions.values():  # a new controller gives every broker a
+            session.cancel()                     # fresh session
+        self._sessions.clear()
+        self._registered_ms = {b: now for b in self._registered_ms}
+        self.check_sessions()
+        self.register_returning()
+
+    def register_returning(self) -> None:
+        """Fenced brokers that are alive and reachable again register and are unfenced."""
+        if self.active is None:
+            return
+        network = self.cluster.network
+        for broker_id in sorted(self.fenced):
+            if self.cluster.brokers[broker_id].alive and \
+                    network.brokers_connected(broker_id, self.active):
+                self.register(broker_id)
+        self.cluster.replicas.resync()
+
+    def maybe_reelect(self) -> None:
+        """After a fault: if the active controller is gone, elect again after a timeout."""
+        network = self.cluster.network
+        active = self.active
+        majority = len(self.voters) // 2 + 1
+        healthy = active is not None and sum(
+            network.brokers_connected(active, w) for w in self.voters) >= majority
+        if not healthy and self._election is None:
+            self._election = self.cluster.scheduler.call_later(ELECTION_TIMEOUT_MS, self.elect)
+        self.check_sessions()
+
+    def append(self, type: str, **fields: Any) -> MetadataRecord:
+        if self.active is None:
+            raise KafkaTimeoutError(f"cannot record {type}: there is no active controller "
+                                    f"(voters {self.voters})")
+        record = MetadataRecord(len(self.log), self.epoch, type, fields)
+        self.log.append(record)
+        return record
+
+    def _emit(self, kind: str, text: str, **data) -> None:
+        self.cluster.events.emit(kind, text, **data)
+
+    # --- broker liveness -----------------------------------------------------------------------
+    def register(self, broker_id: int) -> None:
+        broker = self.cluster.brokers[broker_id]
+        self.append("RegisterBroker", broker_id=broker_id, host=broker.host, port=broker.port)
+        self._registered_ms[broker_id] = self.cluster.now_ms()
+        if broker_id in self.fenced:
+            self.fenced.discard(broker_id)
+            self.append("UnfenceBroker", broker_id=broker_id)
+            self._emit("broker.unfenced", f"broker {broker_id} registered again and is "
+                       "unfenced: its replicas catch up and rejoin the ISR", broker=broker_id)
+
+    def check_sessions(self) -> None:
+        """Brokers heartbeat every broker.heartbeat.interval.ms; a broker that can no longer
+        reach the active controller is fenced broker.session.timeout.ms after its last
+        heartbeat got through. (Heartbeats are not simulated one by one: only their effect.)"""
+        now = self.cluster.now_ms()
+        for broker_id, broker in self.cluster.brokers.items():
+            reachable = self.active is not None and broker.alive and \
+                self.cluster.network.brokers_connected(broker_id, self.active)
+            pending = self._sessions.get(broker_id)
+            if reachable and pending is not None:
+                pending.cancel()
+                del self._sessions[broker_id]
+            elif not reachable and pending is None and broker_id not in self.fenced:
+                since = now - self._registered_ms.get(broker_id, now)
+                last_heartbeat_ms = now - since % HEARTBEAT_INTERVAL_MS
+                delay = max(last_heartbeat_ms + SESSION_TIMEOUT_MS - now, 0)
+                self._sessions[broker_id] = self.cluster.scheduler.call_later(
+                    delay, lambda b=broker_id: self._session_expired(b))
+
+    def _session_expired(self, broker_id: int) -> None:
+        self._sessions.pop(broker_id, None)
+        self.fence(broker_id, f"no heartbeat for {SESSION_TIMEOUT_MS} ms "
+                              "(broker.session.timeout.ms)")
+
+    def fence(self, broker_id: int, why: str) -> None:
+        """Fence a broker: it leaves every ISR and its leaderships move to in-sync replicas."""
+        if broker_id in self.fenced or self.active is None:
+            return
+        self.fenced.add(broker_id)
+        session = self._sessions.pop(broker_id, None)
+        if session is not None:
+            session.cancel()
+        self.append("FenceBroker", broker_id=broker_id)
+        self._emit("broker.fenced", f"controller fenced broker {broker_id}: {why}",
+                   broker=broker_id)
+        for partition in self._partitions():
+            if broker_id in partition.isr or partition.leader == broker_id:
+                self._move_off(partition, broker_id, why=f"broker {broker_id} was fenced")
+
+    def _move_off(self, partition: "Partition", broker_id: int, why: str) -> None:
+        isr = [b for b in partition.isr if b != broker_id] or (
+            [broker_id] if partition.leader == broker_id else [])
+        if partition.leader == broker_id:
+            self.elect_leader(partition, isr, why)
+        elif isr != partition.isr:
+            self.change_partition(partition, partition.leader, isr, why)
+
+    def usable(self, broker_id: int) -> bool:
+        return self.cluster.brokers[broker_id].alive and broker_id not in self.fenced
+
+    def _partitions(self):
+        for topic in list(self.cluster.topics.values()):
+            yield from topic.partitions
+
+    # --- partition leadership and ISR ----------------------------------------------------------
+    def elect_leader(self, partition: "Partition", isr: list[int], why: str,
+                     preferred: int | None = None) -> None:
+        """Leader from the (new) ISR — the preferred one if given and in sync; else unclean
+        election if the topic allows it; else the partition goes offline."""
+        candidates = [b for b in partition.replicas if b in isr and self.usable(b)]
+        if preferred is not None and preferred in candidates:
+            candidates.remove(preferred)
+            candidates.insert(0, preferred)
+        if candidates:
+            self.change_partition(partition, candidates[0], [b for b in isr if b in
+                                                              partition.replicas], why)
+            return
+        # the topic's setting, which falls back to the broker's
+        unclean = partition.logs[partition.replicas[0]].config["unclean.leader.election.enable"]
+        outside = [b for b in partition.replicas if self.usable(b)]
+        if unclean and outside:
+            new = outside[0]
+            old_leo = max(log.log_end_offset for log in partition.logs.values())
+            self.change_partition(partition, new, [new], why, unclean=True)
+            self._emit("partition.unclean_election", f"UNCLEAN leader election: broker {new} "
+                       f"leads {partition.name} although it was not in sync (its log ends at "
+                       f"{partition.logs[new].log_end_offset}, the longest replica had "
+                       f"{old_leo}); records it never copied are lost",
+                       topic=partition.topic, partition=partition.index, leader=new)
+            return
+        self.change_partition(partition, None, isr or partition.isr, why)
+        self._emit("partition.offline", f"{partition.name} is offline: no in-sync replica is "
+                   f"available ({why}); unclean.leader.election.enable=false keeps it offline "
+                   "rather than lose acknowledged records",
+                   topic=partition.topic, partition=partition.index)
+
+    def change_partition(self, partition: "Partition", leader: int | None, isr: list[int],
+                         why: str, unclean: bool = False) -> None:
+        """Append a PartitionChange record and apply it."""
+        leader_changed = leader != partition.leader
+        epoch = partition.leader_epoch + 1 if leader_changed else partition.leader_epoch
+        self.append("PartitionChange", topic=partition.topic, partition=partition.index,
+                    leader=leader if leader is not None else -1, leader_epoch=epoch,
+                    isr=list(isr), unclean=unclean)
+        old_leader, old_isr = partition.leader, list(partition.isr)
+        partition.leader, partition.isr = leader, list(isr)
+        if leader_changed:
+            partition.leader_epoch = epoch
+            self.cluster.replicas.on_leader_change(partition, old_leader)
+            if leader is not None:
+                self._emit("partition.leader_changed", f"{partition.name}: leader "
+                           f"{old_leader} -> {leader} (leader epoch {epoch}), ISR {isr}: {why}",
+                           topic=partition.topic, partition=partition.index, leader=leader,
+                           leader_epoch=epoch)
+        elif isr != old_isr:
+            grew = set(isr) - set(old_isr)
+            verb = "expanded" if grew else "shrank"
+            self._emit(f"isr.{'expanded' if grew else 'shrunk'}",
+                       f"ISR of {partition.name} {verb}: {old_isr} -> {isr}: {why}",
+                       topic=partition.topic, partition=partition.index, isr=list(isr))
+            self.cluster.metrics_isr_change(grew=bool(grew))
+            self.cluster.replicas.maybe_complete(partition)
+
+    def alter_isr(self, partition: "Partition", leader: int, isr: list[int], why: str) -> bool:
+        """A leader asks to change its ISR (Kafka's AlterPartition); refused when the leader
+        cannot reach the controller or is no longer the leader."""
+        if (self.active is None or partition.leader != leader
+                or not self.cluster.network.brokers_connected(leader, self.active)):
+            return False
+        self.change_partition(partition, leader, isr, why)
+        return True

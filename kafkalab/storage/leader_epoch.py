@@ -1,0 +1,46 @@
+"""The leader-epoch cache of one replica (Kafka's LeaderEpochFileCache, KIP-101/KIP-279).
+
+Each entry says "from ``start_offset`` on, records were written by the leader of ``epoch``".
+A replica that comes back after a leader change asks the new leader where *its* last epoch
+ended; the answer is where the two logs stop agreeing, so the replica truncates exactly there —
+not at its high watermark, which can cut too much or too little.
+
+Invariants: epochs and start offsets both strictly increase along the list.
+"""
+from __future__ import annotations
+
+
+class LeaderEpochCache:
+    def __init__(self):
+        self.entries: list[tuple[int, int]] = []  # (epoch, start_offset)
+
+    @property
+    def latest_epoch(self) -> int:
+        return self.entries[-1][0] if self.entries else -1
+
+    def assign(self, epoch: int, start_offset: int) -> None:
+        """Record that ``epoch`` starts at ``start_offset`` (no-op if already known)."""
+        if epoch < 0 or (self.entries and epoch <= self.latest_epoch):
+            return
+        while self.entries and self.entries[-1][1] >= start_offset:
+            self.entries.pop()  # an epoch that wrote nothing
+        self.entries.append((epoch, start_offset))
+
+    def end_offset_for(self, epoch: int, log_end_offset: int) -> tuple[int, int]:
+        """Kafka's OffsetsForLeaderEpoch answer: the largest epoch <= ``epoch`` this replica
+        knows, and the offset where it ended (the next epoch's start, or the log end)."""
+        found = -1
+        for i, (e, _) in enumerate(self.entries):
+            if e > epoch:
+                return (found, self.entries[i][1]) if found >= 0 else (-1, -1)
+            found = e
+        return (found, log_end_offset) if found >= 0 else (-1, -1)
+
+    def truncate_from_end(self, offset: int) -> None:
+        """Forget epochs that start at or after ``offset`` (the log was cut there)."""
+        while self.entries and self.entries[-1][1] >= offset:
+            self.entries.pop()
+
+    def truncate_after_epoch(self, epoch: int) -> None:
+        while self.entries and self.entries[-1][0] > epoch:
+            self.entries.pop()
