@@ -22,6 +22,13 @@ Prints records/s for three ways of doing the same work, and the ratios kafkalab/
   Consumers count what they get and drop it, as a streaming application (and Kafka's own
   consumer perf test) does; ``--keep-records`` keeps all N instead, which mostly measures the
   garbage collector walking the kept records.
+* replicated produce — the kafkalab produce again, into a 3-broker cluster with replication
+  factor 3 and acks='all' (followers copy every batch before it is acknowledged), reported as a
+  ratio of the RF=1 produce of the same run.
+* rebalance — one assignment of 100 group members over 1,000 partitions (one topic of 1,000,
+  and four topics of 250) by each assignor of ``kafkalab.coordinator.assignors``: only the
+  group leader's ``assign()`` call is timed, on member metadata built as a joining member
+  builds it (``assignor.metadata(topics)``, encoded and decoded as ConsumerProtocolSubscription).
 
 Every measurement runs on fresh state (a new Cluster / a cleaned mockafka store); each of the
 ``--runs`` rounds runs every contestant once, interleaved, and the best time counts. Results are
@@ -31,7 +38,7 @@ Speed is never asserted here: this script only reports. ``--profile produce|cons
 cProfile of kafkalab's path (top 25 by own time) instead.
 
 Usage:  .venv/bin/python benchmarks/bench.py [--quick] [--records N] [--runs N] [--budget S]
-                  [--no-gc] [--keep-records] [--profile produce|consume]
+                  [--no-gc] [--keep-records] [--profile produce|produce-rf3|consume]
 """
 from __future__ import annotations
 
@@ -48,9 +55,14 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 from kafka.partitioner.default import murmur2
+from kafka.protocol.consumer.metadata import (
+    ConsumerProtocolAssignment,
+    ConsumerProtocolSubscription,
+)
 
 import kafkalab
 from kafkalab.cluster import registry
+from kafkalab.coordinator import assignors
 from kafkalab.structs import ConsumerRecord, TopicPartition
 
 TOPIC = "bench"
@@ -66,6 +78,13 @@ TARGETS = {
     ("consume", "mockafka"): 5.0,
     ("consume", "floor"): 0.6,
 }
+#: RF=3 acks='all' produce rate / RF=1 produce rate, same run.
+REPLICATED_TARGET = 0.5
+#: The rebalance input, and the most an assign() call of these assignors should take.
+MEMBERS = 100
+REBALANCE_INPUTS = {"1 topic x 1,000": {"orders": 1000},
+                    "4 topics x 250": {f"t{i}": 250 for i in range(4)}}
+ASSIGN_TARGET_MS = {"range": 100.0, "roundrobin": 100.0}
 
 
 # --- the workload --------------------------------------------------------------------------------
@@ -105,17 +124,20 @@ def timed(fn, profiler: cProfile.Profile | None = None):
 
 
 # --- kafkalab ------------------------------------------------------------------------------------
-def kafkalab_cluster() -> kafkalab.Cluster:
+def kafkalab_cluster(replication_factor: int = 1) -> kafkalab.Cluster:
+    """A fresh cluster of ``replication_factor`` brokers holding the empty bench topic."""
     registry.clear()
-    cluster = kafkalab.Cluster(brokers=1, seed=0)
-    cluster.create_topic(TOPIC, partitions=PARTITIONS)
+    cluster = kafkalab.Cluster(brokers=replication_factor, seed=0)
+    cluster.create_topic(TOPIC, partitions=PARTITIONS, replication_factor=replication_factor)
     return cluster
 
 
-def kafkalab_produce(w: Workload, profiler: cProfile.Profile | None = None):
-    """Timed: per-record send() then flush(). Returns (seconds, cluster holding the data)."""
-    cluster = kafkalab_cluster()
-    producer = kafkalab.KafkaProducer(bootstrap_servers=cluster.bootstrap_servers)
+def kafkalab_produce(w: Workload, profiler: cProfile.Profile | None = None,
+                     replication_factor: int = 1):
+    """Timed: per-record send() then flush() (acks='all', kafka-python 3's default). Returns
+    (seconds, cluster holding the data); with RF > 1, checks every replica holds it all."""
+    cluster = kafkalab_cluster(replication_factor)
+    producer = kafkalab.KafkaProducer(bootstrap_servers=cluster.bootstrap_servers, acks="all")
 
     def run():
         send = producer.send
@@ -125,6 +147,12 @@ def kafkalab_produce(w: Workload, profiler: cProfile.Profile | None = None):
 
     seconds, _ = timed(run, profiler)
     producer.close()
+    expected = w.expected_counts()
+    for p in cluster.topic(TOPIC).partitions:
+        ends = {broker: log.log_end_offset for broker, log in p.logs.items()}
+        if set(ends.values()) != {expected[p.index]} or p.high_watermark != expected[p.index]:
+            raise AssertionError(f"{p.name}: replicas end at {ends}, high watermark "
+                                 f"{p.high_watermark}; expected {expected[p.index]} everywhere")
     return seconds, cluster
 
 
@@ -266,6 +294,68 @@ def floor_consume(w: Workload, source, keep: bool = False) -> float:
     return seconds
 
 
+# --- rebalance: the group leader's assign() -------------------------------------------------------
+class _JoinedMember:
+    """A JoinGroup member as the leader's assignor sees it (as kafkalab's group member builds)."""
+
+    __slots__ = ("member_id", "group_instance_id", "metadata")
+
+    def __init__(self, member_id: str, metadata):
+        self.member_id = member_id
+        self.group_instance_id = None
+        self.metadata = metadata
+
+
+class _StaticMetadata:
+    """The part of kafka-python's ClusterMetadata an assignor reads, over fixed topics."""
+
+    def __init__(self, topics: dict[str, int]):
+        self._topics = topics
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        count = self._topics.get(topic)
+        return None if count is None else set(range(count))
+
+    def topics(self, exclude_internal_topics: bool = True) -> set[str]:
+        return set(self._topics)
+
+
+ASSIGNORS = (assignors.RangePartitionAssignor, assignors.RoundRobinPartitionAssignor,
+             assignors.StickyPartitionAssignor, assignors.CooperativeStickyAssignor)
+
+
+def time_assign(assignor_class, topics: dict[str, int], members: int = MEMBERS) -> float:
+    """Seconds of one ``assign()`` by a fresh leader over ``members`` joining members, each
+    subscribed to every topic, with no previous assignment; the result is checked."""
+    joined = []
+    for i in range(members):
+        metadata = assignor_class().metadata(set(topics))
+        wire = ConsumerProtocolSubscription.encode(metadata)
+        joined.append(_JoinedMember(f"consumer-{i:03d}",
+                                    ConsumerProtocolSubscription.decode(wire)))
+    leader = assignor_class()
+    gc.collect()
+    start = time.perf_counter()
+    result = leader.assign(_StaticMetadata(topics), joined)
+    seconds = time.perf_counter() - start
+    received = [ConsumerProtocolAssignment.decode(ConsumerProtocolAssignment.encode(a))
+                for a in result.values()]  # what each member gets in its SyncGroup answer
+    assigned = [(item.topic, p) for a in received for item in a.assigned_partitions
+                for p in item.partitions]
+    total = sum(topics.values())
+    if len(result) != members or len(assigned) != total or len(set(assigned)) != total:
+        raise AssertionError(f"{assignor_class.__name__} assigned {len(assigned)} partitions "
+                             f"({len(set(assigned))} distinct) to {len(result)} members; "
+                             f"expected {total} to {members}")
+    return seconds
+
+
+def measure_rebalance(runs: int) -> dict[tuple[str, str], float]:
+    """Best seconds of assign() per (input, assignor name) over ``runs`` tries."""
+    return {(label, cls.name): min(time_assign(cls, topics) for _ in range(runs))
+            for label, topics in REBALANCE_INPUTS.items() for cls in ASSIGNORS}
+
+
 # --- running and reporting -----------------------------------------------------------------------
 def measure(w: Workload, runs: int, budget_s: float, keep_records: bool = False
             ) -> tuple[dict[tuple[str, str], float], int]:
@@ -288,6 +378,10 @@ def measure(w: Workload, runs: int, budget_s: float, keep_records: bool = False
         seconds, cluster = kafkalab_produce(w)
         note(("produce", "kafkalab"), seconds)
         note(("consume", "kafkalab"), kafkalab_consume(w, cluster, keep_records))
+        cluster.close()
+        del cluster
+        seconds, cluster = kafkalab_produce(w, replication_factor=3)
+        note(("produce", "kafkalab-rf3"), seconds)
         cluster.close()
         del cluster
         registry.clear()
@@ -314,7 +408,7 @@ LABELS = {
 
 
 def report(w: Workload, runs: int, requested: int, best: dict[tuple[str, str], float],
-           load: float, keep_records: bool) -> None:
+           rebalance: dict[tuple[str, str], float], load: float, keep_records: bool) -> None:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"kafkalab {kafkalab.__version__} benchmark: {w.n:,} records, {VALUE_SIZE}-byte values, "
           f"{KEYS:,} keys, {PARTITIONS} partitions; best of {runs} run(s), fresh state each")
@@ -341,12 +435,32 @@ def report(w: Workload, runs: int, requested: int, best: dict[tuple[str, str], f
             verdict = "meets" if ratio >= target else "below"
             print(f"  {phase} ratio kafkalab/{peer}: {ratio:.3f}x "
                   f"(target >= {target}x: {verdict})")
+    print()
+    print(f"{'replicated produce (3 brokers, RF=3, acks=all)':<58}{'records/s':>14}{'best s':>10}")
+    for who, label in (("kafkalab", "RF=1 (as above)"), ("kafkalab-rf3", "RF=3")):
+        seconds = best[("produce", who)]
+        print(f"  kafkalab  {label:<46}{w.n / seconds:>14,.0f}{seconds:>10.3f}")
+    ratio = best[("produce", "kafkalab")] / best[("produce", "kafkalab-rf3")]
+    verdict = "meets" if ratio >= REPLICATED_TARGET else "below"
+    print(f"  replicated produce ratio RF=3/RF=1: {ratio:.3f}x "
+          f"(target >= {REPLICATED_TARGET}x: {verdict})")
+    print()
+    print(f"rebalance: one assign() of {MEMBERS} members, best of {runs} run(s)")
+    for label in REBALANCE_INPUTS:
+        for cls in ASSIGNORS:
+            ms = rebalance[(label, cls.name)] * 1000
+            target = ASSIGN_TARGET_MS.get(cls.name)
+            verdict = "" if target is None else \
+                f" (target < {target:.0f} ms: {'meets' if ms < target else 'below'})"
+            print(f"  {label:<18}{cls.__name__:<30}{ms:>10.1f} ms{verdict}")
 
 
 def profile(w: Workload, phase: str, keep_records: bool = False, top: int = 25) -> None:
     """cProfile one kafkalab run of ``phase`` (the benchmark's own code), top by own time."""
     profiler = cProfile.Profile()
-    _, cluster = kafkalab_produce(w, profiler if phase == "produce" else None)
+    replication_factor = 3 if phase == "produce-rf3" else 1
+    _, cluster = kafkalab_produce(w, profiler if phase.startswith("produce") else None,
+                                  replication_factor)
     if phase == "consume":
         kafkalab_consume(w, cluster, keep_records, profiler)
     print(f"cProfile of kafkalab {phase}, {w.n:,} records, cyclic gc "
@@ -361,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="rounds; the best counts")
     parser.add_argument("--budget", type=float, default=75.0,
                         help="seconds: start no round likely to end later (default 75)")
-    parser.add_argument("--profile", choices=("produce", "consume"),
+    parser.add_argument("--profile", choices=("produce", "produce-rf3", "consume"),
                         help="print a cProfile of kafkalab's path instead of benchmarking")
     parser.add_argument("--no-gc", action="store_true",
                         help="diagnostic: disable the cyclic garbage collector while timing")
@@ -377,7 +491,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     load = os.getloadavg()[0]  # other work on the machine makes every rate noisier
     best, rounds = measure(w, args.runs, args.budget, args.keep_records)
-    report(w, rounds, args.runs, best, load, args.keep_records)
+    rebalance = measure_rebalance(rounds)
+    report(w, rounds, args.runs, best, rebalance, load, args.keep_records)
     return 0
 
 

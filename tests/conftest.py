@@ -1,4 +1,4 @@
-"""Shared test fixtures."""
+"""Shared test fixtures and options."""
 
 import json
 import os
@@ -33,3 +33,17 @@ def python3_kernel(tmp_path_factory: pytest.TempPathFactory):
 
 def _prepend(folder, variable):
     return os.pathsep.join(filter(None, [str(folder), os.environ.get(variable)]))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true",
+                     help="run long randomized checks with many more seeds")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="long run: use pytest --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

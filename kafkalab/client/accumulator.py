@@ -6,35 +6,47 @@ the sticky partitioner placed, ``append(abort_on_new_batch=True)`` refuses to op
 so the producer can move to another partition first (Java's ``abortOnNewBatch``, KIP-480).
 The head batch of a queue is *ready* when it is
 full, its ``linger_ms`` has passed, the producer is flushing, or — for a retried batch — its
-``retry_backoff_ms`` has passed. Memory: every unsent or unanswered batch counts against
-``buffer_memory``; ``send()`` blocks (up to ``max_block_ms``) while it is used up.
+``retry_backoff_ms`` has passed. The accumulator wakes the sender only when that can change:
+a batch opened (ready at its linger deadline) or filled up (ready now). Memory: every unsent or
+unanswered batch counts against ``buffer_memory``; ``send()`` blocks (up to ``max_block_ms``)
+while it is used up.
 
 Invariants: within a queue, batches are in send order (idempotent retries: in sequence order);
-``used_bytes`` is the sum of the sizes of batches not yet released.
+``used_bytes`` is the sum of the sizes of batches not yet released; a batch's ``size`` is the
+exact size of its v2 encoding (each record's size is computed once, as it is appended).
 """
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterator
+from typing import Callable, Iterator
 
-from ..record import Record
-from ..record.batch import HEADER_SIZE
-from ..structs import TopicPartition
-from .futures import FutureRecordMetadata
+from ..record.batch import HEADER_SIZE, record_size_from_payload
+from ..structs import RecordMetadata, TopicPartition, serialized_header_size
+from .futures import FutureRecordMetadata, run_callback
 
 
 class ProducerBatch:
-    """Records for one partition, with the futures to resolve and the send bookkeeping."""
+    """Records for one partition, their outcome once answered, and the send bookkeeping.
 
-    __slots__ = ("tp", "records", "futures", "size", "created_ms", "linger_until_ms", "full",
-                 "attempts", "retry_at_ms", "base_sequence", "producer_epoch", "last_error",
-                 "done")
+    Records are plain tuples ``(offset_delta, timestamp, key, value, headers)`` (as a
+    :class:`~kafkalab.record.RecordBatch` stores them), so the batch hands its list over as is.
+    The futures of its records read the outcome from here (see :mod:`.futures`).
 
-    def __init__(self, tp: TopicPartition, now_ms: int, linger_ms: int):
+    Invariants: ``done`` turns True once, after ``base_offset``/``log_append_time`` or
+    ``error`` are set; callbacks waiting on its records run then, in record order.
+    """
+
+    __slots__ = ("tp", "records", "size", "first_timestamp", "created_ms", "linger_until_ms",
+                 "full", "attempts", "retry_at_ms", "base_sequence", "producer_epoch",
+                 "last_error", "wait_for", "done", "base_offset", "log_append_time", "error",
+                 "_waiters")
+
+    def __init__(self, tp: TopicPartition, now_ms: int, linger_ms: int,
+                 wait_for: Callable[[Callable[[], bool], float], bool]):
         self.tp = tp
-        self.records: list[Record] = []
-        self.futures: list[tuple[FutureRecordMetadata, int, int, int]] = []
+        self.records: list[tuple] = []
         self.size = HEADER_SIZE
+        self.first_timestamp = 0  # of the first record: the base of timestamp deltas
         self.created_ms = now_ms
         self.linger_until_ms = now_ms + linger_ms
         self.full = False
@@ -43,7 +55,12 @@ class ProducerBatch:
         self.base_sequence = -1
         self.producer_epoch = -1
         self.last_error: Exception | None = None
-        self.done = False  # its futures are resolved (a late answer then changes nothing)
+        self.wait_for = wait_for  # runs the world until a condition holds (future.get)
+        self.done = False  # answered: a late answer then changes nothing
+        self.base_offset = -1
+        self.log_append_time = -1
+        self.error: Exception | None = None
+        self._waiters: list[tuple[int, Callable | None, Callable | None]] = []
 
     def is_ready(self, now_ms: int, flushing: bool) -> bool:
         if self.attempts:
@@ -53,43 +70,110 @@ class ProducerBatch:
     def ready_at_ms(self) -> int:
         return self.retry_at_ms if self.attempts else self.linger_until_ms
 
+    # --- records -------------------------------------------------------------------------------
+    def try_append(self, timestamp: int, key: bytes | None, value: bytes | None, headers: tuple,
+                   size: int, payload: int, batch_size: int) -> int:
+        """Append a record if it fits in ``batch_size`` (an empty batch takes any record);
+        returns its size in bytes, or 0 if it does not fit (the batch is then full).
+
+        ``size``: the record's size where its offset and timestamp deltas take one byte each
+        (at the start of a batch); ``payload``: its key, value and headers bytes
+        (``record_payload_size``), to size it exactly where a delta takes more."""
+        records = self.records
+        offset_delta = len(records)
+        if not offset_delta:
+            self.first_timestamp = timestamp
+        timestamp_delta = timestamp - self.first_timestamp
+        if offset_delta >= 64 or not -64 <= timestamp_delta < 64:  # a varint of 2+ bytes
+            size = record_size_from_payload(offset_delta, timestamp_delta, payload)
+        if offset_delta and self.size + size > batch_size:
+            self.full = True
+            return 0
+        records.append((offset_delta, timestamp, key, value, headers))
+        self.size += size
+        return size
+
+    def metadata(self, index: int) -> RecordMetadata:
+        """kafka-python's RecordMetadata of record ``index`` (the batch has been stored)."""
+        offset_delta, timestamp, key, value, headers = self.records[index]
+        topic, partition = tp = self.tp
+        return RecordMetadata(topic, partition, tp,
+                              -1 if self.base_offset == -1 else self.base_offset + offset_delta,
+                              timestamp if self.log_append_time == -1 else self.log_append_time,
+                              None, -1 if key is None else len(key),
+                              -1 if value is None else len(value),
+                              serialized_header_size(headers))
+
+    # --- outcome -------------------------------------------------------------------------------
+    def add_waiter(self, index: int, callback: Callable | None, errback: Callable | None
+                   ) -> None:
+        """Run ``callback(metadata)`` or ``errback(error)`` for record ``index`` when answered."""
+        self._waiters.append((index, callback, errback))
+
+    def complete(self, base_offset: int, log_append_time: int) -> None:
+        """Stored at ``base_offset`` (-1 when unknown: acks=0)."""
+        self.base_offset, self.log_append_time = base_offset, log_append_time
+        self._resolve()
+
+    def fail(self, error: Exception) -> None:
+        self.error = error
+        self._resolve()
+
+    def _resolve(self) -> None:
+        self.done = True
+        waiters, self._waiters = self._waiters, []
+        # in record order, and for one record in the order registered (sort is stable), as
+        # kafka-python's per-record futures run them
+        for index, callback, errback in sorted(waiters, key=lambda waiter: waiter[0]):
+            if self.error is None:
+                run_callback(callback, self.metadata(index))
+            else:
+                run_callback(errback, self.error)
+
 
 class RecordAccumulator:
-    def __init__(self, batch_size: int, linger_ms: int, buffer_memory: int):
+    def __init__(self, batch_size: int, linger_ms: int, buffer_memory: int,
+                 wake_sender: Callable[[int | None], None],
+                 wait_for: Callable[[Callable[[], bool], float], bool]):
+        """``wake_sender(at_ms)`` asks the sender to run at ``at_ms`` (None: now);
+        ``wait_for`` is handed to batches for their futures' ``get()``."""
         self.batch_size = batch_size
         self.linger_ms = linger_ms
         self.buffer_memory = buffer_memory
         self.queues: dict[TopicPartition, deque[ProducerBatch]] = {}
         self.used_bytes = 0
+        self._wake_sender = wake_sender
+        self._wait_for = wait_for
 
     def has_room_for(self, size: int) -> bool:
         return self.used_bytes + size <= self.buffer_memory or self.used_bytes == 0
 
-    def append(self, tp: TopicPartition, record_fields: tuple, size: int, sizes: tuple,
-               future: FutureRecordMetadata, now_ms: int, abort_on_new_batch: bool = False
-               ) -> tuple[bool, bool]:
-        """Add a record; returns ``(appended, closed_full)``. ``closed_full`` means a batch
-        filled up (send it soon). With ``abort_on_new_batch``, a record that would need a new
-        batch is not appended (``appended`` is False): its partitioner may choose again."""
+    def append(self, tp: TopicPartition, timestamp: int, key: bytes | None,
+               value: bytes | None, headers: tuple, size: int, payload: int, now_ms: int,
+               abort_on_new_batch: bool = False) -> FutureRecordMetadata | None:
+        """Add a record to ``tp``'s open batch (opening one if needed); returns its future.
+        With ``abort_on_new_batch``, a record that would need a new batch is not appended and
+        None is returned: its partitioner may choose again. ``size``, ``payload``: see
+        :meth:`ProducerBatch.try_append`."""
         queue = self.queues.get(tp)
         if queue is None:
             queue = self.queues[tp] = deque()
-        batch = queue[-1] if queue and not queue[-1].full and not queue[-1].attempts else None
-        closed_one = False
-        if batch is not None and batch.size + size > self.batch_size and batch.records:
-            batch.full = closed_one = True
-            batch = None
-        if batch is None:
-            if abort_on_new_batch:
-                return False, closed_one
-            batch = ProducerBatch(tp, now_ms, self.linger_ms)
-            queue.append(batch)
-        timestamp, key, value, headers = record_fields
-        batch.records.append(Record(len(batch.records), timestamp, key, value, headers))
-        batch.futures.append((future, *sizes))
-        batch.size += size
-        self.used_bytes += size + (HEADER_SIZE if len(batch.records) == 1 else 0)
-        return True, closed_one
+        batch = queue[-1] if queue else None
+        if batch is not None and not batch.full and not batch.attempts:
+            appended = batch.try_append(timestamp, key, value, headers, size, payload,
+                                        self.batch_size)
+            if appended:
+                self.used_bytes += appended
+                return FutureRecordMetadata(batch, len(batch.records) - 1)
+            self._wake_sender(None)  # it just filled up: ready now
+        if abort_on_new_batch:
+            return None
+        batch = ProducerBatch(tp, now_ms, self.linger_ms, self._wait_for)
+        queue.append(batch)
+        self.used_bytes += HEADER_SIZE + batch.try_append(timestamp, key, value, headers, size,
+                                                          payload, self.batch_size)
+        self._wake_sender(batch.linger_until_ms)
+        return FutureRecordMetadata(batch, 0)
 
     def heads(self) -> Iterator[ProducerBatch]:
         for queue in self.queues.values():
@@ -112,10 +196,8 @@ class RecordAccumulator:
         queue.insert(position, batch)
 
     def release(self, batch: ProducerBatch) -> None:
-        """Give back a resolved batch's memory (once: the batch is then done)."""
-        if not batch.done:
-            batch.done = True
-            self.used_bytes -= batch.size
+        """Give back a batch's memory; once per batch, when it is answered."""
+        self.used_bytes -= batch.size
 
     def has_unsent(self) -> bool:
         return any(self.queues.values())

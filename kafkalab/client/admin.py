@@ -212,7 +212,8 @@ class KafkaAdminClient:
     def list_groups(self, broker_ids=None, states_filter=None, types_filter=None) -> list[dict]:
         with self._cluster.lock:
             groups = self._cluster.group_coordinator.groups.values()
-            return [{"group_id": g.group_id, "protocol_type": "consumer",
+            # a standalone group (commits only, never a member) has no protocol type in Kafka
+            return [{"group_id": g.group_id, "protocol_type": g.protocol_type or "",
                      "group_state": g.state.value, "group_type": "classic"}
                     for g in sorted(groups, key=lambda g: g.group_id)
                     if not states_filter or g.state.value in states_filter]
@@ -242,7 +243,8 @@ class KafkaAdminClient:
                             if m.assignment else None}
                            for m in g.members.values()]
                 out[group_id] = {"group_id": group_id, "group_state": g.state.value,
-                                 "protocol_type": "consumer", "protocol_data": g.protocol or "",
+                                 "protocol_type": g.protocol_type or "",
+                                 "protocol_data": g.protocol or "",
                                  "members": members, "authorized_operations": None,
                                  "error": None}
         return out

@@ -18,6 +18,7 @@ out in offset order per partition, each exactly once per position.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import deque
 from typing import Any, Iterable
 
@@ -42,6 +43,7 @@ from ..structs import (
     TopicPartition,
     serialized_header_size,
 )
+from ..record import RecordBatch
 from .config import merge_config
 from .group_member import GroupMember
 from .metrics import Sensor
@@ -49,6 +51,24 @@ from .transport import transport_for
 
 DEFAULT_CONFIG = dict(_KafkaPythonConsumer.DEFAULT_CONFIG)
 _EARLIEST, _LATEST = -2, -1
+_new_tuple = tuple.__new__
+
+
+def _inside_poll(method):
+    """Mark the consumer as inside poll() (or an iteration's fetch) while ``method`` runs:
+    time spent waiting there is not time "between polls" for max_poll_interval_ms, and the
+    interval restarts when the call returns (as Kafka's poll loop resets its poll timer)."""
+    def wrapper(self, *args, **kwargs):
+        self._poll_depth += 1
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._poll_depth -= 1
+            if not self._poll_depth and self._group is not None and self._in_group():
+                self._group.poll_returned()
+    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+    wrapper.__wrapped__ = method
+    return wrapper
 
 
 def _deserializer(deserializer):
@@ -63,13 +83,65 @@ def _deserializer(deserializer):
     return lambda topic, headers, data: deserializer(data)
 
 
+class _FetchBuffer:
+    """The batches of one partition's last fetch, and a cursor at the next record to hand out.
+
+    A fetch returns whole batches (up to ``max_partition_fetch_bytes``); records become
+    ConsumerRecords only when ``poll()`` takes them, a poll's worth at a time, so a large
+    fetch costs nothing for the records not yet handed out.
+
+    Invariants: the cursor (``_batch``, ``_record``) points at an existing record, or
+    ``_batch == len(_batches)`` when everything was taken; the records from the cursor on are
+    in offset order, all at or after the position the fetch was made from.
+    """
+
+    __slots__ = ("_batches", "_batch", "_record")
+
+    def __init__(self):
+        self.clear()
+
+    def clear(self) -> None:
+        self._batches: list[RecordBatch] = []
+        self._batch = self._record = 0
+
+    def __bool__(self) -> bool:
+        return self._batch < len(self._batches)
+
+    def fill(self, batches: list[RecordBatch], position: int) -> None:
+        """Hold ``batches``; the cursor starts at the first record at or after ``position``
+        (the first batch may begin before it)."""
+        self._batches, self._batch, self._record = batches, 0, 0
+        while self:
+            batch = self._batches[self._batch]
+            deltas = [row[0] for row in batch.record_tuples]
+            self._record = bisect_left(deltas, position - batch.base_offset)
+            if self._record < len(deltas):
+                return
+            self._batch, self._record = self._batch + 1, 0
+
+    def take(self, max_records: int) -> list[tuple[RecordBatch, list[tuple]]]:
+        """The next records, at most ``max_records``, as ``(batch, record tuples)`` runs in
+        offset order; the cursor moves past them."""
+        runs = []
+        while max_records > 0 and self:
+            batch = self._batches[self._batch]
+            rows = batch.record_tuples
+            end = min(self._record + max_records, len(rows))
+            runs.append((batch, rows[self._record:end]))
+            max_records -= end - self._record
+            self._record = end
+            if end == len(rows):
+                self._batch, self._record = self._batch + 1, 0
+        return runs
+
+
 class _PartitionState:
     __slots__ = ("position", "paused", "buffer", "highwater")
 
     def __init__(self):
         self.position: int | None = None
         self.paused = False
-        self.buffer: deque[ConsumerRecord] = deque()
+        self.buffer = _FetchBuffer()
         self.highwater: int | None = None
 
 
@@ -83,6 +155,8 @@ class KafkaConsumer:
             raise KafkaConfigurationError(
                 f"auto_offset_reset must be 'earliest', 'latest' or 'none', not {reset!r}")
         self._reset = {"smallest": "earliest", "largest": "latest"}.get(reset, reset)
+        self._key_deserializer = _deserializer(self.config["key_deserializer"])
+        self._value_deserializer = _deserializer(self.config["value_deserializer"])
         self._transport = transport_for(self.config["bootstrap_servers"])
         self._transport.cluster.register_client(self)
         self._states: dict[TopicPartition, _PartitionState] = {}
@@ -96,6 +170,7 @@ class KafkaConsumer:
         self._consumed = Sensor(now)
         self._fetch_latency = Sensor(now)
         self._listener = None
+        self._poll_depth = 0  # > 0 while inside poll() (see _inside_poll)
         self._group = GroupMember(self) if self.config["group_id"] is not None else None
         self._next_auto_commit_ms = now() + self.config["auto_commit_interval_ms"]
         if topics:
@@ -292,6 +367,7 @@ class KafkaConsumer:
             include_internal=not self.config["exclude_internal_topics"]))
 
     # --- reading -------------------------------------------------------------------------------
+    @_inside_poll
     def poll(self, timeout_ms: int = 0, max_records: int | None = None,
              update_offsets: bool = True) -> dict[TopicPartition, list[ConsumerRecord]]:
         """Records from the assigned partitions, at most ``max_records`` (max_poll_records)."""
@@ -349,8 +425,9 @@ class KafkaConsumer:
                 if not state.buffer:
                     self._fetch_into(tp, state)
                 if state.buffer:
-                    take = [state.buffer.popleft() for _ in range(min(remaining,
-                                                                      len(state.buffer)))]
+                    take = []
+                    for batch, rows in state.buffer.take(remaining):
+                        take += self._consumer_records(tp, batch, rows)
                     out[tp] = take
                     if update_offsets:
                         state.position = take[-1].offset + 1
@@ -374,24 +451,33 @@ class KafkaConsumer:
         except UnknownTopicOrPartitionError:
             return
         state.highwater = result.high_watermark
-        key_de = _deserializer(self.config["key_deserializer"])
-        value_de = _deserializer(self.config["value_deserializer"])
+        state.buffer.fill(result.batches, position)
+
+    def _consumer_records(self, tp: TopicPartition, batch: RecordBatch, rows: list[tuple]
+                          ) -> list[ConsumerRecord]:
+        """kafka-python's ConsumerRecords for ``rows``, record tuples of ``batch``."""
         topic, partition = tp
-        buffer = state.buffer
-        for batch in result.batches:
-            base, ts_type, epoch = batch.base_offset, batch.timestamp_type, \
-                batch.partition_leader_epoch
-            for delta, timestamp, key, value, headers in batch.records:
-                offset = base + delta
-                if offset < position:
-                    continue
-                headers = list(headers)
-                buffer.append(ConsumerRecord(
-                    topic, partition, epoch, offset, timestamp, ts_type,
-                    key_de(topic, headers, key) if key_de and key is not None else key,
-                    value_de(topic, headers, value) if value_de and value is not None else value,
-                    headers, None, -1 if key is None else len(key),
-                    -1 if value is None else len(value), serialized_header_size(headers)))
+        base, ts_type, epoch = batch.base_offset, batch.timestamp_type, \
+            batch.partition_leader_epoch
+        key_de, value_de = self._key_deserializer, self._value_deserializer
+        if key_de is None and value_de is None:
+            # the hot path: ``tuple.__new__`` is what ConsumerRecord(...) does, minus the
+            # namedtuple's Python-level __new__ (a third of the cost of building a record)
+            return [_new_tuple(ConsumerRecord, (
+                        topic, partition, epoch, base + delta, timestamp, ts_type, key, value,
+                        list(headers), None, -1 if key is None else len(key),
+                        -1 if value is None else len(value), serialized_header_size(headers)))
+                    for delta, timestamp, key, value, headers in rows]
+        records = []
+        for delta, timestamp, key, value, headers in rows:
+            headers = list(headers)
+            records.append(ConsumerRecord(
+                topic, partition, epoch, base + delta, timestamp, ts_type,
+                key_de(topic, headers, key) if key_de and key is not None else key,
+                value_de(topic, headers, value) if value_de and value is not None else value,
+                headers, None, -1 if key is None else len(key),
+                -1 if value is None else len(value), serialized_header_size(headers)))
+        return records
 
     def __iter__(self):
         return self
@@ -407,6 +493,7 @@ class KafkaConsumer:
             state.position = record.offset + 1
         return record
 
+    @_inside_poll
     def _fill_iterator(self) -> None:
         self._maybe_join(self.config["consumer_timeout_ms"])
         self._maybe_auto_commit()
@@ -437,9 +524,21 @@ class KafkaConsumer:
         if self._closed:
             return
         if self._group is not None:
-            if autocommit and self.config["enable_auto_commit"] and self._states:
-                self._commit_quietly("close()")
-            self._group.stop(leave=True)
+            try:
+                if autocommit and self.config["enable_auto_commit"] and self._states:
+                    self._commit_quietly("close()")
+                if self._in_group() and self._states:  # as kafka-python's _on_close_prepare
+                    if self._group.generation < 0:
+                        self._lose(set(self._states))
+                    else:
+                        try:
+                            if self._listener is not None:
+                                self._listener.on_partitions_revoked(set(self._states))
+                        finally:
+                            self._revoke(set(self._states))
+            finally:
+                self._group.stop(leave=True)
+                self._closed = True
         self._closed = True
 
     def _crash(self) -> None:
@@ -452,6 +551,12 @@ class KafkaConsumer:
     def _maybe_join(self, timeout_ms: float) -> None:
         if self._in_group():
             self._group.ensure_active(self.subscription() or set(), timeout_ms)
+            # as Kafka's poll: every assigned partition gets its position (committed offset,
+            # else auto_offset_reset) before anything is fetched, so a NoOffsetForPartition
+            # error leaves no partition read past records the caller never saw
+            for tp, state in list(self._states.items()):
+                if state.position is None:
+                    self.position(tp)
 
     def _maybe_auto_commit(self) -> None:
         if (self._group is None or not self.config["enable_auto_commit"]

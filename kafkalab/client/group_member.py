@@ -24,6 +24,7 @@ from kafka.protocol.consumer.metadata import (
     ConsumerProtocolSubscription,
 )
 
+from ..coordinator.assignors import fixed
 from ..errors import (
     CommitFailedError,
     IllegalGenerationError,
@@ -62,7 +63,8 @@ class _ClusterView:
 
 
 def _assignors(strategies) -> list:
-    assignors = [s() if isinstance(s, type) else s for s in strategies]
+    # kafka-python's range/roundrobin classes -> kafkalab's fixed subclasses (see assignors)
+    assignors = [fixed(s)() if isinstance(s, type) else s for s in strategies]
     if not assignors:
         raise KafkaConfigurationError("partition_assignment_strategy needs at least one assignor")
     protocols = {RebalanceProtocol.COOPERATIVE in a.supported_protocols() and
@@ -124,7 +126,7 @@ class GroupMember:
                                or (self.need_rejoin and not self._joining), remaining)
 
     def _subscription_changed(self, topics: set[str]) -> bool:
-        current = {t: len(self._transport.partitions_of(t) or ()) for t in topics}
+        current = {t: len(self._transport.partitions_of(t) or ()) for t in sorted(topics)}
         if self.state == MemberState.STABLE and current != self._joined_topics:
             self._consumer._explain(
                 "consumer.rejoin", f"consumer {self.member_id} rejoins group {self.group_id}: "
@@ -145,13 +147,14 @@ class GroupMember:
         self._joining = True
         self.need_rejoin = False
         self.state = MemberState.REBALANCING
-        self._joined_topics = {t: len(self._transport.partitions_of(t) or ()) for t in topics}
+        self._joined_topics = {t: len(self._transport.partitions_of(t) or ())
+                               for t in sorted(topics)}
         owned = consumer.assignment_owned()
         protocols = []
         for assignor in self.assignors:
             if self.cooperative:
                 assignor.member_assignment = sorted(owned)
-            metadata = assignor.metadata(set(topics))
+            metadata = assignor.metadata(sorted(topics))  # sorted: the same bytes every run
             protocols.append((assignor.name, ConsumerProtocolSubscription.encode(metadata)))
         self._transport.join_group(
             self.group_id, self._on_join, member_id=self.member_id,
@@ -170,7 +173,13 @@ class GroupMember:
         self.protocol, self.leader_id = result.protocol, result.leader_id
         assignments = {}
         if result.members:
-            assignments = self._assign(result.protocol, result.members)
+            try:
+                assignments = self._assign(result.protocol, result.members)
+            except Exception as error:  # a failing (custom) assignor: raised by the leader's
+                self._joining = False   # own poll(), not by whichever client runs the world
+                self.need_rejoin = True
+                self._error = error
+                return
         self._transport.sync_group(self.group_id, self.generation, self.member_id,
                                    assignments, self._on_sync)
 
@@ -255,8 +264,16 @@ class GroupMember:
         self._poll_timer = self._transport.cluster.scheduler.call_later(
             limit, self._poll_interval_exceeded, background=True)
 
+    def poll_returned(self) -> None:
+        """The consumer's poll() returned: max_poll_interval_ms counts from now."""
+        if self.active:
+            self._arm_poll_timer()
+
     def _poll_interval_exceeded(self) -> None:
         if not self.active or not self.member_id:
+            return
+        if self._consumer._poll_depth:  # waiting inside poll() is not "between polls"
+            self._arm_poll_timer()
             return
         self.leave(f"poll() was not called for max_poll_interval_ms="
                    f"{self._config['max_poll_interval_ms']} ms")

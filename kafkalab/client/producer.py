@@ -39,8 +39,8 @@ from ..errors import (
     MessageSizeTooLargeError,
 )
 from ..record import CODECS
-from ..record.batch import HEADER_SIZE, _record_size
-from ..structs import TopicPartition, serialized_header_size
+from ..record.batch import HEADER_SIZE, record_payload_size, record_size_from_payload
+from ..structs import TopicPartition
 from .accumulator import RecordAccumulator
 from .config import merge_config, normalize_acks
 from .futures import FutureRecordMetadata
@@ -104,10 +104,21 @@ class KafkaProducer:
         self._sensors = {name: Sensor(now) for name in (
             "record-send", "record-error", "record-retry", "request-latency", "batch-size",
             "compression-rate", "records-per-request")}
-        self._accumulator = RecordAccumulator(self.config["batch_size"],
-                                              self.config["linger_ms"],
-                                              self.config["buffer_memory"])
+        self._accumulator = RecordAccumulator(
+            self.config["batch_size"], self.config["linger_ms"], self.config["buffer_memory"],
+            wake_sender=lambda at_ms: self._sender.wakeup(at_ms),
+            wait_for=self._transport.wait_for)
         self._sender = Sender(self, self._accumulator)
+        # read once per send(): configs never change after construction
+        self._plain = self.config["key_serializer"] is None and \
+            self.config["value_serializer"] is None
+        self._allow_auto_create = self.config["allow_auto_create_topics"]
+        self._buffer_memory = self.config["buffer_memory"]
+        self._record_size_limit = min(self.config["max_request_size"], self._buffer_memory)
+        self._rotates_on_new_batch = self._partitioner_rotates()
+        # topic -> its TopicPartitions, valid while the cluster's metadata version is unchanged
+        self._topic_partitions: dict[str, tuple[TopicPartition, ...]] = {}
+        self._metadata_version = -1
 
     def _check_idempotence(self, user_set: set[str]) -> None:
         """kafka-python's rules: idempotence needs acks='all', retries > 0 and at most 5
@@ -137,41 +148,70 @@ class KafkaProducer:
             raise IllegalStateError("KafkaProducer already closed: cannot send")
         if value is None and key is None:
             raise ValueError("Need at least one: key or value")
-        headers = self._check_headers(headers)
-        key_bytes = self._serialize("key_serializer", topic, headers, key, "key")
-        value_bytes = self._serialize("value_serializer", topic, headers, value, "value")
-        transport = self._transport
-        with transport.lock:
-            partitions = transport.partitions_for(topic, self.config["allow_auto_create_topics"])
-            explicit_partition = partition is not None
-            partition = self._choose_partition(topic, partition, key, key_bytes, value,
-                                               value_bytes, partitions)
-            size = _record_size(0, 0, key_bytes, value_bytes, headers)
-            self._check_record_size(size + HEADER_SIZE)
-            self._wait_for_memory(size + HEADER_SIZE)
-            now = transport.now_ms()
+        if (self._plain and headers is None and type(value) is bytes
+                and (key is None or type(key) is bytes)):
+            key_bytes, value_bytes, record_headers = key, value, ()  # nothing to convert
+        else:
+            key_bytes, value_bytes, record_headers = self._serialize_record(topic, key, value,
+                                                                            headers)
+        lock = self._transport.lock
+        lock.acquire()  # (not `with`: on CPython 3.11 that costs twice as much, per record)
+        try:
+            tps = self._topic_partitions.get(topic)
+            if tps is None or self._metadata_version != self._transport.metadata_version:
+                tps = self._partitions_of(topic)
+            sticky = partition is None and key_bytes is None
+            if partition is None and not sticky and self._custom_partitioner is None:
+                partition = partition_for_key(key_bytes, len(tps))  # the common case
+            else:
+                partition = self._choose_partition(topic, partition, key, key_bytes, value,
+                                                   value_bytes, len(tps))
+            payload = record_payload_size(key_bytes, value_bytes, record_headers)
+            size = record_size_from_payload(0, 0, payload)
+            if size + HEADER_SIZE > self._record_size_limit:
+                self._check_record_size(size + HEADER_SIZE)
+            if self._accumulator.used_bytes + size + HEADER_SIZE > self._buffer_memory:
+                self._wait_for_memory(size + HEADER_SIZE)
+            now = self._transport.now_ms()
             timestamp = now if timestamp_ms is None else int(timestamp_ms)
-            future = FutureRecordMetadata(transport)
-            sizes = (-1 if key_bytes is None else len(key_bytes),
-                     -1 if value_bytes is None else len(value_bytes),
-                     serialized_header_size(headers))
-            fields = (timestamp, key_bytes, value_bytes, headers)
             # KIP-480: a record without a key that would open a new batch first moves the
             # sticky partition on (kafka-python 3's abort_on_new_batch), so the burst after a
             # sent or full batch fills a batch on another partition.
-            sticky = not explicit_partition and key_bytes is None
-            appended, closed_full = self._accumulator.append(
-                TopicPartition(topic, partition), fields, size, sizes, future, now,
-                abort_on_new_batch=sticky and self._rotates_on_new_batch())
-            if not appended:
+            future = self._accumulator.append(
+                tps[partition], timestamp, key_bytes, value_bytes, record_headers, size, payload,
+                now, abort_on_new_batch=sticky and self._rotates_on_new_batch)
+            if future is None:
                 partition = self._on_new_batch(topic, partition, key, value, value_bytes,
-                                               partitions)
-                _, closed_other = self._accumulator.append(
-                    TopicPartition(topic, partition), fields, size, sizes, future, now)
-                closed_full = closed_full or closed_other
+                                               len(tps))
+                future = self._accumulator.append(tps[partition], timestamp, key_bytes,
+                                                  value_bytes, record_headers, size, payload,
+                                                  now)
             self._unresolved += 1
-            self._sender.wakeup(None if closed_full else now + self.config["linger_ms"])
-        return future
+            return future
+        finally:
+            lock.release()
+
+    def _partitions_of(self, topic: str) -> tuple[TopicPartition, ...]:
+        """``topic``'s partitions (auto-creating the topic if allowed), for the
+        ``_topic_partitions`` cache: valid while the cluster's metadata version is unchanged
+        (no topic created or deleted, no partitions added)."""
+        transport = self._transport
+        if self._metadata_version != transport.metadata_version:
+            self._topic_partitions.clear()
+        count = transport.partitions_for(topic, self._allow_auto_create)
+        tps = self._topic_partitions[topic] = tuple(TopicPartition(topic, p)
+                                                    for p in range(count))
+        self._metadata_version = transport.metadata_version
+        return tps
+
+    def _serialize_record(self, topic: str, key: Any, value: Any, headers
+                          ) -> tuple[bytes | None, bytes | None, tuple]:
+        """(key bytes, value bytes, headers) as stored. Serializers see the headers as a list
+        (as in kafka-python, they may add to it); the record keeps them as a tuple."""
+        headers = self._check_headers(headers)
+        key_bytes = self._serialize("key_serializer", topic, headers, key, "key")
+        value_bytes = self._serialize("value_serializer", topic, headers, value, "value")
+        return key_bytes, value_bytes, tuple(headers)
 
     def _serialize(self, which: str, topic: str, headers, data: Any, what: str
                    ) -> bytes | None:
@@ -225,7 +265,7 @@ class KafkaProducer:
             return self._sticky.partition(topic, partitions)
         return partition_for_key(key_bytes, partitions)
 
-    def _rotates_on_new_batch(self) -> bool:
+    def _partitioner_rotates(self) -> bool:
         """True when the partitioner moves on for a new batch: kafkalab's sticky partitioner,
         or a custom one with kafka-python 3's ``on_new_batch`` hook."""
         custom = self._custom_partitioner
@@ -255,6 +295,8 @@ class KafkaProducer:
                 f"({self.config['buffer_memory']})")
 
     def _wait_for_memory(self, size: int) -> None:
+        """Block (running the world, up to max_block_ms) until ``size`` bytes are free (or
+        nothing is held: a record larger than what is left goes alone)."""
         accumulator = self._accumulator
         if accumulator.has_room_for(size):
             return

@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING
 from ..cluster.broker import ProduceResult
 from ..errors import KafkaTimeoutError, OutOfOrderSequenceNumberError, RequestTimedOutError
 from ..record import RecordBatch
-from ..record.batch import HEADER_SIZE, _record_size
-from ..structs import RecordMetadata, TopicPartition
+from ..structs import TopicPartition
 from .accumulator import ProducerBatch, RecordAccumulator
 
 if TYPE_CHECKING:
@@ -152,7 +151,7 @@ class Sender:
             record_batch = RecordBatch(
                 batch.records, compression_type=self._config["compression_type"],
                 producer_id=producer.producer_id, producer_epoch=batch.producer_epoch,
-                base_sequence=batch.base_sequence)
+                base_sequence=batch.base_sequence, uncompressed_size=batch.size)
             self._record_batch_metrics(batch, record_batch)
             wire.append((batch.tp.topic, batch.tp.partition, record_batch))
         self._sensors["records-per-request"].record(sum(len(b.records) for b in batches))
@@ -203,9 +202,7 @@ class Sender:
     def _record_batch_metrics(self, batch: ProducerBatch, record_batch: RecordBatch) -> None:
         self._sensors["batch-size"].record(record_batch.size_in_bytes)
         if record_batch.codec:
-            uncompressed = HEADER_SIZE + sum(
-                _record_size(r.offset_delta, 0, r.key, r.value, r.headers) for r in batch.records)
-            self._sensors["compression-rate"].record(record_batch.size_in_bytes / uncompressed)
+            self._sensors["compression-rate"].record(record_batch.size_in_bytes / batch.size)
 
     def _on_timeout(self, request: _Request) -> None:
         if request.done:
@@ -284,22 +281,14 @@ class Sender:
             self._last_acked_sequence[batch.tp] = \
                 (batch.base_sequence + len(batch.records) - 1) % 2**31
         self._sensors["record-send"].record(len(batch.records))
-        topic, partition = tp = batch.tp
-        base, append_time = result.base_offset, result.log_append_time
-        for record, (future, key_size, value_size, header_size) in zip(batch.records,
-                                                                       batch.futures):
-            offset = -1 if base == -1 else base + record.offset_delta
-            timestamp = append_time if append_time != -1 else record.timestamp
-            future.success(RecordMetadata(topic, partition, tp, offset, timestamp, None,
-                                          key_size, value_size, header_size))
-        self._producer._unresolved -= len(batch.futures)
+        batch.complete(result.base_offset, result.log_append_time)
+        self._producer._unresolved -= len(batch.records)
 
     def _fail(self, batch: ProducerBatch, error: Exception) -> None:
         self._accumulator.release(batch)
         self._sensors["record-error"].record(len(batch.records))
-        for future, *_ in batch.futures:
-            future.failure(error)
-        self._producer._unresolved -= len(batch.futures)
+        batch.fail(error)
+        self._producer._unresolved -= len(batch.records)
         if batch.base_sequence >= 0 and not self._is_stale(batch):
             self._bump_epoch(batch, error)
 

@@ -14,7 +14,7 @@ from typing import Callable
 
 from ..cluster.broker import FetchResult, ProduceResult
 from ..cluster.cluster import Cluster
-from ..errors import KafkaConnectionError
+from ..errors import KafkaConnectionError, LeaderNotAvailableError
 from ..record import RecordBatch
 
 
@@ -22,14 +22,13 @@ class InProcessTransport:
     def __init__(self, cluster: Cluster):
         self.cluster = cluster
         self.lock = cluster.lock
+        #: ``now_ms()``: the cluster clock's own method (a producer reads it once per record)
+        self.now_ms = cluster.clock.now_ms
 
     # --- time ----------------------------------------------------------------------------------
     @property
     def simulated(self) -> bool:
         return self.cluster.clock.simulated
-
-    def now_ms(self) -> int:
-        return self.cluster.clock.now_ms()
 
     def wait_for(self, predicate: Callable[[], bool], timeout_ms: float,
                  stop_when_idle: bool = False) -> bool:
@@ -40,6 +39,11 @@ class InProcessTransport:
             return self.cluster.scheduler.call_later(delay_ms, callback)
 
     # --- metadata ------------------------------------------------------------------------------
+    @property
+    def metadata_version(self) -> int:
+        """Changes whenever a topic is created or deleted or gains partitions."""
+        return self.cluster.metadata_version
+
     def partitions_for(self, topic: str, allow_auto_create: bool) -> int:
         """Partition count of ``topic`` (auto-creating it if the broker allows)."""
         with self.lock:
@@ -105,19 +109,32 @@ class InProcessTransport:
             cluster.scheduler.call_later(latency, arrive)
 
     def fetch(self, topic: str, partition: int, offset: int, max_bytes: int) -> FetchResult:
+        """Batches from the partition's leader; none while no leader can be reached (offline,
+        crashed or cut off from clients), with the positions last known."""
         with self.lock:
-            leader = self.cluster.partition(topic, partition).leader
-            return self.cluster.brokers[leader].handle_fetch(topic, partition, offset, max_bytes)
+            broker = self.cluster.client_leader(topic, partition)
+            if broker is None:
+                log = self.cluster.partition(topic, partition).view_log
+                return FetchResult([], log.high_watermark, log.log_start_offset,
+                                   log.log_end_offset)
+            return broker.handle_fetch(topic, partition, offset, max_bytes)
 
     def high_watermark(self, topic: str, partition: int) -> int:
+        """The leader's high watermark; -1 (unknown) while no leader can be reached."""
         with self.lock:
+            if self.cluster.client_leader(topic, partition) is None:
+                return -1
             return self.cluster.partition(topic, partition).high_watermark
 
     def list_offsets(self, topic: str, partition: int, timestamp_ms: int) -> tuple[int, int]:
         with self.lock:
-            leader = self.cluster.partition(topic, partition).leader
-            return self.cluster.brokers[leader].handle_list_offsets(topic, partition,
-                                                                     timestamp_ms)
+            broker = self.cluster.client_leader(topic, partition)
+            if broker is None:
+                p = self.cluster.partition(topic, partition)
+                raise LeaderNotAvailableError(
+                    f"{p.name} has no leader a client can reach (leader: {p.leader}); "
+                    f"ListOffsets needs one: retry once the partition is back")
+            return broker.handle_list_offsets(topic, partition, timestamp_ms)
 
     # --- consumer groups -----------------------------------------------------------------------
     @property

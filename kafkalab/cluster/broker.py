@@ -62,7 +62,17 @@ class Broker:
 
     def handle_produce(self, topic: str, partition: int, batch: RecordBatch, acks: int,
                        timeout_ms: int, respond: Callable[[ProduceResult], None]) -> None:
-        """Append ``batch`` and answer once ``acks`` is satisfied (acks=0 answers nobody)."""
+        """Append ``batch`` and answer once ``acks`` is satisfied (acks=0 answers nobody).
+
+        A broker cut off from clients (``isolate_broker(..., from_clients=True)``) never gets
+        the request: nothing is appended and nobody answers; the producer times out."""
+        if not self.cluster.network.client_reaches(self.id):
+            self.cluster.events.emit(
+                "request.lost", f"a produce request for {topic}-{partition} never reached "
+                f"broker {self.id}: it is cut off from clients, so nothing is appended and no "
+                f"answer comes back (the producer times out after request_timeout_ms and "
+                f"retries)", broker=self.id, topic=topic, partition=partition)
+            return
         try:
             p = self._led_partition(topic, partition)
             min_isr = p.leader_log.config["min.insync.replicas"]

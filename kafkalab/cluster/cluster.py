@@ -74,7 +74,8 @@ def explains_refusals(kind: str, verb: str):
 class Cluster:
     def __init__(self, brokers: int = 1, seed: int = 0, clock: "str | Clock" = "sim",
                  config: Mapping[str, Any] | None = None, host: str = "localhost",
-                 port: int = registry.DEFAULT_PORT, network_latency_ms: int = 1):
+                 port: int = registry.DEFAULT_PORT, network_latency_ms: int = 1,
+                 controllers: int = 3):
         if not isinstance(brokers, int) or brokers < 1:
             raise ValueError(f"brokers must be a whole number >= 1, not {brokers!r}")
         self.lock = threading.RLock()
@@ -87,14 +88,18 @@ class Cluster:
         self.events = EventLog(self.clock.now_ms)
         self.brokers = {i: Broker(self, i, host, port + i - 1) for i in range(1, brokers + 1)}
         self.topics: dict[str, Topic] = {}
+        # grows by one whenever a topic appears, goes or gains partitions: clients may cache
+        # partition counts while it stays the same
+        self.metadata_version = 0
         self.faults = FaultInjector(self.events)
         self.group_coordinator = GroupCoordinator(self)
         self._next_producer_id = 0
         self.network = Network(lambda b: self.brokers[b].alive)
         self.replicas = ReplicaManager(self)
-        self.controller = Controller(self)
-        self._isr_shrinks = Sensor(self.clock.now_ms)
-        self._isr_expands = Sensor(self.clock.now_ms)
+        self.controller = Controller(self, voters=controllers)
+        # per broker, as Kafka's ReplicaManager meters: counted on the leader whose ISR changed
+        self._isr_shrinks = {b: Sensor(self.clock.now_ms) for b in self.brokers}
+        self._isr_expands = {b: Sensor(self.clock.now_ms) for b in self.brokers}
         self._clients: weakref.WeakSet = weakref.WeakSet()
         driver_class = SimDriver if self.clock.simulated else WallDriver
         self.driver = driver_class(self.scheduler, self.lock)
@@ -206,6 +211,7 @@ class Cluster:
         return [b for b in self.brokers if self.controller.usable(b)]
 
     def _add_partitions(self, topic: Topic, assignment: list[list[int]]) -> None:
+        self.metadata_version += 1
         if not any(p for p in topic.partitions):
             self.controller.append("Topic", name=topic.name)
         for replicas in assignment:
@@ -227,6 +233,7 @@ class Cluster:
                 f"delete.topic.enable=false")
         self.controller.append("RemoveTopic", name=topic.name)
         del self.topics[topic.name]
+        self.metadata_version += 1
         self.events.emit("topic.deleted", f"topic {name} deleted with its "
                          f"{len(topic.partitions)} partition(s)", topic=name)
 
@@ -267,6 +274,13 @@ class Cluster:
             self.events.emit("topic.config_changed", f"topic {name}: {key} "
                              f"{kafka_string(old)} -> {kafka_string(new)}", topic=name,
                              config=key, old=old, new=new)
+        if changed.get("unclean.leader.election.enable", (None, False))[1] and \
+                self.controller.active is not None:
+            # as KRaft's controller: offline partitions may now take an out-of-sync leader
+            for p in self.topics[name].partitions:
+                if p.leader is None:
+                    self.controller.elect_leader(
+                        p, p.isr, "unclean.leader.election.enable was set to true")
         return changed
 
     @locked
@@ -299,6 +313,16 @@ class Cluster:
                              "client used it (auto.create.topics.enable=true)", topic=name)
             return topic
         return self.topic(name)
+
+    @locked
+    def client_leader(self, topic: str, partition: int) -> Broker | None:
+        """The broker a client's read of this partition reaches: its leader — or None when
+        there is none (offline), or it crashed, or it is cut off from clients. A consumer then
+        gets no records, as from a fetch that found nobody to answer it."""
+        leader = self.partition(topic, partition).leader
+        if leader is None or not self.network.client_reaches(leader):
+            return None
+        return self.brokers[leader]
 
     @locked
     def init_producer_id(self, producer_id: int = -1, producer_epoch: int = -1,
@@ -358,6 +382,7 @@ class Cluster:
         if not broker.alive:
             return
         broker.alive = False
+        self.replicas.drop_fetches(broker_id)
         self.events.emit("broker.killed", f"broker {broker_id} crashed (its log stays on disk)",
                          broker=broker_id)
         self.controller.maybe_reelect()
@@ -385,6 +410,14 @@ class Cluster:
         broker = self._broker(broker_id)
         if not broker.alive:
             return
+        if not self.controller.reaches(broker_id):
+            # nobody to hand leadership to: Kafka gives up on the controlled shutdown and stops
+            self.events.emit("broker.shutdown_uncontrolled", f"broker {broker_id} cannot reach "
+                             "an active controller, so its shutdown cannot move leadership "
+                             "first: it stops like a crash, and its partitions wait for it to "
+                             "be fenced", broker=broker_id)
+            self.kill_broker(broker_id)
+            return
         for topic in list(self.topics.values()):
             for p in topic.partitions:
                 if broker_id in p.isr or p.leader == broker_id:
@@ -392,6 +425,7 @@ class Cluster:
                                               f"controlled shutdown of broker {broker_id}")
         self.controller.fence(broker_id, "controlled shutdown")
         broker.alive = False
+        self.replicas.drop_fetches(broker_id)
         self.events.emit("broker.stopped", f"broker {broker_id} shut down cleanly",
                          broker=broker_id)
         self.controller.maybe_reelect()
@@ -414,7 +448,10 @@ class Cluster:
         """Reconnect every isolated broker."""
         isolated = self.network.isolated()
         self.network.heal()
+        slow = sorted(self.replicas.slow_followers)
         self.replicas.slow_followers.clear()
+        for broker_id in slow:
+            self.replicas.retime_fetches(broker_id)
         self.events.emit("network.healed", f"network healed (was isolated: {isolated or 'none'})")
         for broker_id in isolated:  # a replica cut off may have been a stale leader
             for topic in self.topics.values():
@@ -425,10 +462,21 @@ class Cluster:
         self.controller.register_returning()
 
     @locked
+    def kill_controller(self, controller_id: int | None = None) -> None:
+        """Crash a controller node (default: the active one); a majority elects a new one."""
+        self.controller.kill_voter(self.controller.active if controller_id is None
+                                   else controller_id)
+
+    @locked
+    def restart_controller(self, controller_id: int) -> None:
+        self.controller.restart_voter(controller_id)
+
+    @locked
     def slow_follower(self, broker_id: int, delay_ms: int) -> None:
         """Make a broker's follower fetches ``delay_ms`` slower (a slow disk or link)."""
         self._broker(broker_id)
         self.replicas.slow_followers[broker_id] = int(delay_ms)
+        self.replicas.retime_fetches(broker_id)
         self.events.emit("broker.slow", f"broker {broker_id} fetches as a follower "
                          f"{delay_ms} ms late", broker=broker_id, delay_ms=delay_ms)
 
@@ -449,28 +497,44 @@ class Cluster:
                     moved += 1
         return moved
 
-    def metrics_isr_change(self, grew: bool) -> None:
-        (self._isr_expands if grew else self._isr_shrinks).record(1)
+    def metrics_isr_change(self, grew: bool, broker: int) -> None:
+        (self._isr_expands if grew else self._isr_shrinks)[broker].record(1)
 
     @locked
     def broker_metrics(self):
-        """Kafka's broker health metrics, one row per broker, as a DataFrame."""
+        """Kafka's health metrics as a DataFrame: one row per broker, then one per controller
+        node (``role``). As in KRaft, ActiveControllerCount and OfflinePartitionsCount are
+        reported by the controllers (only the active one counts offline partitions), so each
+        column sums to the cluster's value; IsrShrinksPerSec/IsrExpandsPerSec are per leader
+        broker, over the last minute."""
         import pandas as pd
 
         rows = []
         partitions = [p for t in self.topics.values() for p in t.partitions]
+        controller = self.controller
         for b in self.brokers.values():
             led = [p for p in partitions if p.leader == b.id]
             rows.append({
-                "broker": b.id, "alive": b.alive, "fenced": b.id in self.controller.fenced,
+                "broker": b.id, "role": "broker", "alive": b.alive,
+                "fenced": b.id in controller.fenced,
                 "LeaderCount": len(led),
                 "PartitionCount": sum(b.id in p.replicas for p in partitions),
                 "UnderReplicatedPartitions": sum(len(p.isr) < len(p.replicas) for p in led),
+                "UnderMinIsrPartitionCount": sum(
+                    len(p.isr) < p.leader_log.config["min.insync.replicas"] for p in led),
+                "OfflinePartitionsCount": 0, "ActiveControllerCount": 0,
+                "IsrShrinksPerSec": self._isr_shrinks[b.id].rate(),
+                "IsrExpandsPerSec": self._isr_expands[b.id].rate()})
+        for voter in controller.voters:
+            active = voter == controller.active
+            rows.append({
+                "broker": voter, "role": "controller", "alive": voter in controller.alive_voters,
+                "fenced": False, "LeaderCount": 0, "PartitionCount": 0,
+                "UnderReplicatedPartitions": 0, "UnderMinIsrPartitionCount": 0,
                 "OfflinePartitionsCount": sum(p.leader is None for p in partitions)
-                if b.id == self.controller.active else 0,
-                "ActiveControllerCount": int(b.id == self.controller.active),
-                "IsrShrinksPerSec": self._isr_shrinks.rate(),
-                "IsrExpandsPerSec": self._isr_expands.rate()})
+                if active else 0,
+                "ActiveControllerCount": int(active),
+                "IsrShrinksPerSec": 0.0, "IsrExpandsPerSec": 0.0})
         return pd.DataFrame(rows)
 
     # --- views ---------------------------------------------------------------------------------
@@ -478,7 +542,7 @@ class Cluster:
     def describe_topic(self, name: str):
         from ..viz.tables import describe_topic_frame
 
-        return describe_topic_frame(self.topic(name))
+        return describe_topic_frame(self.topic(name), lambda b: self.brokers[b].alive)
 
     @locked
     def records(self, topic: str, partition: int | None = None):

@@ -1,7 +1,8 @@
 """The controller: cluster metadata as an ordered log, KRaft style.
 
-A quorum of controller *voters* (the first three brokers, in combined mode) elects an *active
-controller*; it needs a majority of voters alive and connected. Every metadata change is a
+A quorum of dedicated controller nodes (*voters*, ids 1000, 1001, 1002 — KRaft's
+``process.roles=controller``) elects an *active controller*; it needs a majority of voters
+alive, and brokers must reach it. Every metadata change is a
 record appended to the metadata log and then applied: brokers registering, being fenced and
 unfenced, topics and partitions created, and partition changes (new leader, new leader epoch,
 new ISR). Brokers heartbeat to the active controller; one silent for
@@ -42,9 +43,10 @@ class MetadataRecord:
 
 
 class Controller:
-    def __init__(self, cluster: "Cluster"):
+    def __init__(self, cluster: "Cluster", voters: int = 3):
         self.cluster = cluster
-        self.voters = sorted(cluster.brokers)[:3]
+        self.voters = [1000 + i for i in range(voters)]
+        self.alive_voters = set(self.voters)
         self.active: int | None = None
         self.epoch = 0
         self.log: list[MetadataRecord] = []
@@ -54,22 +56,24 @@ class Controller:
         self._election = None
 
     # --- the quorum ----------------------------------------------------------------------------
+    @property
+    def majority(self) -> int:
+        return len(self.voters) // 2 + 1
+
     def elect(self) -> None:
-        """Choose the active controller: the lowest-id voter that reaches a majority."""
-        network = self.cluster.network
-        majority = len(self.voters) // 2 + 1
-        candidates = [v for v in self.voters
-                      if sum(network.brokers_connected(v, w) for w in self.voters) >= majority]
-        previous, self.active = self.active, (candidates[0] if candidates else None)
+        """Choose the active controller: the lowest-id live voter, if a majority lives."""
+        previous = self.active
         self._election = None
+        alive = sorted(self.alive_voters)
+        self.active = alive[0] if len(alive) >= self.majority else None
         if self.active is None:
-            self._emit("controller.unavailable", "no active controller: fewer than "
-                       f"{majority} of the voters {self.voters} can reach each other; "
-                       "metadata (leaders, ISR) cannot change until they can")
+            self._emit("controller.unavailable", f"no active controller: only {len(alive)} of "
+                       f"the {len(self.voters)} controller voters {self.voters} are up, "
+                       f"{self.majority} are needed; leaders and ISRs cannot change until then")
             return
         self.epoch += 1
         self.append("LeaderChange", leader=self.active, voters=list(self.voters))
-        self._emit("controller.elected", f"broker {self.active} is the active controller "
+        self._emit("controller.elected", f"controller {self.active} is the active controller "
                    f"(epoch {self.epoch}; before: {previous})", controller=self.active)
         now = self.cluster.now_ms()
         for session in self._sessions.values():  # a new controller gives every broker a
@@ -83,22 +87,41 @@ class Controller:
         """Fenced brokers that are alive and reachable again register and are unfenced."""
         if self.active is None:
             return
-        network = self.cluster.network
         for broker_id in sorted(self.fenced):
-            if self.cluster.brokers[broker_id].alive and \
-                    network.brokers_connected(broker_id, self.active):
+            if self.reaches(broker_id):
                 self.register(broker_id)
         self.cluster.replicas.resync()
 
+    def reaches(self, broker_id: int) -> bool:
+        """Can this broker talk to the active controller?"""
+        return self.active is not None and self.cluster.network.reaches_controller(broker_id)
+
+    def kill_voter(self, voter: int) -> None:
+        self._check_voter(voter)
+        self.alive_voters.discard(voter)
+        self._emit("controller.killed", f"controller {voter} crashed", controller=voter)
+        self.maybe_reelect()
+
+    def restart_voter(self, voter: int) -> None:
+        self._check_voter(voter)
+        self.alive_voters.add(voter)
+        self._emit("controller.restarted", f"controller {voter} started again",
+                   controller=voter)
+        self.maybe_reelect()
+
+    def _check_voter(self, voter: int) -> None:
+        if voter not in self.voters:
+            raise ValueError(f"there is no controller {voter!r}; controllers are {self.voters}")
+
     def maybe_reelect(self) -> None:
         """After a fault: if the active controller is gone, elect again after a timeout."""
-        network = self.cluster.network
-        active = self.active
-        majority = len(self.voters) // 2 + 1
-        healthy = active is not None and sum(
-            network.brokers_connected(active, w) for w in self.voters) >= majority
-        if not healthy and self._election is None:
+        healthy = self.active in self.alive_voters and len(self.alive_voters) >= self.majority
+        wanted = not healthy and (self.active is not None or
+                                  len(self.alive_voters) >= self.majority)
+        if wanted and self._election is None:
             self._election = self.cluster.scheduler.call_later(ELECTION_TIMEOUT_MS, self.elect)
+        if not healthy and self.active is not None and self.active not in self.alive_voters:
+            self.active = None  # nobody leads until the election
         self.check_sessions()
 
     def append(self, type: str, **fields: Any) -> MetadataRecord:
@@ -122,15 +145,20 @@ class Controller:
             self.append("UnfenceBroker", broker_id=broker_id)
             self._emit("broker.unfenced", f"broker {broker_id} registered again and is "
                        "unfenced: its replicas catch up and rejoin the ISR", broker=broker_id)
+            for partition in self._partitions():
+                if partition.leader is None and broker_id in partition.replicas:
+                    self.elect_leader(partition, partition.isr,
+                                      f"broker {broker_id} is back")
 
     def check_sessions(self) -> None:
         """Brokers heartbeat every broker.heartbeat.interval.ms; a broker that can no longer
         reach the active controller is fenced broker.session.timeout.ms after its last
         heartbeat got through. (Heartbeats are not simulated one by one: only their effect.)"""
         now = self.cluster.now_ms()
-        for broker_id, broker in self.cluster.brokers.items():
-            reachable = self.active is not None and broker.alive and \
-                self.cluster.network.brokers_connected(broker_id, self.active)
+        if self.active is None:
+            return  # no controller, nobody to fence anyone
+        for broker_id in self.cluster.brokers:
+            reachable = self.reaches(broker_id)
             pending = self._sessions.get(broker_id)
             if reachable and pending is not None:
                 pending.cancel()
@@ -163,8 +191,8 @@ class Controller:
                 self._move_off(partition, broker_id, why=f"broker {broker_id} was fenced")
 
     def _move_off(self, partition: "Partition", broker_id: int, why: str) -> None:
-        isr = [b for b in partition.isr if b != broker_id] or (
-            [broker_id] if partition.leader == broker_id else [])
+        # the ISR never becomes empty: its last member stays the only clean leader candidate
+        isr = [b for b in partition.isr if b != broker_id] or list(partition.isr)
         if partition.leader == broker_id:
             self.elect_leader(partition, isr, why)
         elif isr != partition.isr:
@@ -203,16 +231,25 @@ class Controller:
                        f"{old_leo}); records it never copied are lost",
                        topic=partition.topic, partition=partition.index, leader=new)
             return
+        was_online = partition.leader is not None
         self.change_partition(partition, None, isr or partition.isr, why)
-        self._emit("partition.offline", f"{partition.name} is offline: no in-sync replica is "
-                   f"available ({why}); unclean.leader.election.enable=false keeps it offline "
-                   "rather than lose acknowledged records",
-                   topic=partition.topic, partition=partition.index)
+        if was_online:
+            self._emit("partition.offline", f"{partition.name} is offline: no in-sync replica "
+                       f"is available ({why}); unclean.leader.election.enable=false keeps it "
+                       "offline rather than lose acknowledged records",
+                       topic=partition.topic, partition=partition.index, isr=list(partition.isr))
+        else:
+            self._emit("partition.still_offline", f"{partition.name} stays offline ({why}): "
+                       f"only its in-sync replicas {partition.isr} may lead it, and none is up; "
+                       "unclean.leader.election.enable=false",
+                       topic=partition.topic, partition=partition.index, isr=list(partition.isr))
 
     def change_partition(self, partition: "Partition", leader: int | None, isr: list[int],
                          why: str, unclean: bool = False) -> None:
-        """Append a PartitionChange record and apply it."""
+        """Append a PartitionChange record and apply it (nothing, if nothing changes)."""
         leader_changed = leader != partition.leader
+        if not leader_changed and list(isr) == partition.isr and not unclean:
+            return
         epoch = partition.leader_epoch + 1 if leader_changed else partition.leader_epoch
         self.append("PartitionChange", topic=partition.topic, partition=partition.index,
                     leader=leader if leader is not None else -1, leader_epoch=epoch,
@@ -233,14 +270,14 @@ class Controller:
             self._emit(f"isr.{'expanded' if grew else 'shrunk'}",
                        f"ISR of {partition.name} {verb}: {old_isr} -> {isr}: {why}",
                        topic=partition.topic, partition=partition.index, isr=list(isr))
-            self.cluster.metrics_isr_change(grew=bool(grew))
+            if leader is not None:
+                self.cluster.metrics_isr_change(grew=bool(grew), broker=leader)
             self.cluster.replicas.maybe_complete(partition)
 
     def alter_isr(self, partition: "Partition", leader: int, isr: list[int], why: str) -> bool:
         """A leader asks to change its ISR (Kafka's AlterPartition); refused when the leader
         cannot reach the controller or is no longer the leader."""
-        if (self.active is None or partition.leader != leader
-                or not self.cluster.network.brokers_connected(leader, self.active)):
+        if partition.leader != leader or not self.reaches(leader):
             return False
         self.change_partition(partition, leader, isr, why)
         return True

@@ -1,8 +1,8 @@
 """Who can reach whom: the lab's network between brokers, the controller and clients.
 
 A dead broker reaches nobody. ``isolate(b, from_brokers, from_clients)`` cuts a live broker off
-from the other brokers (replication, and the controller, which runs on brokers) and/or from
-clients; ``heal()`` reconnects everything.
+from the other brokers and the controllers (replication, heartbeats) and/or from clients;
+``heal()`` reconnects everything.
 
 Invariant: reachability is symmetric.
 """
@@ -40,6 +40,10 @@ class Network:
         if not (self._is_alive(a) and self._is_alive(b)):
             return False
         return a == b or not ({a, b} & self._isolated_from_brokers)
+
+    def reaches_controller(self, broker: int) -> bool:
+        """Controllers are reached over the brokers' network."""
+        return self._is_alive(broker) and broker not in self._isolated_from_brokers
 
     def client_reaches(self, broker: int) -> bool:
         return self._is_alive(broker) and broker not in self._isolated_from_clients

@@ -56,6 +56,11 @@ class Partition:
             raise RuntimeError(f"{self.name} has no leader")
         return self.logs[self.leader]
 
+    @property
+    def view_log(self) -> PartitionLog:
+        """The log views show: the leader's, or the preferred replica's while offline."""
+        return self.logs[self.leader if self.leader is not None else self.replicas[0]]
+
     # Kafka's names for the leader's positions, so views and tests read naturally.
     @property
     def log_start_offset(self) -> int:

@@ -34,7 +34,8 @@ Respond = Callable[[Exception | None], None]
 class ReplicaManager:
     def __init__(self, cluster: "Cluster"):
         self.cluster = cluster
-        self._pending_fetch: set[tuple[str, int, int]] = set()
+        # (topic, partition, follower) -> (timer, partition) of its fetch on its way
+        self._pending_fetch: dict[tuple[str, int, int], tuple] = {}
         self._waiting: dict[tuple[str, int], list[list]] = {}
         self._lag_checks: set[tuple[str, int]] = set()
         self.slow_followers: dict[int, int] = {}  # broker -> extra fetch delay ms
@@ -72,10 +73,23 @@ class ReplicaManager:
         key = (partition.topic, partition.index, follower)
         if key in self._pending_fetch or not self.cluster.brokers[follower].alive:
             return
-        self._pending_fetch.add(key)
         delay_ms += self.slow_followers.get(follower, 0)
-        self._scheduler.call_later(delay_ms, lambda: self._fetch(partition, follower),
-                                   background=background)
+        timer = self._scheduler.call_later(delay_ms, lambda: self._fetch(partition, follower),
+                                           background=background)
+        self._pending_fetch[key] = (timer, partition)
+
+    def drop_fetches(self, broker_id: int) -> None:
+        """A crashed broker's fetches die with it (a restart fetches afresh)."""
+        for key in [k for k in self._pending_fetch if k[2] == broker_id]:
+            self._pending_fetch.pop(key)[0].cancel()
+
+    def retime_fetches(self, broker_id: int) -> None:
+        """The broker's fetch delay changed (slow_follower, heal): its waiting fetches go out
+        again with the new delay, counted from now."""
+        waiting = [(k, p) for k, (_, p) in self._pending_fetch.items() if k[2] == broker_id]
+        self.drop_fetches(broker_id)
+        for _, partition in waiting:
+            self._schedule_fetch(partition, broker_id, self.cluster.network_latency_ms)
 
     def resync(self) -> None:
         """After a topology change (restart, heal, new leader): every follower that is behind,
@@ -91,7 +105,7 @@ class ReplicaManager:
                         self._schedule_fetch(p, f, self.cluster.network_latency_ms)
 
     def _fetch(self, partition: Partition, follower: int) -> None:
-        self._pending_fetch.discard((partition.topic, partition.index, follower))
+        self._pending_fetch.pop((partition.topic, partition.index, follower), None)
         leader = partition.leader
         if (leader is None or follower == leader or follower not in partition.logs
                 or not self.cluster.network.brokers_connected(follower, leader)):
@@ -99,6 +113,17 @@ class ReplicaManager:
         log, leader_log = partition.logs[follower], partition.logs[leader]
         if partition.synced_epoch.get(follower) != partition.leader_epoch:
             self._truncate_to_leader(partition, follower)
+        if log.log_end_offset < leader_log.log_start_offset:
+            # what we need next was deleted by retention on the leader: start over where the
+            # leader's log starts (Kafka's truncateFullyAndStartAt)
+            self.cluster.events.emit(
+                "replica.reset", f"replica of {partition.name} on broker {follower} ends at "
+                f"offset {log.log_end_offset}, but leader {leader} keeps only offsets from "
+                f"{leader_log.log_start_offset} (retention deleted the rest): it drops its log "
+                f"and copies the leader's from {leader_log.log_start_offset}",
+                topic=partition.topic, partition=partition.index, broker=follower,
+                offset=leader_log.log_start_offset)
+            log.truncate_fully_and_start_at(leader_log.log_start_offset)
         if log.log_end_offset < leader_log.log_end_offset:
             for batch in leader_log.read(log.log_end_offset, 2**31 - 1,
                                          upper_offset=leader_log.log_end_offset):
@@ -114,24 +139,50 @@ class ReplicaManager:
             self._schedule_fetch(partition, follower, self.cluster.network_latency_ms)
 
     def _truncate_to_leader(self, partition: Partition, follower: int) -> None:
-        """KIP-279: ask the leader where our latest epoch ended; cut our log there."""
+        """KIP-101/279, as Kafka's follower does it: ask the leader where our latest epoch
+        ended (OffsetsForLeaderEpoch) and cut our log where the two stop agreeing — not at our
+        high watermark, which can cut records the leader has or keep records it has not.
+
+        The leader answers with the largest epoch it knows that is not newer than ours, and
+        where that epoch ended on it. If we know that epoch too, the logs agree up to the
+        smaller of the two ends. If we do not (we led an epoch the leader never heard of), we
+        cut to where our own older epoch ended and ask again (KIP-279)."""
         log, leader_log = partition.logs[follower], partition.leader_log
-        epoch = log.epochs.latest_epoch
-        leader_epoch, end = leader_log.epochs.end_offset_for(epoch, leader_log.log_end_offset)
-        cut = log.log_end_offset if epoch < 0 and log.log_end_offset == 0 else \
-            min(max(end, 0), log.log_end_offset)
-        if leader_epoch < epoch:
-            log.epochs.truncate_after_epoch(leader_epoch)
-        if cut < log.log_end_offset:
-            removed = log.log_end_offset - cut
-            log.truncate_to(cut)
+        before, asked = log.log_end_offset, log.epochs.latest_epoch
+        while log.log_end_offset > log.log_start_offset:
+            epoch = log.epochs.latest_epoch
+            if epoch < 0:  # records without any epoch: fall back to the high watermark
+                self._cut(log, min(log.high_watermark, log.log_end_offset))
+                break
+            leader_epoch, leader_end = leader_log.epochs.end_offset_for(
+                epoch, leader_log.log_end_offset)
+            if leader_epoch < 0:  # the leader knows no epoch at all: it has no records
+                self._cut(log, min(leader_log.log_end_offset, log.log_end_offset))
+                break
+            own_epoch, own_end = log.epochs.end_offset_for(leader_epoch, log.log_end_offset)
+            if own_epoch == leader_epoch:
+                self._cut(log, min(own_end, leader_end, log.log_end_offset))
+                break
+            # we never wrote in the epoch the leader names: drop our newer epochs, ask again
+            self._cut(log, min(own_end, log.log_end_offset))
+            log.epochs.truncate_after_epoch(own_epoch)
+        # never past the leader's end (Kafka's OFFSET_OUT_OF_RANGE handling does the same)
+        self._cut(log, min(log.log_end_offset, leader_log.log_end_offset))
+        if log.log_end_offset < before:
+            removed = before - log.log_end_offset
             self.cluster.events.emit(
                 "replica.truncated", f"replica of {partition.name} on broker {follower} "
-                f"truncated its log to offset {cut} ({removed} record(s) the leader never "
-                f"had): its epoch {epoch} ends there on leader {partition.leader} (epoch "
-                f"{partition.leader_epoch})", topic=partition.topic,
-                partition=partition.index, broker=follower, offset=cut, removed=removed)
+                f"truncated its log to offset {log.log_end_offset} ({removed} record(s) the "
+                f"leader never had): its epoch {asked} ends there on leader "
+                f"{partition.leader} (epoch {partition.leader_epoch})", topic=partition.topic,
+                partition=partition.index, broker=follower, offset=log.log_end_offset,
+                removed=removed)
         partition.synced_epoch[follower] = partition.leader_epoch
+
+    @staticmethod
+    def _cut(log, offset: int) -> None:
+        if offset < log.log_end_offset:
+            log.truncate_to(offset)
 
     # --- the ISR -------------------------------------------------------------------------------
     def _maybe_expand_isr(self, partition: Partition, follower: int) -> None:
@@ -207,6 +258,12 @@ class ReplicaManager:
     def maybe_complete(self, partition: Partition) -> None:
         if not partition.maybe_advance_high_watermark():
             return
+        # a moved high watermark answers the followers' waiting fetches (Kafka completes
+        # delayed fetches on it), so their own high watermarks follow a round trip later
+        hw = partition.high_watermark
+        for follower, log in partition.logs.items():
+            if follower != partition.leader and log.high_watermark < min(hw, log.log_end_offset):
+                self._schedule_fetch(partition, follower, 2 * self.cluster.network_latency_ms)
         key = (partition.topic, partition.index)
         waiting = self._waiting.get(key)
         if not waiting:

@@ -72,6 +72,7 @@ class Group:
     members: dict[str, Member] = field(default_factory=dict)
     join_timer: Any = None
     initial_delay: bool = False  # the first rebalance of an empty group waits its full delay
+    fenced: dict[str, str] = field(default_factory=dict)  # replaced static member id -> instance
     state_since_ms: int = 0
 
     def supported_protocols(self) -> set[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from ..errors import (
+    FencedInstanceIdError,
     IllegalGenerationError,
     InconsistentGroupProtocolError,
     InvalidSessionTimeoutError,
@@ -38,6 +39,7 @@ class GroupCoordinator:
         self.groups: dict[str, Group] = {}
         self.offsets: dict[str, dict[TopicPartition, OffsetAndMetadata]] = {}
         self._empty_since: dict[str, int] = {}
+        self._commit_ms: dict[str, dict[TopicPartition, int]] = {}  # last commit time per offset
         self._member_seq = 0
         self._retention_timer = None
 
@@ -103,10 +105,14 @@ class GroupCoordinator:
             return
         self._offsets_partition(group_id)  # the coordinator's partition exists from now on
         group = self._group(group_id, create=True)
+        group.protocol_type = "consumer"
         if group.members and not (group.supported_protocols() & {n for n, _ in protocols}):
             respond(JoinResult(InconsistentGroupProtocolError(
                 f"group {group_id} uses assignor(s) {sorted(group.supported_protocols())}; this "
                 f"consumer offers {[n for n, _ in protocols]}: they must share one")))
+            return
+        if member_id in group.fenced:
+            respond(JoinResult(self._check_member(group, group_id, -1, member_id)))
             return
         if member_id and member_id not in group.members:
             respond(JoinResult(UnknownMemberIdError(
@@ -150,6 +156,16 @@ class GroupCoordinator:
         del group.members[old.member_id]
         if old.session_timer:
             old.session_timer.cancel()
+        group.fenced[old.member_id] = old.group_instance_id
+        fenced = FencedInstanceIdError(
+            f"member {old.member_id} was replaced by a newer instance of static member "
+            f"{old.group_instance_id} in group {group.group_id}: this old instance is fenced")
+        join, sync = old.join_callback, old.sync_callback
+        old.join_callback = old.sync_callback = None
+        if join is not None:
+            join(JoinResult(fenced))
+        if sync is not None:
+            sync(SyncResult(fenced))
         member = self._add_member(group, old.group_instance_id, client_id,
                                   old.session_timeout_ms, old.rebalance_timeout_ms, protocols)
         member.assignment = old.assignment
@@ -187,7 +203,8 @@ class GroupCoordinator:
         group.join_timer = self._scheduler.call_later(delay, lambda: self._complete_join(group))
         group.initial_delay = was_empty
         wait = (f"waits {delay} ms (group.initial.rebalance.delay.ms) for more members" if
-                was_empty else f"waits up to {delay} ms for every member to rejoin")
+                was_empty else f"waits up to {delay} ms for every member to rejoin"
+                if group.members else "has no members left")
         self._emit("group.rebalance_started", f"group {group.group_id} is rebalancing "
                    f"(generation {group.generation} ends): {why}; it {wait}",
                    group=group.group_id, generation=group.generation, reason=why)
@@ -264,6 +281,11 @@ class GroupCoordinator:
 
     def _check_member(self, group: Group | None, group_id: str, generation: int,
                       member_id: str) -> Exception | None:
+        if group is not None and member_id in group.fenced:
+            return FencedInstanceIdError(
+                f"member {member_id} (static member {group.fenced[member_id]}) was replaced by a "
+                f"newer instance with the same group_instance_id in group {group_id}: it is "
+                "fenced and must stop")
         if group is None or member_id not in group.members:
             return UnknownMemberIdError(f"member {member_id or '(none)'} is not in group "
                                         f"{group_id}; it must rejoin")
@@ -373,6 +395,7 @@ class GroupCoordinator:
             group_id, tp.topic, tp.partition, om.offset, om.leader_epoch, om.metadata or "", now))
             for tp, om in offsets.items()])
         self.offsets.setdefault(group_id, {}).update(offsets)
+        self._commit_ms.setdefault(group_id, {}).update(dict.fromkeys(offsets, now))
         if group is None:
             self._group(group_id, create=True)
             self._set_state(self.groups[group_id], GroupState.EMPTY)
@@ -393,6 +416,7 @@ class GroupCoordinator:
             group_id, tp.topic, tp.partition, None)) for tp in gone])
         for tp in gone:
             del committed[tp]
+            self._commit_ms.get(group_id, {}).pop(tp, None)
         self._emit("group.offsets_deleted", f"committed offsets of group {group_id} for "
                    f"{len(gone)} partition(s) deleted: {why}", group=group_id)
 
@@ -402,14 +426,43 @@ class GroupCoordinator:
             background=True)
 
     def _expire_offsets(self) -> None:
-        retention_ms = self._config("offsets.retention.minutes") * 60_000
+        """Kafka's offsets retention (KIP-211): the offsets of a consumer group that has been
+        Empty for offsets.retention.minutes are deleted; a standalone group (commits only, no
+        members ever) loses each offset that long after its last commit. A group left with
+        neither members nor offsets is removed (Dead), as Kafka's cleanupGroupMetadata does."""
+        minutes = self._config("offsets.retention.minutes")
+        retention_ms = minutes * 60_000
         now = self.cluster.now_ms()
         for group_id, since in list(self._empty_since.items()):
-            if now - since >= retention_ms and self.offsets.get(group_id):
-                self.delete_offsets(group_id, list(self.offsets[group_id]),
-                                    f"the group has been empty for {now - since} ms >= "
-                                    f"offsets.retention.minutes={retention_ms // 60_000}")
+            group, committed = self.groups.get(group_id), self.offsets.get(group_id, {})
+            if group is None:
+                continue
+            if group.protocol_type is None:
+                stamps = self._commit_ms.get(group_id, {})
+                expired = [tp for tp in committed if now - stamps.get(tp, since) >= retention_ms]
+                why = f"committed longer ago than offsets.retention.minutes={minutes}"
+            else:
+                expired = list(committed) if now - since >= retention_ms else []
+                why = (f"the group has been empty for {now - since} ms >= "
+                       f"offsets.retention.minutes={minutes}")
+            if expired:
+                self.delete_offsets(group_id, expired, why)
+            if not self.offsets.get(group_id) and now - since >= retention_ms:
+                self._remove_group(group_id, "it has been empty and has no committed offsets "
+                                   f"left (offsets.retention.minutes={minutes})")
         self._schedule_offsets_retention()
+
+    def _remove_group(self, group_id: str, why: str) -> None:
+        """The group is gone (Dead): a tombstone for its metadata, nothing left in memory."""
+        self._write(group_id, [ot.encode_group_metadata(ot.GroupMetadataRecord(group_id,
+                                                                                deleted=True))])
+        group = self.groups.pop(group_id, None)
+        if group is not None:
+            group.state = GroupState.DEAD
+        self.offsets.pop(group_id, None)
+        self._commit_ms.pop(group_id, None)
+        self._empty_since.pop(group_id, None)
+        self._emit("group.deleted", f"group {group_id} deleted: {why}", group=group_id)
 
     # --- admin ---------------------------------------------------------------------------------
     def delete_group(self, group_id: str) -> None:
@@ -422,12 +475,7 @@ class GroupCoordinator:
             raise NonEmptyGroupError(f"group {group_id} still has {len(group.members)} "
                                      "member(s); stop them first")
         self.delete_offsets(group_id, list(self.offsets.get(group_id, {})), "group deleted")
-        self._write(group_id, [ot.encode_group_metadata(ot.GroupMetadataRecord(group_id,
-                                                                                deleted=True))])
-        self.groups.pop(group_id, None)
-        self.offsets.pop(group_id, None)
-        self._empty_since.pop(group_id, None)
-        self._emit("group.deleted", f"group {group_id} deleted", group=group_id)
+        self._remove_group(group_id, "an admin client deleted it")
 
     # --- recovery ------------------------------------------------------------------------------
     def load(self) -> dict[str, dict[TopicPartition, OffsetAndMetadata]]:

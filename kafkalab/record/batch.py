@@ -15,8 +15,16 @@ Schema (Kafka's RecordBatch v2, as kafka.record reads and writes it)::
     Record: length varint | attributes int8 | timestampDelta varlong | offsetDelta varint
             key bytes | value bytes | headers [key string, value bytes]
 
+Records are stored as plain tuples ``(offset_delta, timestamp, key, value, headers)`` — the
+fields of :class:`Record`, in its order — with ``()`` for no headers. CPython's cyclic collector
+stops tracking a plain tuple of immutable values, but tracks a namedtuple (or a list) for as long
+as it lives: a log of millions of records kept as ``Record``s would make every full collection
+walk all of them. ``batch.records`` gives the same records as ``Record`` namedtuples (a fresh
+list, for views and tests); paths that run per record read ``batch.record_tuples``.
+
 Invariants: records are kept in offset order; ``last_offset_delta`` >= the largest record
-delta; once appended to a log a batch's base offset never changes (the log owns the batch).
+delta; once appended to a log a batch's base offset never changes (the log owns the batch);
+``size_in_bytes`` is the length of the batch's v2 encoding.
 """
 from __future__ import annotations
 
@@ -36,7 +44,45 @@ _CODEC_NAMES = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 
 _HEADER = DefaultRecordBatchBuilder.HEADER_STRUCT
 HEADER_SIZE = _HEADER.size  # 61 bytes
-_record_size = DefaultRecordBatchBuilder.size_in_bytes
+
+
+# --- sizes (what kafka.record's DefaultRecordBatchBuilder.size_in_bytes computes, faster) -------
+def varint_size(value: int) -> int:
+    """Bytes of ``value`` as a zigzag varint (Kafka's ``ByteUtils.sizeOfVarlong``)."""
+    return (((value << 1) ^ (value >> 63)).bit_length() + 6) // 7 or 1
+
+
+def record_payload_size(key: bytes | None, value: bytes | None, headers) -> int:
+    """Bytes of a record's key, value and headers, each with its length varint: the part of a
+    record's size that does not depend on where in its batch it lands."""
+    # n >= 0 takes (n.bit_length() + 7) // 7 bytes as a zigzag varint (n = 0: 1 byte); a null
+    # key or value is written as length -1, one byte
+    size = (1 if key is None else len(key) + (len(key).bit_length() + 7) // 7) + \
+        (1 if value is None else len(value) + (len(value).bit_length() + 7) // 7)
+    if not headers:
+        return size + 1  # the header count, 0
+    size += varint_size(len(headers))
+    for header_key, header_value in headers:
+        header_key_len = len(header_key.encode("utf-8"))
+        size += varint_size(header_key_len) + header_key_len + \
+            (1 if header_value is None else varint_size(len(header_value)) + len(header_value))
+    return size
+
+
+def record_size_from_payload(offset_delta: int, timestamp_delta: int, payload: int) -> int:
+    """Bytes of one encoded record: its length varint, attributes (1), timestamp and offset
+    deltas, then the ``payload`` (see :func:`record_payload_size`)."""
+    # (n.bit_length() + 7) // 7: the varint size of n >= 0; -64..63 take one byte
+    body = 1 + (offset_delta.bit_length() + 7) // 7 + payload + \
+        (1 if -64 <= timestamp_delta < 64 else varint_size(timestamp_delta))
+    return body + (body.bit_length() + 7) // 7
+
+
+def record_size(offset_delta: int, timestamp_delta: int, key: bytes | None,
+                value: bytes | None, headers) -> int:
+    """Bytes of one encoded v2 record."""
+    return record_size_from_payload(offset_delta, timestamp_delta,
+                                    record_payload_size(key, value, headers))
 
 #: codec id -> (library present?, compress). gzip is written with mtime 0: kafka-python's
 #: gzip_encode stamps the wall-clock time into the gzip header, which would make the bytes (and
@@ -50,7 +96,8 @@ _COMPRESSORS = {
 
 
 class Record(NamedTuple):
-    """One record as stored: offset within the batch, timestamp, key, value, headers."""
+    """One record: offset within the batch, timestamp, key, value, headers. (A batch stores
+    plain tuples of these fields; see the module docstring.)"""
 
     offset_delta: int
     timestamp: int
@@ -65,12 +112,15 @@ class RecordBatch:
     __slots__ = ("base_offset", "partition_leader_epoch", "producer_id", "producer_epoch",
                  "base_sequence", "is_transactional", "is_control", "codec", "timestamp_type",
                  "last_offset_delta", "first_timestamp", "max_timestamp", "record_count",
-                 "_records", "_raw", "_size")
+                 "_rows", "_raw", "_size")
 
-    def __init__(self, records: Sequence[Record], *, compression_type: str | None = None,
+    def __init__(self, records: Sequence[tuple], *, compression_type: str | None = None,
                  producer_id: int = -1, producer_epoch: int = -1, base_sequence: int = -1,
                  is_transactional: bool = False, is_control: bool = False,
-                 timestamp_type: int = 0):
+                 timestamp_type: int = 0, uncompressed_size: int | None = None):
+        """``records``: :class:`Record` namedtuples or plain tuples of their fields.
+        ``uncompressed_size``: the batch's encoded size without compression, if the caller
+        already knows it (a producer sums its records' sizes as it appends them)."""
         if not records:
             raise ValueError("a record batch holds at least one record")
         if compression_type not in CODECS:
@@ -86,13 +136,14 @@ class RecordBatch:
         self.is_control = is_control
         self.codec = CODECS[compression_type]
         self.timestamp_type = timestamp_type
-        self.last_offset_delta = records[-1].offset_delta
-        self.first_timestamp = records[0].timestamp
-        self.max_timestamp = max(r.timestamp for r in records)
-        self.record_count = len(records)
-        self._records = list(records)
+        # ``tuple(row)`` of a plain tuple is the tuple itself: only namedtuples are copied
+        self._rows: list[tuple] | None = list(map(tuple, records))
+        self.last_offset_delta = self._rows[-1][0]
+        self.first_timestamp = self._rows[0][1]
+        self.max_timestamp = max(row[1] for row in self._rows)
+        self.record_count = len(self._rows)
         self._raw: bytes | None = None
-        self._size: int | None = None
+        self._size: int | None = uncompressed_size if self.codec == 0 else None
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> "RecordBatch":
@@ -113,7 +164,7 @@ class RecordBatch:
         batch.last_offset_delta = last_delta
         batch.first_timestamp, batch.max_timestamp = first_ts, max_ts
         batch.record_count = count
-        batch._records = None
+        batch._rows = None
         batch._raw = bytes(raw)
         batch._size = len(raw)
         return batch
@@ -140,14 +191,20 @@ class RecordBatch:
 
     # --- the two forms -------------------------------------------------------------------------
     @property
-    def records(self) -> list[Record]:
-        """Decoded records (decompressing the bytes once, if that is the form we have)."""
-        if self._records is None:
-            decoded = DefaultRecordBatch(self._raw)
+    def record_tuples(self) -> list[tuple]:
+        """The records as stored, ``(offset_delta, timestamp, key, value, headers)`` plain
+        tuples (decoding and decompressing the bytes once, if that is the form we have).
+        Callers must not change the list."""
+        if self._rows is None:
             base = self.base_offset
-            self._records = [Record(r.offset - base, r.timestamp, r.key, r.value, r.headers)
-                             for r in decoded]
-        return self._records
+            self._rows = [(r.offset - base, r.timestamp, r.key, r.value, tuple(r.headers))
+                          for r in DefaultRecordBatch(self._raw)]
+        return self._rows
+
+    @property
+    def records(self) -> list[Record]:
+        """The records as :class:`Record` namedtuples (a new list on every call)."""
+        return list(map(Record._make, self.record_tuples))
 
     @property
     def raw(self) -> bytes:
@@ -161,8 +218,8 @@ class RecordBatch:
             magic=2, compression_type=0, is_transactional=self.is_transactional,
             producer_id=self.producer_id, producer_epoch=self.producer_epoch,
             base_sequence=self.base_sequence, batch_size=2**31 - 1)
-        for r in self._records:
-            builder.append(r.offset_delta, r.timestamp, r.key, r.value, r.headers)
+        for offset_delta, timestamp, key, value, headers in self._rows:
+            builder.append(offset_delta, timestamp, key, value, headers)
         buf = builder.build()
         if self.codec:
             # Compressed here rather than by the builder, deterministically (see _COMPRESSORS).
@@ -203,8 +260,8 @@ class RecordBatch:
             else:
                 first_ts = self.first_timestamp
                 self._size = HEADER_SIZE + sum(
-                    _record_size(r.offset_delta, r.timestamp - first_ts, r.key, r.value, r.headers)
-                    for r in self._records)
+                    record_size(delta, timestamp - first_ts, key, value, headers)
+                    for delta, timestamp, key, value, headers in self._rows)
         return self._size
 
     # --- changes the log makes on append ----------------------------------------------------
@@ -220,8 +277,8 @@ class RecordBatch:
 
     def stamp_log_append_time(self, now_ms: int) -> None:
         """``message.timestamp.type=LogAppendTime``: every record takes the broker's time."""
-        records = self.records
-        self._records = [r._replace(timestamp=now_ms) for r in records]
+        self._rows = [(delta, now_ms, key, value, headers)
+                      for delta, _, key, value, headers in self.record_tuples]
         self.timestamp_type = 1
         self.first_timestamp = self.max_timestamp = now_ms
         self._raw = None

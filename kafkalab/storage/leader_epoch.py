@@ -28,13 +28,20 @@ class LeaderEpochCache:
 
     def end_offset_for(self, epoch: int, log_end_offset: int) -> tuple[int, int]:
         """Kafka's OffsetsForLeaderEpoch answer: the largest epoch <= ``epoch`` this replica
-        knows, and the offset where it ended (the next epoch's start, or the log end)."""
+        knows, and the offset where it ended (the next epoch's start, or the log end).
+
+        As Kafka's ``LeaderEpochFileCache.endOffsetFor``: asked for an epoch older than every
+        epoch it knows, a replica answers with that same epoch ending where its oldest known
+        epoch starts (nothing of that epoch is here); (-1, -1) when it knows no epoch at all.
+        """
+        if not self.entries:
+            return -1, -1
         found = -1
-        for i, (e, _) in enumerate(self.entries):
+        for i, (e, start) in enumerate(self.entries):
             if e > epoch:
-                return (found, self.entries[i][1]) if found >= 0 else (-1, -1)
+                return (found, start) if found >= 0 else (epoch, start)
             found = e
-        return (found, log_end_offset) if found >= 0 else (-1, -1)
+        return found, log_end_offset
 
     def truncate_from_end(self, offset: int) -> None:
         """Forget epochs that start at or after ``offset`` (the log was cut there)."""

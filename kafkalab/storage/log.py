@@ -216,16 +216,50 @@ class PartitionLog:
         return removed
 
     def truncate_to(self, offset: int) -> None:
-        """Remove every batch at or after ``offset`` (a follower truncating to its leader)."""
+        """Remove every record at or after ``offset`` (a follower truncating to its leader).
+
+        As Kafka's ``LogSegment.truncateTo``, a batch holding ``offset`` goes whole, so the log
+        may end below ``offset`` but never above it. The leader-epoch cache and the idempotent
+        producers' state are cut back to what the remaining log holds."""
+        if offset >= self.log_end_offset:
+            return
+        if offset < self.log_start_offset:
+            self.truncate_fully_and_start_at(offset)
+            return
         while len(self.segments) > 1 and self.segments[-1].base_offset >= offset:
             self.segments.pop()
         active = self.active_segment
         position = active.position_of(offset)
-        if position >= 0 and active.batches[position].base_offset < offset:
-            position += 1
+        if position >= 0 and active.batches[position].last_offset < offset:
+            position += 1  # that batch ends before ``offset``: it stays
         active.truncate_from(max(position, 0))
         self.high_watermark = min(self.high_watermark, self.log_end_offset)
         self.epochs.truncate_from_end(self.log_end_offset)
+        self._forget_producer_batches_from(self.log_end_offset)
+
+    def _forget_producer_batches_from(self, end: int) -> None:
+        """Rebuild the state of producers that had batches at or after ``end`` from the batches
+        still in the log (Kafka reloads producer state on truncation): a retry of a removed
+        batch must be appended again, not answered as a duplicate at an offset it lost."""
+        state = self.producer_state
+        stale = {pid for pid, entry in state.producers.items()
+                 if any(b.last_offset >= end for b in entry.batches)}
+        if not stale:
+            return
+        for pid in stale:
+            del state.producers[pid]
+        for batch in self.batches():
+            if batch.producer_id in stale and batch.base_sequence >= 0:
+                state.record(batch.producer_id, batch.producer_epoch, batch.base_sequence,
+                             batch.last_sequence, batch.base_offset, batch.last_offset)
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Drop every record and start again, empty, at ``offset`` (Kafka's
+        ``truncateFullyAndStartAt``: a follower whose leader deleted what it needs next)."""
+        self.segments = [LogSegment(offset, self._now_ms())]
+        self.log_start_offset = self.high_watermark = offset
+        self.epochs = LeaderEpochCache()
+        self.producer_state = ProducerStateManager(self.name)
 
     def __repr__(self) -> str:
         return (f"PartitionLog({self.name}: log_start_offset={self.log_start_offset}, "

@@ -29,7 +29,7 @@ def _key_text(key: bytes | None) -> str:
 
 
 def partition_row_html(p: Partition, positions: Mapping[str, int], max_cells: int = 40) -> str:
-    log = p.leader_log
+    log = p.view_log
     cells = []
     records = [(batch.base_offset + r.offset_delta, r.key) for batch in log.batches()
                for r in batch.records]

@@ -7,21 +7,26 @@ from ..cluster.partition import Partition
 from ..cluster.topic import Topic
 
 DESCRIBE_COLUMNS = ["topic", "partition", "leader", "leader_epoch", "replicas", "isr",
-                    "log_start_offset", "high_watermark", "log_end_offset", "records",
+                    "offline_replicas", "log_start_offset", "high_watermark", "log_end_offset",
+                    "replica_log_end_offsets", "replica_high_watermarks", "records",
                     "size_bytes", "segments"]
 RECORD_COLUMNS = ["partition", "offset", "timestamp", "key", "value", "headers",
                   "batch_base_offset"]
 
 
-def describe_topic_frame(topic: Topic) -> pd.DataFrame:
+def describe_topic_frame(topic: Topic, broker_alive=lambda broker_id: True) -> pd.DataFrame:
     """One row per partition, like ``kafka-topics --describe`` plus the log's positions."""
     rows = []
     for p in topic.partitions:
-        log = p.leader_log
+        log = p.view_log
         rows.append({"topic": topic.name, "partition": p.index, "leader": p.leader,
                      "leader_epoch": p.leader_epoch, "replicas": list(p.replicas),
-                     "isr": list(p.isr), "log_start_offset": log.log_start_offset,
+                     "isr": list(p.isr),
+                     "offline_replicas": [b for b in p.replicas if not broker_alive(b)],
+                     "log_start_offset": log.log_start_offset,
                      "high_watermark": log.high_watermark, "log_end_offset": log.log_end_offset,
+                     "replica_log_end_offsets": {b: l.log_end_offset for b, l in p.logs.items()},
+                     "replica_high_watermarks": {b: l.high_watermark for b, l in p.logs.items()},
                      "records": sum(s.record_count for s in log.segments),
                      "size_bytes": log.size_bytes, "segments": len(log.segments)})
     return pd.DataFrame(rows, columns=DESCRIBE_COLUMNS)
@@ -41,7 +46,7 @@ def records_frame(partitions: list[Partition]) -> pd.DataFrame:
     where they are UTF-8."""
     rows = []
     for p in partitions:
-        for batch in p.leader_log.batches():
+        for batch in p.view_log.batches():
             for r in batch.records:
                 rows.append({"partition": p.index, "offset": batch.base_offset + r.offset_delta,
                              "timestamp": r.timestamp, "key": _show(r.key),

@@ -154,6 +154,87 @@ for message in consumer:
     send_confirmation_email(order['user_id'], order['order_id'])
 '''
 
+# --- ### Manual Commit ---------------------------------------------------------------------------
+MANUAL_COMMIT = '''\
+consumer = KafkaConsumer(
+    'orders',
+    bootstrap_servers=['localhost:9092'],
+    enable_auto_commit=False,  # Manual commit
+    group_id='inventory-service'
+)
+
+for message in consumer:
+    try:
+        process_order(message.value)
+
+        # Commit после успешной обработки
+        consumer.commit()
+    except Exception as e:
+        print(f"Error processing message: {e}")
+        # Не коммитим → сообщение обработается повторно
+'''
+
+# --- ### Batch Processing ------------------------------------------------------------------------
+BATCH_PROCESSING = '''\
+from kafkalab import TopicPartition
+
+consumer = KafkaConsumer(
+    'orders',
+    bootstrap_servers=['localhost:9092'],
+    enable_auto_commit=False,
+    max_poll_records=100  # Читать до 100 сообщений за раз
+)
+
+while True:
+    messages = consumer.poll(timeout_ms=1000)
+
+    if not messages:
+        continue
+
+    batch = []
+    for topic_partition, records in messages.items():
+        for record in records:
+            batch.append(record.value)
+
+    # Обработка батча
+    if batch:
+        process_batch(batch)
+        consumer.commit()
+'''
+# the endless loop, bounded: it ends at the first poll that returns nothing
+BATCH_PROCESSING_BOUNDED = BATCH_PROCESSING.replace(
+    "    if not messages:\n        continue\n", "    if not messages:\n        break\n")
+
+# --- ### Rebalance Listener ----------------------------------------------------------------------
+REBALANCE_LISTENER = '''\
+from kafkalab import KafkaConsumer, ConsumerRebalanceListener, TopicPartition
+
+class RebalanceListener(ConsumerRebalanceListener):
+    def __init__(self, consumer):
+        self.consumer = consumer
+
+    def on_partitions_revoked(self, revoked):
+        print(f"Partitions revoked: {revoked}")
+        # Сохранить состояние перед rebalance
+        self.consumer.commit()
+
+    def on_partitions_assigned(self, assigned):
+        print(f"Partitions assigned: {assigned}")
+        # Загрузить состояние после rebalance
+
+consumer = KafkaConsumer(
+    'orders',
+    bootstrap_servers=['localhost:9092'],
+    group_id='service-1'
+)
+
+listener = RebalanceListener(consumer)
+consumer.subscribe(['orders'], listener=listener)
+
+for message in consumer:
+    process(message)
+'''
+
 SNIPPETS = {
     "### Базовый Producer": BASIC_PRODUCER,
     "### Producer с ключом (для партиционирования)": KEYED_PRODUCER,
@@ -162,6 +243,9 @@ SNIPPETS = {
     "### Idempotent Producer": IDEMPOTENT_PRODUCER,
     "### Partition Assignment": PARTITION_ASSIGNMENT,
     "### Базовый Consumer": BASIC_CONSUMER,
+    "### Manual Commit": MANUAL_COMMIT,
+    "### Batch Processing": BATCH_PROCESSING,
+    "### Rebalance Listener": REBALANCE_LISTENER,
 }
 
 
@@ -355,3 +439,134 @@ def test_idempotent_producer_stores_a_retried_order_once(lesson_cluster, capsys)
     [duplicate] = lesson_cluster.events.of_kind("produce.duplicate")
     assert "not appended again" in duplicate.text
     assert producer.metrics()["producer-metrics"]["record-retry-rate"] > 0
+
+
+# --- consumer groups: Manual Commit, Batch Processing, Rebalance Listener ------------------------
+def send_soon(cluster, values, partition=None, linger_ms=5000):
+    """Orders sent now but appended ``linger_ms`` later — after a consumer that starts at the
+    end of the log (auto_offset_reset='latest', the lesson's default) has joined its group."""
+    producer = KafkaProducer(bootstrap_servers=cluster.bootstrap_servers, linger_ms=linger_ms)
+    for v in values:
+        producer.send("orders", value=v, partition=partition)
+    return producer
+
+
+def committed_of(cluster, group):
+    return {tp.partition: o.offset
+            for tp, o in cluster.group_coordinator.fetch_offsets(group).items()}
+
+
+def failing_on(bad: bytes, processed: list):
+    def process_order(value):
+        if value == bad:
+            raise ValueError(f"cannot process {value!r}")
+        processed.append(value)
+    return process_order
+
+
+def test_manual_commit_commits_after_each_processed_order(lesson_cluster, capsys):
+    processed: list = []
+    send_soon(lesson_cluster, [b"order %d" % i for i in range(6)])
+    namespace = {"KafkaConsumer": KafkaConsumer, "process_order": processed.append}
+    assert run(MANUAL_COMMIT, namespace, capsys) == []
+    assert sorted(processed) == [b"order %d" % i for i in range(6)]
+    ends = {p: lesson_cluster.partition("orders", p).high_watermark for p in range(3)}
+    assert committed_of(lesson_cluster, "inventory-service") == ends
+
+
+def test_manual_commit_a_failed_order_is_skipped_by_the_next_commit(lesson_cluster, capsys):
+    """"Не коммитим → сообщение обработается повторно" holds only while nothing after it is
+    committed: commit() stores the position, which is already past the failed order, and the
+    next successful order's commit covers it. After a restart it is not read again."""
+    processed: list = []
+    orders = [b"order 0", b"order 1", b"bad order", b"order 3"]
+    send_soon(lesson_cluster, orders, partition=0)
+    namespace = {"KafkaConsumer": KafkaConsumer,
+                 "process_order": failing_on(b"bad order", processed)}
+    lines = run(MANUAL_COMMIT, namespace, capsys)
+    assert lines == ["Error processing message: cannot process b'bad order'"]
+    assert committed_of(lesson_cluster, "inventory-service")[0] == 4
+    namespace["consumer"].close()                              # restart the service
+    assert run(MANUAL_COMMIT, namespace, capsys) == []         # the bad order is gone
+    assert processed == [b"order 0", b"order 1", b"order 3"]
+
+
+def test_manual_commit_the_last_failed_order_is_read_again_after_a_restart(lesson_cluster,
+                                                                           capsys):
+    processed: list = []
+    send_soon(lesson_cluster, [b"order 0", b"order 1", b"bad order"], partition=0)
+    namespace = {"KafkaConsumer": KafkaConsumer,
+                 "process_order": failing_on(b"bad order", processed)}
+    run(MANUAL_COMMIT, namespace, capsys)
+    assert committed_of(lesson_cluster, "inventory-service")[0] == 2
+    namespace["consumer"].close()
+    namespace["process_order"] = processed.append              # the bug is fixed; restart
+    assert run(MANUAL_COMMIT, namespace, capsys) == []
+    assert processed == [b"order 0", b"order 1", b"bad order"]   # read again, once
+    assert committed_of(lesson_cluster, "inventory-service")[0] == 3
+
+
+def test_batch_processing_as_written_cannot_commit_without_a_group_id(lesson_cluster, capsys):
+    """The lesson's batch consumer has no group_id: its first consumer.commit() raises (as in
+    kafka-python: commit needs a consumer group to store offsets in)."""
+    from kafkalab.errors import IllegalStateError
+
+    assert SNIPPETS["### Batch Processing"].count("while True") == 1
+    assert BATCH_PROCESSING_BOUNDED != BATCH_PROCESSING
+    send_soon(lesson_cluster, [b"order %d" % i for i in range(150)], partition=0,
+              linger_ms=500)
+    batches: list = []
+    namespace = {"KafkaConsumer": KafkaConsumer, "process_batch": batches.append}
+    with pytest.raises(IllegalStateError, match="group_id"):
+        run(BATCH_PROCESSING_BOUNDED, namespace, capsys)
+    assert [len(b) for b in batches] == [100]                  # the first batch, then commit()
+
+
+def test_batch_processing_with_a_group_id_reads_batches_of_at_most_100(capsys):
+    cluster = Cluster(brokers=1, seed=0, config={"group.initial.rebalance.delay.ms": 0})
+    cluster.create_topic("orders", partitions=3, replication_factor=1)
+    send_soon(cluster, [b"order %d" % i for i in range(250)], partition=1, linger_ms=500)
+    code = BATCH_PROCESSING_BOUNDED.replace(
+        "    enable_auto_commit=False,\n", "    enable_auto_commit=False,\n"
+        "    group_id='batch-service',\n", 1)
+    batches: list = []
+    namespace = {"KafkaConsumer": KafkaConsumer, "process_batch": batches.append}
+    assert run(code, namespace, capsys) == []
+    assert [len(b) for b in batches] == [100, 100, 50]
+    assert [v for b in batches for v in b] == [b"order %d" % i for i in range(250)]
+    assert committed_of(cluster, "batch-service")[1] == 250
+
+
+def printed_partitions(line: str) -> tuple[str, list[int]]:
+    match = re.fullmatch(r"Partitions (revoked|assigned): (set\(\)|\{.*\})", line)
+    assert match, line
+    return match.group(1), sorted(int(p) for p in re.findall(r"partition=(\d+)", line))
+
+
+def test_rebalance_listener_commits_before_a_second_instance_takes_partitions(lesson_cluster,
+                                                                              capsys):
+    import group_helpers
+
+    processed: list = []
+    send_soon(lesson_cluster, [b"order %d" % i for i in range(6)])
+    namespace = {"process": processed.append}
+    lines = run(REBALANCE_LISTENER, namespace, capsys)
+    assert [printed_partitions(x) for x in lines] == [("assigned", [0, 1, 2])]
+    assert len(processed) == 6
+    consumer = namespace["consumer"]
+    positions = {tp.partition: consumer.position(tp) for tp in consumer.assignment()}
+    # a second instance of service-1 starts: the group rebalances
+    second = KafkaConsumer("orders", bootstrap_servers=lesson_cluster.bootstrap_servers,
+                           group_id="service-1")
+    group_helpers.settle(lesson_cluster, [consumer, second], "service-1")
+    lines = capsys.readouterr().out.splitlines()
+    mine = sorted(tp.partition for tp in consumer.assignment())
+    assert [printed_partitions(x) for x in lines] == [("revoked", [0, 1, 2]),
+                                                      ("assigned", mine)]
+    # on_partitions_revoked committed what had been processed
+    assert committed_of(lesson_cluster, "service-1") == positions
+    assert sorted([len(mine), len(second.assignment())]) == [1, 2]   # range: 2 + 1
+    assert consumer.assignment() | second.assignment() == {
+        TopicPartition("orders", p) for p in range(3)}
+    events = [e.kind for e in lesson_cluster.events.of_kind("group")]
+    assert events.count("group.stable") == 2

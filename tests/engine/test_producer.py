@@ -22,7 +22,7 @@ from kafkalab.errors import (
     NotEnoughReplicasError,
     RecordTooLargeError,
 )
-from kafkalab.record.batch import HEADER_SIZE, _record_size
+from kafkalab.record.batch import HEADER_SIZE, record_size
 from kafkalab.structs import RecordMetadata
 
 # Kafka's own test vectors (DefaultPartitionerTest / kafka-python): partition out of 1000.
@@ -313,7 +313,7 @@ def test_linger_zero_still_batches_what_is_sent_before_time_moves(cluster):
 def test_batch_size_caps_a_batch(cluster):
     cluster.create_topic("orders")
     value = b"x" * 50
-    per_record = _record_size(0, 0, None, value, [])
+    per_record = record_size(0, 0, None, value, [])
     batch_size = HEADER_SIZE + 4 * per_record + per_record // 2   # room for 4 records
     producer = make_producer(cluster, linger_ms=1000, batch_size=batch_size)
     for _ in range(10):

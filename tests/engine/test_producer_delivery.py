@@ -28,7 +28,7 @@ from kafkalab.errors import (
     RecordTooLargeError,
     RequestTimedOutError,
 )
-from kafkalab.record.batch import HEADER_SIZE, _record_size
+from kafkalab.record.batch import HEADER_SIZE, record_size
 
 
 def make_producer(cluster, **configs) -> KafkaProducer:
@@ -77,7 +77,7 @@ def test_a_burst_larger_than_a_batch_moves_on_each_time_a_batch_fills(cluster):
     """KIP-480: the record that does not fit closes the batch and goes to a new partition."""
     cluster.create_topic("clicks", partitions=4)
     value = b"x" * 50
-    per_record = _record_size(0, 0, None, value, [])
+    per_record = record_size(0, 0, None, value, [])
     producer = make_producer(cluster, linger_ms=1000,
                              batch_size=HEADER_SIZE + 10 * per_record)   # 10 records a batch
     futures = [producer.send("clicks", value=value) for _ in range(100)]
@@ -188,7 +188,7 @@ def test_a_custom_partitioner_with_on_new_batch_hears_when_its_batch_is_done(clu
 def test_a_full_batch_goes_at_once_and_the_rest_after_linger_ms(cluster):
     cluster.create_topic("orders")
     value = b"x" * 40
-    per_record = _record_size(0, 0, None, value, [])
+    per_record = record_size(0, 0, None, value, [])
     producer = make_producer(cluster, linger_ms=20, batch_size=HEADER_SIZE + 5 * per_record)
     answered = []
     for _ in range(7):
@@ -699,7 +699,7 @@ def test_callbacks_fire_as_time_advances_in_send_order_per_partition_never_in_se
     cluster.create_topic("orders", partitions=2,
                          config={"max.message.bytes": 300})
     value = b"x" * 40
-    per_record = _record_size(0, 0, None, value, [])
+    per_record = record_size(0, 0, None, value, [])
     producer = make_producer(cluster, linger_ms=30, batch_size=HEADER_SIZE + 3 * per_record)
     fired = []
     for i in range(10):

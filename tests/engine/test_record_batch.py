@@ -127,10 +127,10 @@ def test_assign_moves_an_encoded_batch_without_breaking_its_crc():
 def test_from_bytes_decodes_records_only_when_asked():
     raw = RecordBatch(orders(5)).raw
     batch = RecordBatch.from_bytes(raw)
-    assert batch._records is None
+    assert batch._rows is None
     assert batch.record_count == 5 and batch.last_offset == 4 and batch.next_offset == 5
     assert batch.max_timestamp == T0 + 4
-    assert batch._records is None
+    assert batch._rows is None
     assert len(batch.records) == 5
 
 

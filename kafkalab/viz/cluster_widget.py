@@ -1,0 +1,548 @@
+"""The cluster widget: break brokers while a producer writes, and see what replication keeps.
+
+What it shows, for one topic of a multi-broker cluster:
+
+* **the replica grid**: one column per broker, one row per partition. Each cell is that broker's
+  replica of the partition, drawn by its role: **leader** (green), **in-sync follower** (blue: in
+  the ISR), **out-of-sync follower** (orange: alive but not in the ISR), **offline** (grey: its
+  broker is down or fenced), or an empty cell where the broker holds no replica. Each cell has
+  two bars, scaled to the longest replica of its row: the replica's **log end offset** (LEO, how
+  far its log goes) and its **high watermark** (HW, how far it knows records are committed). A
+  column header says whether its broker is up, down, fenced (the controller has given up on it)
+  or isolated from the other brokers.
+* **acknowledged vs lost over time**: a live plotly chart. The widget's producer numbers its
+  records (0, 1, 2, ...) and writes them to the partitions in turn with the *acks* you choose.
+  *Acknowledged* counts the records the producer was told are written. *Lost* counts the
+  acknowledged records that are gone from the current leader's log: neither committed (below its
+  HW) nor still waiting to be replicated (between its HW and LEO). While a partition has no
+  leader its records count as neither (nobody can tell yet). *Failed* counts the sends the
+  producer gave up on with an error: the producer knows about those, unlike lost ones.
+* **recent events**: the cluster's explained events about brokers, leaders, ISRs, truncations and
+  refused writes (a repeated event is shown once, with a count).
+
+Controls: *Kill* (crash), *Restart* and *Isolate* (cut it off from the other brokers and the
+controller; clients can still reach it) for each broker, *Heal network*, the producer's *acks*
+(0, 1, all) and rate, *Run* (simulated time moves in small steps on the kernel's event loop) and
+*+1 s* / *+10 s*.
+
+Every control has a method (``kill``, ``restart``, ``isolate``, ``heal``, ``set_acks``, ``run``),
+so notebooks and headless runs (papermill, ``FAST``) drive the same widget with a bounded
+synchronous ``run(ms=...)``. Without a frontend it renders as static HTML: the grid, an SVG chart
+and the events.
+"""
+from __future__ import annotations
+
+import html
+import time
+from typing import Any, Mapping
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from ..client.producer import KafkaProducer
+from ..cluster.cluster import Cluster
+from .live import StaticFallback, start_loop
+
+#: role -> (fill colour, text colour, label)
+ROLES = {
+    "leader": ("#2e9e4f", "#fff", "leader"),
+    "in-sync": ("#4c78a8", "#fff", "in-sync follower"),
+    "out-of-sync": ("#f5a623", "#222", "out-of-sync follower"),
+    "offline": ("#b8b8b8", "#333", "offline"),
+}
+SERIES = (("acknowledged", "#2e9e4f"), ("lost", "#d62728"), ("failed", "#888888"))
+EVENT_KINDS = ("broker.", "partition.", "isr.", "replica.", "controller.", "network.",
+               "produce.rejected", "topic.config_changed", "widget.")
+ACKS_OPTIONS = [("0", 0), ("1", 1), ("all", "all")]
+PRODUCER_DEFAULTS = {"linger_ms": 0, "request_timeout_ms": 10_000,
+                     "delivery_timeout_ms": 30_000}
+_TABLE = "border-collapse:collapse;margin:4px 0 8px 0;font-size:12px"
+_TD = "border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top"
+
+
+class ClusterWidget(StaticFallback):
+    """Brokers, replicas and a running producer of one topic, with fault buttons.
+
+    ``acks`` is the producer's starting acks (0, 1 or ``"all"``); ``rate`` records per simulated
+    second, written to the partitions in turn; ``step_ms`` the simulated time of one step (the
+    producer sends, then time advances); ``sample_ms`` how often the chart takes a point;
+    ``producer_config`` adds KafkaProducer settings (default: ``linger_ms=0``,
+    ``request_timeout_ms=10000``, ``delivery_timeout_ms=30000``, so a send that cannot succeed
+    fails within 30 s). ``speed`` is how many simulated seconds *Run* plays per real second;
+    ``animate=True`` makes ``run()`` redraw and pause as it goes (live notebooks; ``FAST`` runs
+    leave it False).
+    """
+
+    def __init__(self, cluster: Cluster, topic: str, *, acks: Any = "all", rate: int = 50,
+                 step_ms: int = 100, sample_ms: int = 500,
+                 producer_config: Mapping[str, Any] | None = None, speed: float = 5.0,
+                 interval_s: float = 0.1, animate: bool = False, title: str | None = None):
+        self.cluster = cluster
+        self.topic = topic
+        self.rate = int(rate)
+        self.step_ms, self.sample_ms = int(step_ms), int(sample_ms)
+        self.speed, self.interval_s, self.animate = speed, interval_s, animate
+        self.title = title or f"topic {topic} on a {len(cluster.brokers)}-broker cluster"
+        self.producer_config = {**PRODUCER_DEFAULTS, **dict(producer_config or {})}
+        self._partitions = len(cluster.topic(topic).partitions)
+        self.start_ms = cluster.now_ms()
+        self.acks = _acks_value(acks)
+        self._producers: dict[Any, KafkaProducer] = {}
+        self.sent = 0
+        self.acked: list[dict[int, int]] = [{} for _ in range(self._partitions)]  # value -> ms
+        self.acked_with: dict[int, Any] = {}  # value -> the acks it was sent with
+        self.sent_ms: dict[int, int] = {}  # value -> when it was sent
+        self.max_wait_ms = 0  # the slowest acknowledgement so far
+        self.failed: list[tuple[int, int, str]] = []  # (time_ms, value, error)
+        self._lost: list[set[int]] = [set() for _ in range(self._partitions)]
+        self._at_risk = [0] * self._partitions
+        self._scan: dict[int, tuple] = {}  # partition -> (leader, epoch, start, upto, offsets)
+        self._budget = 0.0
+        self.history: list[tuple[int, int, int, int]] = []  # (time_ms, acked, lost, failed)
+        self.faults: list[tuple[int, str]] = []  # (time_ms, label) for the chart
+        self.events: list[list] = []  # [time_ms, kind, text, count]
+        self._next_sample_ms = self.start_ms
+        self._unsubscribe = cluster.events.subscribe(self._on_event)
+        self._task = None
+        self._build_controls()
+        self._sample()
+        self.refresh()
+
+    # --- controls ------------------------------------------------------------------------------
+    def _build_controls(self) -> None:
+        self.out = widgets.Output()
+        capture = self.out.capture(clear_output=True)
+        small = widgets.Layout(width="auto")
+        columns = []
+        for b in sorted(self.cluster.brokers):
+            kill = widgets.Button(description="Kill", icon="bolt", button_style="danger",
+                                  layout=small, tooltip=f"crash broker {b}")
+            restart = widgets.Button(description="Restart", icon="redo", layout=small,
+                                     tooltip=f"start broker {b} again")
+            isolate = widgets.Button(description="Isolate", icon="unlink", layout=small,
+                                     tooltip=f"cut broker {b} off from the other brokers and "
+                                             "the controller")
+            kill.on_click(capture(lambda _, b=b: self.kill(b)))
+            restart.on_click(capture(lambda _, b=b: self.restart(b)))
+            isolate.on_click(capture(lambda _, b=b: self.isolate(b)))
+            columns.append(widgets.VBox([widgets.HTML(f"<b>broker {b}</b>"), kill, restart,
+                                         isolate],
+                                        layout=widgets.Layout(margin="0 12px 0 0")))
+        self.heal_button = widgets.Button(description="Heal network", icon="link", layout=small)
+        self.heal_button.on_click(capture(lambda _: self.heal()))
+        self.acks_pick = widgets.Dropdown(options=ACKS_OPTIONS, value=self.acks,
+                                          description="acks",
+                                          layout=widgets.Layout(width="140px"))
+        self.acks_pick.observe(lambda change: self.set_acks(change["new"]), names="value")
+        self.rate_slider = widgets.IntSlider(value=self.rate, min=0, max=500, step=10,
+                                             description="records /s",
+                                             style={"description_width": "initial"})
+        self.rate_slider.observe(lambda change: setattr(self, "rate", change["new"]),
+                                 names="value")
+        self.run_toggle = widgets.ToggleButton(value=False, description="Run", icon="play")
+        self.run_toggle.observe(self._on_toggle, names="value")
+        self.step1 = widgets.Button(description="+1 s", icon="forward", layout=small)
+        self.step10 = widgets.Button(description="+10 s", icon="fast-forward", layout=small)
+        self.step1.on_click(capture(lambda _: self.run(ms=1000, animate=False)))
+        self.step10.on_click(capture(lambda _: self.run(ms=10_000, animate=False)))
+        self.grid_view = widgets.HTML()
+        self.events_view = widgets.HTML()
+        self.chart = go.FigureWidget(layout=go.Layout(
+            height=260, margin=dict(l=50, r=10, t=30, b=40),
+            title="acknowledged vs lost records", xaxis_title="simulated seconds",
+            yaxis_title="records", legend=dict(orientation="h", y=-0.25)))
+        for name, color in SERIES:
+            self.chart.add_scatter(name=name, mode="lines", line=dict(color=color, width=2))
+        self.box = widgets.VBox([
+            widgets.HTML(f"<b>{html.escape(self.title)}</b>"),
+            widgets.HBox([*columns, widgets.VBox([self.heal_button, self.acks_pick])]),
+            widgets.HBox([self.rate_slider, self.run_toggle, self.step1, self.step10]),
+            self.out, self.grid_view, self.chart, self.events_view])
+
+    def _on_toggle(self, change) -> None:
+        if change["new"]:
+            self.run_toggle.description, self.run_toggle.icon = "Pause", "pause"
+            self._task = start_loop(self._live_step, self.interval_s)
+            if self._task is None:  # no event loop (plain Python): nothing can run live
+                self.run_toggle.value = False
+        else:
+            self.run_toggle.description, self.run_toggle.icon = "Run", "play"
+
+    def _live_step(self) -> bool:
+        if not self.run_toggle.value:
+            return False
+        self._advance(int(self.speed * self.interval_s * 1000))
+        self.refresh()
+        return True
+
+    # --- actions (what the buttons do) ---------------------------------------------------------
+    def kill(self, broker: int) -> None:
+        """Crash ``broker`` (``cluster.kill_broker``)."""
+        self.cluster.kill_broker(broker)
+        self._fault(f"kill {broker}")
+
+    def restart(self, broker: int) -> None:
+        """Start a crashed or shut-down ``broker`` again (``cluster.restart_broker``)."""
+        self.cluster.restart_broker(broker)
+        self._fault(f"restart {broker}")
+
+    def isolate(self, broker: int) -> None:
+        """Cut ``broker`` off from the other brokers and the controller
+        (``cluster.isolate_broker(broker, from_brokers=True, from_clients=False)``): clients
+        still reach it, so a leader keeps taking writes it cannot replicate."""
+        self.cluster.isolate_broker(broker, from_brokers=True, from_clients=False)
+        self._fault(f"isolate {broker}")
+
+    def heal(self) -> None:
+        """Reconnect every isolated broker (``cluster.heal``)."""
+        self.cluster.heal()
+        self._fault("heal")
+
+    def set_acks(self, acks: Any) -> None:
+        """Send the next records with ``acks`` (0, 1 or 'all')."""
+        acks = _acks_value(acks)
+        if acks == self.acks:
+            return
+        self.acks = acks
+        if self.acks_pick.value != acks:
+            self.acks_pick.value = acks
+        self._note("widget.acks", f"the producer now sends with acks={acks}")
+        self.refresh()
+
+    def run(self, ms: int = 0, *, seconds: float = 0, animate: bool | None = None) -> None:
+        """Produce and advance simulated time by ``ms`` + ``seconds`` in steps of ``step_ms``;
+        then redraw. With ``animate`` it also redraws and pauses along the way."""
+        total = int(ms + 1000 * seconds)
+        animate = self.animate if animate is None else animate
+        if not animate:
+            self._advance(total)
+        else:
+            chunk = max(self.step_ms, int(self.speed * self.interval_s * 1000))
+            end = self.cluster.now_ms() + total
+            while self.cluster.now_ms() < end:
+                self._advance(min(chunk, end - self.cluster.now_ms()))
+                self.refresh()
+                time.sleep(self.interval_s)
+        self.refresh()
+
+    def close(self) -> None:
+        """Stop the live loop and stop listening to the cluster's events."""
+        self.run_toggle.value = False
+        self._unsubscribe()
+
+    # --- the step loop -------------------------------------------------------------------------
+    def _advance(self, total_ms: int) -> None:
+        end = self.cluster.now_ms() + total_ms
+        while self.cluster.now_ms() < end:
+            self.step(min(self.step_ms, end - self.cluster.now_ms()))
+
+    def step(self, ms: int | None = None) -> None:
+        """One step of ``ms``: this step's share of records, sent spread over the step (in
+        slices of at least 5 ms), while simulated time advances."""
+        ms = self.step_ms if ms is None else ms
+        self._budget += self.rate * ms / 1000
+        count = int(self._budget)
+        self._budget -= count
+        producer = self._producer()
+        slices = max(1, min(count, ms // 5))
+        for i in range(slices):
+            for _ in range(count * (i + 1) // slices - count * i // slices):
+                self._send(producer)
+            self.cluster.advance(ms=ms * (i + 1) // slices - ms * i // slices)
+        if self.cluster.now_ms() >= self._next_sample_ms:
+            self._sample()
+
+    def _producer(self) -> KafkaProducer:
+        if self.acks not in self._producers:
+            self._producers[self.acks] = KafkaProducer(
+                bootstrap_servers=self.cluster.bootstrap_servers, acks=self.acks,
+                client_id=f"cluster-widget-acks-{self.acks}", **self.producer_config)
+        return self._producers[self.acks]
+
+    def _send(self, producer: KafkaProducer) -> None:
+        value, partition, acks = self.sent, self.sent % self._partitions, self.acks
+        self.sent += 1
+        self.sent_ms[value] = self.cluster.now_ms()
+        future = producer.send(self.topic, value=str(value).encode(), partition=partition)
+        future.add_callback(lambda _, v=value, p=partition, a=acks: self._on_ack(p, v, a))
+        future.add_errback(lambda error, v=value: self.failed.append(
+            (self.cluster.now_ms(), v, f"{type(error).__name__}: {error}")))
+
+    def _on_ack(self, partition: int, value: int, acks: Any) -> None:
+        now = self.cluster.now_ms()
+        self.acked[partition][value] = now
+        self.acked_with[value] = acks
+        self.max_wait_ms = max(self.max_wait_ms, now - self.sent_ms[value])
+
+    # --- reading the engine --------------------------------------------------------------------
+    def _stored(self, index: int) -> dict[int, int] | None:
+        """value -> offset of every record in the current leader's log (None: no leader).
+        Scans only what was appended since the last call while leader and epoch stay."""
+        p = self.cluster.partition(self.topic, index)
+        if p.leader is None:
+            return None
+        log = p.leader_log
+        key = (p.leader, p.leader_epoch, log.log_start_offset)
+        cached = self._scan.get(index)
+        if cached is None or cached[0] != key or cached[1] > log.log_end_offset:
+            cached = (key, log.log_start_offset, {})
+        _, upto, offsets = cached
+        for batch in log.batches():
+            if batch.last_offset < upto:
+                continue
+            for r in batch.records:
+                offset = batch.base_offset + r.offset_delta
+                if offset >= upto:
+                    offsets[int(r.value)] = offset
+        self._scan[index] = (key, log.log_end_offset, offsets)
+        return offsets
+
+    def _account(self) -> None:
+        """Update the lost and at-risk records of every partition that has a leader."""
+        for index in range(self._partitions):
+            stored = self._stored(index)
+            if stored is None:
+                continue  # offline: keep what we knew
+            hw = self.cluster.partition(self.topic, index).high_watermark
+            acked = self.acked[index]
+            self._lost[index] = {v for v in acked if v not in stored}
+            self._at_risk[index] = sum(1 for v in acked if v in stored and stored[v] >= hw)
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(len(a) for a in self.acked)
+
+    @property
+    def lost(self) -> int:
+        return sum(len(s) for s in self._lost)
+
+    def _sample(self) -> None:
+        with self.cluster.lock:
+            self._account()
+            self.history.append((self.cluster.now_ms(), self.acknowledged, self.lost,
+                                 len(self.failed)))
+        self._next_sample_ms = self.cluster.now_ms() + self.sample_ms
+
+    def summary(self) -> dict:
+        """Counts so far: records sent, acknowledged, lost, at risk (acknowledged but not yet
+        committed), failed; and the slowest acknowledgement (ms from send to acknowledgement)."""
+        with self.cluster.lock:
+            self._account()
+            return {"sent": self.sent, "acknowledged": self.acknowledged, "lost": self.lost,
+                    "at_risk": sum(self._at_risk), "failed": len(self.failed),
+                    "slowest_ack_ms": self.max_wait_ms}
+
+    def lost_frame(self):
+        """One row per lost record: its partition, value (the record's number), when it was
+        acknowledged and with which acks."""
+        import pandas as pd
+
+        with self.cluster.lock:
+            self._account()
+            rows = [{"partition": p, "value": v, "acked_at_s": (self.acked[p][v] -
+                                                                 self.start_ms) / 1000,
+                     "acks": self.acked_with.get(v)}
+                    for p in range(self._partitions) for v in sorted(self._lost[p])]
+        return pd.DataFrame(rows, columns=["partition", "value", "acked_at_s", "acks"])
+
+    def history_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([{"time_s": (t - self.start_ms) / 1000, "acknowledged": a,
+                              "lost": lo, "failed": f} for t, a, lo, f in self.history],
+                            columns=["time_s", "acknowledged", "lost", "failed"])
+
+    def role(self, partition: int, broker: int) -> str | None:
+        """The role the grid draws for ``broker``'s replica of ``partition`` (None: it has no
+        replica): 'leader', 'in-sync', 'out-of-sync' or 'offline'."""
+        p = self.cluster.partition(self.topic, partition)
+        if broker not in p.replicas:
+            return None
+        if not self.cluster.brokers[broker].alive or broker in self.cluster.controller.fenced:
+            return "offline"
+        if p.leader == broker:
+            return "leader"
+        return "in-sync" if broker in p.isr else "out-of-sync"
+
+    # --- events --------------------------------------------------------------------------------
+    def _on_event(self, event) -> None:
+        if not event.kind.startswith(EVENT_KINDS):
+            return
+        if event.data.get("topic", self.topic) != self.topic:
+            return
+        self._note(event.kind, event.text, event.time_ms)
+
+    def _note(self, kind: str, text: str, time_ms: int | None = None) -> None:
+        if self.events and self.events[-1][1] == kind and self.events[-1][2] == text:
+            self.events[-1][3] += 1
+            return
+        self.events.append([self.cluster.now_ms() if time_ms is None else time_ms, kind,
+                            text, 1])
+
+    def _fault(self, label: str) -> None:
+        self.faults.append((self.cluster.now_ms(), label))
+        self.refresh()
+
+    # --- drawing -------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Redraw every view from a fresh engine snapshot."""
+        with self.cluster.lock:
+            self._account()
+            self.grid_view.value = self._header_html() + self._grid_html()
+            self.events_view.value = self._events_html()
+            xs = [(t - self.start_ms) / 1000 for t, *_ in self.history]
+            with self.chart.batch_update():
+                for i in range(len(SERIES)):
+                    self.chart.data[i].x = xs
+                    self.chart.data[i].y = [row[i + 1] for row in self.history]
+                self.chart.layout.shapes = [
+                    dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,
+                         line=dict(color="#999", dash="dot", width=1))
+                    for x in ((t - self.start_ms) / 1000 for t, _ in self.faults)]
+                self.chart.layout.annotations = [
+                    dict(x=(t - self.start_ms) / 1000, y=1, xref="x", yref="paper",
+                         text=label, showarrow=False, yanchor="bottom", font=dict(size=10))
+                    for t, label in self.faults]
+
+    def _header_html(self) -> str:
+        s = self.summary()
+        seconds = (self.cluster.now_ms() - self.start_ms) / 1000
+        return (f"<div><b>{html.escape(self.title)}</b> · t = {seconds:.1f} s simulated · "
+                f"producer acks=<b>{self.acks}</b>, {self.rate} records/s · sent {s['sent']} · "
+                f"acknowledged <b>{s['acknowledged']}</b> · <span style='color:#d62728'>lost "
+                f"<b>{s['lost']}</b></span> · acknowledged but not yet committed "
+                f"{s['at_risk']} · failed {s['failed']}</div>")
+
+    def _broker_state(self, b: int) -> str:
+        cluster = self.cluster
+        if not cluster.brokers[b].alive:
+            state = "<span style='color:#c33'>down</span>"
+        elif b in cluster.network.isolated():
+            state = "<span style='color:#c60'>isolated</span>"
+        else:
+            state = "<span style='color:#2e9e4f'>up</span>"
+        if b in cluster.controller.fenced:
+            state += " · fenced"
+        slow = cluster.replicas.slow_followers.get(b)
+        if slow:
+            state += f" · fetches {slow} ms late"
+        return state
+
+    def _cell(self, p, b: int, top: int) -> str:
+        role = self.role(p.index, b)
+        if role is None:
+            return f"<td style='{_TD};color:#bbb'>—</td>"
+        fill, ink, label = ROLES[role]
+        log = p.logs[b]
+        note = ""
+        if role == "offline" and p.leader == b:
+            note = " (still listed as leader)"
+        elif b in self.cluster.network.isolated():
+            note = " (isolated)"
+
+        def bar(value: int, color: str, name: str) -> str:
+            width = 0 if top == 0 else round(100 * value / top)
+            return (f"<div style='display:flex;align-items:center;gap:4px;font-size:10px'>"
+                    f"<span style='width:22px'>{name}</span><span style='display:inline-block;"
+                    f"width:90px;height:8px;background:#eee;border-radius:2px'><span "
+                    f"style='display:block;width:{width}%;height:8px;background:{color};"
+                    f"border-radius:2px'></span></span><span>{value}</span></div>")
+
+        return (f"<td class='kafkalab-replica' data-role='{role}' data-broker='{b}' "
+                f"data-partition='{p.index}' data-leo='{log.log_end_offset}' "
+                f"data-hw='{log.high_watermark}' style='{_TD};min-width:150px'>"
+                f"<div style='background:{fill};color:{ink};border-radius:3px;padding:1px 5px;"
+                f"margin-bottom:3px;font-weight:bold'>{label}{note}</div>"
+                f"{bar(log.log_end_offset, '#555', 'LEO')}"
+                f"{bar(log.high_watermark, fill, 'HW')}</td>")
+
+    def _grid_html(self) -> str:
+        brokers = sorted(self.cluster.brokers)
+        head = "".join(f"<th style='{_TD}'>broker {b}<br><small>{self._broker_state(b)}"
+                       f"</small></th>" for b in brokers)
+        rows = []
+        for p in self.cluster.topic(self.topic).partitions:
+            top = max(log.log_end_offset for log in p.logs.values())
+            state = ("<b style='color:#c33'>OFFLINE: no leader</b>" if p.leader is None
+                     else f"leader {p.leader} · epoch {p.leader_epoch}")
+            rows.append(f"<tr><td style='{_TD};white-space:nowrap'><b>{html.escape(p.name)}</b>"
+                        f"<br><small>{state}<br>ISR {p.isr}<br>HW {p.view_log.high_watermark}"
+                        f"</small></td>{''.join(self._cell(p, b, top) for b in brokers)}</tr>")
+        legend = " ".join(
+            f"<span style='display:inline-block;background:{fill};color:{ink};padding:0 6px;"
+            f"border-radius:3px;margin-right:4px'>{label}</span>"
+            for fill, ink, label in ROLES.values())
+        return (f"<div class='kafkalab-cluster-grid'>{legend} <small>bars: log end offset "
+                f"(LEO) and high watermark (HW) of each replica, scaled to the longest replica "
+                f"of the row</small><table style='{_TABLE}'><tr><th style='{_TD}'>partition"
+                f"</th>{head}</tr>{''.join(rows)}</table></div>")
+
+    def _events_html(self, last: int = 12) -> str:
+        shown = self.events[-last:]
+        rows = "".join(
+            f"<tr><td style='{_TD}'>{(t - self.start_ms) / 1000:.1f}</td>"
+            f"<td style='{_TD}'><code>{html.escape(kind)}</code></td>"
+            f"<td style='{_TD}'>{html.escape(text)}"
+            f"{f' <b>(×{count})</b>' if count > 1 else ''}</td></tr>"
+            for t, kind, text, count in shown)
+        more = len(self.events) - len(shown)
+        return (f"recent events{f' (last {last} of {len(self.events)})' if more else ''}"
+                f"<table style='{_TABLE}'><tr><th style='{_TD}'>t (s)</th>"
+                f"<th style='{_TD}'>kind</th><th style='{_TD}'>what happened</th></tr>"
+                f"{rows or f'<tr><td style={chr(39)}{_TD}{chr(39)} colspan=3>none yet</td></tr>'}"
+                f"</table>")
+
+    def _chart_svg(self, width: int = 560, height: int = 170) -> str:
+        """The chart as inline SVG, for the static picture."""
+        if len(self.history) < 2:
+            return ""
+        xs = [(t - self.start_ms) / 1000 for t, *_ in self.history]
+        top = max(max(row[1:]) for row in self.history) or 1
+        left, bottom, right, upper = 50, height - 22, width - 8, 14
+        x0, x1 = xs[0], xs[-1] if xs[-1] > xs[0] else xs[0] + 1
+
+        def px(x: float) -> float:
+            return left + (x - x0) / (x1 - x0) * (right - left)
+
+        def py(y: float) -> float:
+            return bottom - y / top * (bottom - upper)
+
+        out = [f"<line x1='{left}' y1='{bottom}' x2='{right}' y2='{bottom}' stroke='#999'/>",
+               f"<line x1='{left}' y1='{upper}' x2='{left}' y2='{bottom}' stroke='#999'/>",
+               f"<text x='{left - 4}' y='{upper + 8}' font-size='10' text-anchor='end'>{top}"
+               f"</text><text x='{left - 4}' y='{bottom}' font-size='10' text-anchor='end'>0"
+               f"</text><text x='{right}' y='{height - 4}' font-size='10' text-anchor='end'>"
+               f"{x1:.0f} s</text><text x='{left}' y='{height - 4}' font-size='10'>{x0:.0f} s"
+               f"</text>"]
+        for t, label in self.faults:
+            x = (t - self.start_ms) / 1000
+            if x0 <= x <= x1:
+                out.append(f"<line x1='{px(x):.1f}' y1='{upper}' x2='{px(x):.1f}' "
+                           f"y2='{bottom}' stroke='#bbb' stroke-dasharray='3,3'/><text "
+                           f"x='{px(x):.1f}' y='{upper - 3}' font-size='9' text-anchor="
+                           f"'middle'>{html.escape(label)}</text>")
+        for i, (name, color) in enumerate(SERIES):
+            points = " ".join(f"{px(x):.1f},{py(row[i + 1]):.1f}"
+                              for x, row in zip(xs, self.history))
+            out.append(f"<polyline fill='none' stroke='{color}' stroke-width='2' "
+                       f"points='{points}'/>")
+        legend = " ".join(f"<span style='color:{color}'>━ {name}</span>"
+                          for name, color in SERIES)
+        return (f"<div>acknowledged vs lost records over simulated time (dotted: a fault or "
+                f"repair)<br><svg width='{width}' height='{height}' font-family='sans-serif'>"
+                f"{''.join(out)}</svg><br><small>{legend}</small></div>")
+
+    def static_html(self) -> str:
+        with self.cluster.lock:
+            self._account()
+            return (self._header_html() + self._grid_html() + self._chart_svg()
+                    + self._events_html())
+
+
+def _acks_value(acks: Any) -> Any:
+    """0, 1 or 'all' (kafka-python also accepts -1 and '1' and the like for these)."""
+    if acks in ("all", -1, "-1"):
+        return "all"
+    if acks in (0, 1, "0", "1"):
+        return int(acks)
+    raise ValueError(f"acks must be 0, 1 or 'all', not {acks!r}")
