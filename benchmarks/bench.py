@@ -11,7 +11,10 @@ Prints records/s for three ways of doing the same work, and the ratios kafkalab/
       confluent-kafka-style in-memory producer. mockafka has no partitioner, so ``p`` is
       Kafka's murmur2 partition of the key, computed *before* the clock starts (mockafka
       gets the hashing for free; kafkalab pays for its own);
-    - floor: a bare loop appending ``(key, value)`` tuples to a list.
+    - floor: a bare loop appending ``(key, value)`` tuples to a list;
+    - minimal (a reference, not a contestant): the least a kafka-python-compatible ``send()``
+      does — take a lock, append to the murmur2 partition's list, return a bare slotted
+      ``kafka.future.Future`` — to show how close to the floor any such send() can get.
 * consume — all N records back, from those 8 partitions:
     - kafkalab: ``KafkaConsumer(group_id=None, auto_offset_reset='earliest')`` assigned all 8
       partitions, calling ``poll()`` (max_poll_records=500) until it has handed out every record;
@@ -49,11 +52,13 @@ import os
 import platform
 import pstats
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import metadata
 
+from kafka.future import Future
 from kafka.partitioner.default import murmur2
 from kafka.protocol.consumer.metadata import (
     ConsumerProtocolAssignment,
@@ -61,6 +66,7 @@ from kafka.protocol.consumer.metadata import (
 )
 
 import kafkalab
+from kafkalab.client.partitioner import murmur2 as cached_murmur2
 from kafkalab.cluster import registry
 from kafkalab.coordinator import assignors
 from kafkalab.structs import ConsumerRecord, TopicPartition
@@ -70,6 +76,7 @@ PARTITIONS = 8
 KEYS = 1000
 VALUE_SIZE = 100
 POLL_BATCH = 500  # kafka-python's max_poll_records default; mockafka's consume(n) batch size
+_new_object = object.__new__
 
 #: Targets the project must eventually meet (kafkalab rate / peer rate). Reported, never asserted.
 TARGETS = {
@@ -249,6 +256,53 @@ def mockafka_reset() -> None:
     KafkaStore.fresh()
 
 
+# --- the least a send() can do ---------------------------------------------------------------
+class _BareFuture(Future):
+    """The lightest future a kafka-python-compatible send() can return: a kafka.future.Future
+    with two slots (where its record is), made without running a Python ``__init__``."""
+
+    __slots__ = ("records", "index")
+
+
+class MinimalProducer:
+    """A lower bound for any kafka-python-compatible ``send()``: under a lock (the engine is
+    shared), append ``(key, value)`` to the list of the key's murmur2 partition and return a
+    bare future. No serializers, headers, timestamps, sizes, batches, buffer bound, metadata,
+    sender or delivery — everything KafkaProducer.send() does on top costs more."""
+
+    def __init__(self, partitions: int):
+        self._lock = threading.RLock()
+        self._partitions = [[] for _ in range(partitions)]
+
+    def send(self, topic, value=None, key=None, headers=None, partition=None,
+             timestamp_ms=None) -> _BareFuture:
+        lock = self._lock
+        lock.acquire()
+        try:
+            records = self._partitions[(cached_murmur2(key) & 0x7FFFFFFF)
+                                       % len(self._partitions)]
+            future = _new_object(_BareFuture)
+            future.records, future.index = records, len(records)
+            records.append((key, value))
+            return future
+        finally:
+            lock.release()
+
+
+def minimal_produce(w: Workload) -> float:
+    producer = MinimalProducer(PARTITIONS)
+
+    def run():
+        send = producer.send
+        for key, value in zip(w.keys, w.values):
+            send(TOPIC, value=value, key=key)
+
+    seconds, _ = timed(run)
+    counts = Counter({p: len(records) for p, records in enumerate(producer._partitions)})
+    assert counts == w.expected_counts()
+    return seconds
+
+
 # --- floors --------------------------------------------------------------------------------------
 def floor_produce(w: Workload) -> float:
     def run():
@@ -391,6 +445,7 @@ def measure(w: Workload, runs: int, budget_s: float, keep_records: bool = False
         mockafka_reset()
 
         note(("produce", "floor"), floor_produce(w))
+        note(("produce", "minimal"), minimal_produce(w))
         note(("consume", "floor"), floor_consume(w, floor_source, keep_records))
     else:
         done = runs
@@ -401,6 +456,7 @@ LABELS = {
     ("produce", "kafkalab"): "kafkalab  KafkaProducer.send() per record + flush()",
     ("produce", "mockafka"): "mockafka  FakeProducer.produce(partition=murmur2)",
     ("produce", "floor"): "floor     list.append((key, value))",
+    ("produce", "minimal"): "minimal   lock + murmur2 + append + bare Future",
     ("consume", "kafkalab"): "kafkalab  KafkaConsumer.poll() (assign 8 partitions)",
     ("consume", "mockafka"): "mockafka  FakeConsumer.consume(500)",
     ("consume", "floor"): "floor     build ConsumerRecord namedtuples",
@@ -435,6 +491,12 @@ def report(w: Workload, runs: int, requested: int, best: dict[tuple[str, str], f
             verdict = "meets" if ratio >= target else "below"
             print(f"  {phase} ratio kafkalab/{peer}: {ratio:.3f}x "
                   f"(target >= {target}x: {verdict})")
+        if phase == "produce":
+            seconds = best[("produce", "minimal")]
+            print(f"  {LABELS[('produce', 'minimal')]:<56}{w.n / seconds:>14,.0f}"
+                  f"{seconds:>10.3f}")
+            print(f"  produce ratio minimal/floor: {best[('produce', 'floor')] / seconds:.3f}x "
+                  "(the most any kafka-python-compatible send() could reach)")
     print()
     print(f"{'replicated produce (3 brokers, RF=3, acks=all)':<58}{'records/s':>14}{'best s':>10}")
     for who, label in (("kafkalab", "RF=1 (as above)"), ("kafkalab-rf3", "RF=3")):

@@ -462,11 +462,13 @@ class KafkaConsumer:
         key_de, value_de = self._key_deserializer, self._value_deserializer
         if key_de is None and value_de is None:
             # the hot path: ``tuple.__new__`` is what ConsumerRecord(...) does, minus the
-            # namedtuple's Python-level __new__ (a third of the cost of building a record)
+            # namedtuple's Python-level __new__ (a third of the cost of building a record);
+            # most records have no headers: no call for them
             return [_new_tuple(ConsumerRecord, (
                         topic, partition, epoch, base + delta, timestamp, ts_type, key, value,
-                        list(headers), None, -1 if key is None else len(key),
-                        -1 if value is None else len(value), serialized_header_size(headers)))
+                        list(headers) if headers else [], None,
+                        -1 if key is None else len(key), -1 if value is None else len(value),
+                        serialized_header_size(headers) if headers else -1))
                     for delta, timestamp, key, value, headers in rows]
         records = []
         for delta, timestamp, key, value, headers in rows:

@@ -3,13 +3,21 @@
 The member joins (JoinGroup), and if elected leader runs the assignor over every member's
 subscription; everyone then receives its partitions (SyncGroup). Heartbeats run every
 ``heartbeat_interval_ms`` on the scheduler; a heartbeat answered "rebalance in progress" makes
-the member rejoin at its next ``poll()`` — and a member that does not poll within
-``max_poll_interval_ms`` leaves the group, as in Kafka.
+the member rejoin at its next ``poll()`` (it keeps heartbeating until then, so the group waits
+for it up to the rebalance timeout) — and a member that does not poll within
+``max_poll_interval_ms`` leaves the group, as in Kafka. Time spent waiting inside ``poll()``
+does not count as "between polls".
+
+A member that was kicked out (session or poll interval expired, or an old generation) no longer
+owns its partitions: it cannot commit (``CommitFailedError``), and at its next ``poll()`` the
+listener hears ``on_partitions_lost`` (by default ``on_partitions_revoked``). The old instance of
+a replaced static member is fenced (``FencedInstanceIdError``, raised by its ``poll()``).
 
 As in Kafka, rebalance listener callbacks and assignment changes happen inside the consumer's
 own ``poll()``, never inside another client's call. Eager protocol: every partition is revoked
 before rejoining. Cooperative protocol (``CooperativeStickyAssignor``): only partitions that
-move are revoked, and the member rejoins once more to receive them on the other side.
+move (or whose topic is no longer subscribed) are revoked, and the member rejoins once more to
+receive them on the other side.
 
 Invariants: the consumer's assignment changes only in :meth:`ensure_active`; ``generation`` is
 that of the last completed SyncGroup (-1 when not a member).
@@ -144,6 +152,11 @@ class GroupMember:
         elif not self.cooperative and owned:
             consumer._before_revoke()
             consumer._revoke(set(consumer.assignment_owned()))
+        elif owned:  # cooperative: only partitions of topics no longer subscribed go now
+            gone = {tp for tp in owned if tp.topic not in topics}
+            if gone:
+                consumer._before_revoke(gone)
+                consumer._revoke(gone)
         self._joining = True
         self.need_rejoin = False
         self.state = MemberState.REBALANCING
@@ -295,6 +308,10 @@ class GroupMember:
                                            offsets)
         except (IllegalGenerationError, UnknownMemberIdError, RebalanceInProgressError) as error:
             self.need_rejoin = True
+            if isinstance(error, UnknownMemberIdError):  # as kafka-python: reset_generation()
+                self.member_id, self.generation = "", -1
+            elif isinstance(error, IllegalGenerationError):
+                self.generation = -1
             raise CommitFailedError(
                 "Commit cannot be completed since the group has already rebalanced and "
                 f"assigned the partitions to another member ({error}). poll() rejoins the "

@@ -39,13 +39,13 @@ from ..errors import (
     MessageSizeTooLargeError,
 )
 from ..record import CODECS
-from ..record.batch import HEADER_SIZE, record_payload_size, record_size_from_payload
+from ..record.batch import HEADER_SIZE, record_sizes
 from ..structs import TopicPartition
 from .accumulator import RecordAccumulator
 from .config import merge_config, normalize_acks
 from .futures import FutureRecordMetadata
 from .metrics import Sensor
-from .partitioner import StickyPartitioner, partition_for_key
+from .partitioner import StickyPartitioner, murmur2, partition_for_key
 from .sender import Sender
 from .transport import transport_for
 
@@ -118,6 +118,7 @@ class KafkaProducer:
         self._rotates_on_new_batch = self._partitioner_rotates()
         # topic -> its TopicPartitions, valid while the cluster's metadata version is unchanged
         self._topic_partitions: dict[str, tuple[TopicPartition, ...]] = {}
+        self._cluster = cluster  # (its metadata_version is read per send(), without a call)
         self._metadata_version = -1
 
     def _check_idempotence(self, user_set: set[str]) -> None:
@@ -158,16 +159,16 @@ class KafkaProducer:
         lock.acquire()  # (not `with`: on CPython 3.11 that costs twice as much, per record)
         try:
             tps = self._topic_partitions.get(topic)
-            if tps is None or self._metadata_version != self._transport.metadata_version:
+            if tps is None or self._metadata_version != self._cluster.metadata_version:
                 tps = self._partitions_of(topic)
             sticky = partition is None and key_bytes is None
             if partition is None and not sticky and self._custom_partitioner is None:
-                partition = partition_for_key(key_bytes, len(tps))  # the common case
+                # the common case: partition_for_key(key_bytes, len(tps)), inline
+                partition = (murmur2(key_bytes) & 0x7FFFFFFF) % len(tps)
             else:
                 partition = self._choose_partition(topic, partition, key, key_bytes, value,
                                                    value_bytes, len(tps))
-            payload = record_payload_size(key_bytes, value_bytes, record_headers)
-            size = record_size_from_payload(0, 0, payload)
+            size, payload = record_sizes(key_bytes, value_bytes, record_headers)
             if size + HEADER_SIZE > self._record_size_limit:
                 self._check_record_size(size + HEADER_SIZE)
             if self._accumulator.used_bytes + size + HEADER_SIZE > self._buffer_memory:
@@ -179,7 +180,7 @@ class KafkaProducer:
             # sent or full batch fills a batch on another partition.
             future = self._accumulator.append(
                 tps[partition], timestamp, key_bytes, value_bytes, record_headers, size, payload,
-                now, abort_on_new_batch=sticky and self._rotates_on_new_batch)
+                now, sticky and self._rotates_on_new_batch)
             if future is None:
                 partition = self._on_new_batch(topic, partition, key, value, value_bytes,
                                                len(tps))
@@ -195,13 +196,12 @@ class KafkaProducer:
         """``topic``'s partitions (auto-creating the topic if allowed), for the
         ``_topic_partitions`` cache: valid while the cluster's metadata version is unchanged
         (no topic created or deleted, no partitions added)."""
-        transport = self._transport
-        if self._metadata_version != transport.metadata_version:
+        if self._metadata_version != self._cluster.metadata_version:
             self._topic_partitions.clear()
-        count = transport.partitions_for(topic, self._allow_auto_create)
+        count = self._transport.partitions_for(topic, self._allow_auto_create)
         tps = self._topic_partitions[topic] = tuple(TopicPartition(topic, p)
                                                     for p in range(count))
-        self._metadata_version = transport.metadata_version
+        self._metadata_version = self._cluster.metadata_version
         return tps
 
     def _serialize_record(self, topic: str, key: Any, value: Any, headers

@@ -14,7 +14,7 @@ from typing import Callable
 
 from ..cluster.broker import FetchResult, ProduceResult
 from ..cluster.cluster import Cluster
-from ..errors import KafkaConnectionError, LeaderNotAvailableError
+from ..errors import KafkaConnectionError
 from ..record import RecordBatch
 
 
@@ -39,11 +39,6 @@ class InProcessTransport:
             return self.cluster.scheduler.call_later(delay_ms, callback)
 
     # --- metadata ------------------------------------------------------------------------------
-    @property
-    def metadata_version(self) -> int:
-        """Changes whenever a topic is created or deleted or gains partitions."""
-        return self.cluster.metadata_version
-
     def partitions_for(self, topic: str, allow_auto_create: bool) -> int:
         """Partition count of ``topic`` (auto-creating it if the broker allows)."""
         with self.lock:
@@ -127,13 +122,18 @@ class InProcessTransport:
             return self.cluster.partition(topic, partition).high_watermark
 
     def list_offsets(self, topic: str, partition: int, timestamp_ms: int) -> tuple[int, int]:
+        """Kafka's ListOffsets, answered by the leader. While no leader can be reached the
+        earliest/latest offsets last known are given (kafka-python would retry until a
+        leader is back; the consumer here does not retry, so it must not fail)."""
         with self.lock:
             broker = self.cluster.client_leader(topic, partition)
             if broker is None:
-                p = self.cluster.partition(topic, partition)
-                raise LeaderNotAvailableError(
-                    f"{p.name} has no leader a client can reach (leader: {p.leader}); "
-                    f"ListOffsets needs one: retry once the partition is back")
+                log = self.cluster.partition(topic, partition).view_log
+                if timestamp_ms == -2:
+                    return log.log_start_offset, -1
+                if timestamp_ms == -1:
+                    return log.high_watermark, -1
+                return -1, -1
             return broker.handle_list_offsets(topic, partition, timestamp_ms)
 
     # --- consumer groups -----------------------------------------------------------------------

@@ -250,12 +250,13 @@ class Cluster:
             raise InvalidPartitionsError(
                 f"Topic {name} has {current} partitions; the new count must be larger "
                 f"(got {total!r}). Kafka can add partitions but never remove them")
-        rng = self.rng
-        if validate_only:
-            rng = random.Random()
-            rng.setstate(self.rng.getstate())
-        assignment = assign_replicas(self._usable_brokers(), total - current,
-                                     topic.replication_factor, rng, first_partition=current)
+        usable = sorted(self._usable_brokers())
+        # as Kafka's addPartitions: start (and shift) at partition 0's preferred leader, so the
+        # leaders' round robin goes on where it was; no random draws
+        first_leader = topic.partitions[0].replicas[0]
+        start = next((i for i, b in enumerate(usable) if b >= first_leader), 0)
+        assignment = assign_replicas(usable, total - current, topic.replication_factor, None,
+                                     first_partition=current, fixed_start=start)
         if validate_only:
             return topic
         self._add_partitions(topic, assignment)

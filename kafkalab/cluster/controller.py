@@ -48,6 +48,7 @@ class Controller:
         self.voters = [1000 + i for i in range(voters)]
         self.alive_voters = set(self.voters)
         self.active: int | None = None
+        self._last_active: int | None = None  # the active controller before this one
         self.epoch = 0
         self.log: list[MetadataRecord] = []
         self.fenced: set[int] = set()
@@ -62,7 +63,9 @@ class Controller:
 
     def elect(self) -> None:
         """Choose the active controller: the lowest-id live voter, if a majority lives."""
-        previous = self.active
+        if self.active is not None:
+            self._last_active = self.active
+        previous = self._last_active
         self._election = None
         alive = sorted(self.alive_voters)
         self.active = alive[0] if len(alive) >= self.majority else None
@@ -121,7 +124,7 @@ class Controller:
         if wanted and self._election is None:
             self._election = self.cluster.scheduler.call_later(ELECTION_TIMEOUT_MS, self.elect)
         if not healthy and self.active is not None and self.active not in self.alive_voters:
-            self.active = None  # nobody leads until the election
+            self._last_active, self.active = self.active, None  # nobody leads until elected
         self.check_sessions()
 
     def append(self, type: str, **fields: Any) -> MetadataRecord:

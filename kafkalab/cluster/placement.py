@@ -3,7 +3,9 @@
 The first replica of partition ``p`` goes to broker ``(start + p) % n``; followers are shifted
 by an offset that grows by one every ``n`` partitions, so leaders spread evenly and followers
 do not all pair up the same way. ``start`` and the shift come from the cluster's seeded RNG
-(Kafka draws them at random), so placement is deterministic per seed.
+(Kafka draws them at random), so placement is deterministic per seed. New partitions of an
+existing topic use a fixed start instead — the index of partition 0's first replica, for both
+start and shift, as Kafka's ``addPartitions`` — so the leaders' round robin simply continues.
 """
 from __future__ import annotations
 
@@ -18,8 +20,11 @@ def _replica_index(first: int, shift: int, j: int, n: int) -> int:
 
 
 def assign_replicas(broker_ids: list[int], partitions: int, replication_factor: int,
-                    rng: random.Random, first_partition: int = 0) -> list[list[int]]:
-    """Replica lists (preferred leader first) for partitions first_partition.. onward."""
+                    rng: random.Random | None, first_partition: int = 0,
+                    fixed_start: int = -1) -> list[list[int]]:
+    """Replica lists (preferred leader first) for partitions first_partition.. onward.
+
+    ``fixed_start >= 0`` is Kafka's ``fixedStartIndex``: used as start and shift, no draws."""
     if partitions <= 0:
         raise InvalidPartitionsError(
             f"Number of partitions must be larger than 0, got {partitions}")
@@ -32,8 +37,11 @@ def assign_replicas(broker_ids: list[int], partitions: int, replication_factor: 
             f"Replication factor: {replication_factor} larger than available brokers: {n}. "
             f"Each replica needs its own broker; use at most {n} or add brokers")
     brokers = sorted(broker_ids)
-    start = rng.randrange(n)
-    shift = rng.randrange(n)
+    if fixed_start >= 0:
+        start = shift = fixed_start
+    else:
+        start = rng.randrange(n)
+        shift = rng.randrange(n)
     out = []
     for p in range(first_partition, first_partition + partitions):
         if p > 0 and p % n == 0:

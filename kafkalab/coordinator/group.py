@@ -72,6 +72,8 @@ class Group:
     members: dict[str, Member] = field(default_factory=dict)
     join_timer: Any = None
     initial_delay: bool = False  # the first rebalance of an empty group waits its full delay
+    new_member_added: bool = False  # a new member came during a new group's initial delay
+    initial_remaining_ms: int = 0  # how much longer the initial delay may still be extended
     fenced: dict[str, str] = field(default_factory=dict)  # replaced static member id -> instance
     state_since_ms: int = 0
 

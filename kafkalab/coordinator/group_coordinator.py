@@ -8,6 +8,13 @@ the next rebalance. Committed offsets and group metadata are records of the comp
 topic ``__consumer_offsets`` (see :mod:`.offsets_topic`); the in-memory view is a cache of that
 log, and :meth:`load` rebuilds it by replaying the log.
 
+A member waiting in JoinGroup or SyncGroup is kept alive (Kafka's shouldKeepAlive): the
+rebalance timeout, not the session timeout, decides whether it made it; a request still waiting
+when its member is removed is answered (``UnknownMemberIdError``). A new group's first
+rebalance waits ``group.initial.rebalance.delay.ms``, and again while new members keep coming
+(InitialDelayedJoin). Offsets of a group Empty for ``offsets.retention.minutes`` expire, then the
+group itself is removed.
+
 Invariants: every state change leaves an explained event; a commit from a member of an older
 generation is refused (``IllegalGenerationError``); the offsets cache equals a replay of the log.
 """
@@ -124,6 +131,8 @@ class GroupCoordinator:
             self._replace_static_member(group, static, client_id, protocols, respond)
             return
         if not member_id:
+            if group.state == GroupState.PREPARING_REBALANCE and group.generation == 0:
+                group.new_member_added = True  # a new group's first rebalance waits longer
             member = self._add_member(group, group_instance_id, client_id, session_timeout_ms,
                                       rebalance_timeout_ms, protocols)
             why = reason or f"member {member.member_id} joined"
@@ -194,13 +203,20 @@ class GroupCoordinator:
                         f"group {group.group_id} started another rebalance: {why}")))
         was_empty = group.state == GroupState.EMPTY
         self._set_state(group, GroupState.PREPARING_REBALANCE)
-        if was_empty:
-            delay = self._config("group.initial.rebalance.delay.ms")
-        else:
-            delay = max((m.rebalance_timeout_ms for m in group.members.values()), default=0)
+        rebalance_timeout = max((m.rebalance_timeout_ms for m in group.members.values()),
+                                default=0)
         if group.join_timer:
             group.join_timer.cancel()
-        group.join_timer = self._scheduler.call_later(delay, lambda: self._complete_join(group))
+        if was_empty:
+            delay = self._config("group.initial.rebalance.delay.ms")
+            group.initial_remaining_ms = max(rebalance_timeout - delay, 0)
+            group.new_member_added = False
+            group.join_timer = self._scheduler.call_later(
+                delay, lambda: self._initial_delay_elapsed(group))
+        else:
+            delay = rebalance_timeout
+            group.join_timer = self._scheduler.call_later(delay,
+                                                          lambda: self._complete_join(group))
         group.initial_delay = was_empty
         wait = (f"waits {delay} ms (group.initial.rebalance.delay.ms) for more members" if
                 was_empty else f"waits up to {delay} ms for every member to rejoin"
@@ -208,6 +224,26 @@ class GroupCoordinator:
         self._emit("group.rebalance_started", f"group {group.group_id} is rebalancing "
                    f"(generation {group.generation} ends): {why}; it {wait}",
                    group=group.group_id, generation=group.generation, reason=why)
+
+    def _initial_delay_elapsed(self, group: Group) -> None:
+        """Kafka's InitialDelayedJoin: while new members keep arriving at a new group's first
+        rebalance, wait another group.initial.rebalance.delay.ms (up to the rebalance
+        timeout), so a fleet of consumers starting together gets one rebalance, not many."""
+        if group.state != GroupState.PREPARING_REBALANCE:
+            return
+        if group.new_member_added and group.initial_remaining_ms > 0:
+            delay = min(self._config("group.initial.rebalance.delay.ms"),
+                        group.initial_remaining_ms)
+            group.initial_remaining_ms = max(group.initial_remaining_ms - delay, 0)
+            group.new_member_added = False
+            group.join_timer = self._scheduler.call_later(
+                delay, lambda: self._initial_delay_elapsed(group))
+            self._emit("group.rebalance_delayed", f"group {group.group_id}: new members joined "
+                       f"during the initial delay; it waits another {delay} ms "
+                       "(group.initial.rebalance.delay.ms) for more", group=group.group_id,
+                       delay_ms=delay)
+            return
+        self._complete_join(group)
 
     def _maybe_complete_join(self, group: Group) -> None:
         if (group.state == GroupState.PREPARING_REBALANCE and group.all_joined()

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import gzip
 import struct
+from functools import lru_cache
+from operator import itemgetter
 from typing import NamedTuple, Sequence
 
 from kafka import codec as _codec
@@ -42,6 +44,7 @@ from ..errors import UnsupportedCodecError
 CODECS = {None: 0, "none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 _CODEC_NAMES = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 
+_timestamp_of = itemgetter(1)  # of a record tuple
 _HEADER = DefaultRecordBatchBuilder.HEADER_STRUCT
 HEADER_SIZE = _HEADER.size  # 61 bytes
 
@@ -52,21 +55,42 @@ def varint_size(value: int) -> int:
     return (((value << 1) ^ (value >> 63)).bit_length() + 6) // 7 or 1
 
 
+def _length_field_size(length: int) -> int:
+    """Bytes of a key or value field: its length varint, then the bytes (-1: null, 1 byte).
+    (A length n >= 0 takes (n.bit_length() + 7) // 7 bytes as a zigzag varint.)"""
+    return 1 if length < 0 else length + (length.bit_length() + 7) // 7
+
+
 def record_payload_size(key: bytes | None, value: bytes | None, headers) -> int:
     """Bytes of a record's key, value and headers, each with its length varint: the part of a
     record's size that does not depend on where in its batch it lands."""
-    # n >= 0 takes (n.bit_length() + 7) // 7 bytes as a zigzag varint (n = 0: 1 byte); a null
-    # key or value is written as length -1, one byte
-    size = (1 if key is None else len(key) + (len(key).bit_length() + 7) // 7) + \
-        (1 if value is None else len(value) + (len(value).bit_length() + 7) // 7)
-    if not headers:
-        return size + 1  # the header count, 0
-    size += varint_size(len(headers))
+    size = _length_field_size(-1 if key is None else len(key)) + \
+        _length_field_size(-1 if value is None else len(value)) + varint_size(len(headers))
     for header_key, header_value in headers:
         header_key_len = len(header_key.encode("utf-8"))
         size += varint_size(header_key_len) + header_key_len + \
             (1 if header_value is None else varint_size(len(header_value)) + len(header_value))
     return size
+
+
+def record_sizes(key: bytes | None, value: bytes | None, headers) -> tuple[int, int]:
+    """``(size, payload)`` of a record a producer appends: ``size`` where its offset and
+    timestamp deltas take one byte each (a batch's first 64 records, within 64 ms of the
+    first), and its payload (:func:`record_payload_size`), to size it anywhere else with
+    :func:`record_size_from_payload`."""
+    if headers:
+        payload = record_payload_size(key, value, headers)
+        return record_size_from_payload(0, 0, payload), payload
+    return _sizes_without_headers(-1 if key is None else len(key),
+                                  -1 if value is None else len(value))
+
+
+@lru_cache(maxsize=1024)
+def _sizes_without_headers(key_length: int, value_length: int) -> tuple[int, int]:
+    """:func:`record_sizes` of a record without headers, by key and value length (-1: null):
+    they depend on nothing else, and a producer sends few distinct lengths."""
+    payload = _length_field_size(key_length) + _length_field_size(value_length) + 1
+    return record_size_from_payload(0, 0, payload), payload
 
 
 def record_size_from_payload(offset_delta: int, timestamp_delta: int, payload: int) -> int:
@@ -140,7 +164,7 @@ class RecordBatch:
         self._rows: list[tuple] | None = list(map(tuple, records))
         self.last_offset_delta = self._rows[-1][0]
         self.first_timestamp = self._rows[0][1]
-        self.max_timestamp = max(row[1] for row in self._rows)
+        self.max_timestamp = max(map(_timestamp_of, self._rows))
         self.record_count = len(self._rows)
         self._raw: bytes | None = None
         self._size: int | None = uncompressed_size if self.codec == 0 else None

@@ -148,11 +148,16 @@ class ClusterWidget(StaticFallback):
         self.grid_view = widgets.HTML()
         self.events_view = widgets.HTML()
         self.chart = go.FigureWidget(layout=go.Layout(
-            height=260, margin=dict(l=50, r=10, t=30, b=40),
+            height=280, margin=dict(l=55, r=55, t=40, b=40),
             title="acknowledged vs lost records", xaxis_title="simulated seconds",
-            yaxis_title="records", legend=dict(orientation="h", y=-0.25)))
-        for name, color in SERIES:
-            self.chart.add_scatter(name=name, mode="lines", line=dict(color=color, width=2))
+            yaxis=dict(title="acknowledged", rangemode="tozero"),
+            yaxis2=dict(title="lost, failed", overlaying="y", side="right",
+                        rangemode="tozero"),
+            legend=dict(orientation="h", y=-0.25)))
+        # lost and failed on the right-hand axis, so that a few lost records still show
+        for i, (name, color) in enumerate(SERIES):
+            self.chart.add_scatter(name=name, mode="lines", line=dict(color=color, width=2),
+                                   yaxis="y" if i == 0 else "y2")
         self.box = widgets.VBox([
             widgets.HTML(f"<b>{html.escape(self.title)}</b>"),
             widgets.HBox([*columns, widgets.VBox([self.heal_button, self.acks_pick])]),
@@ -497,20 +502,27 @@ class ClusterWidget(StaticFallback):
         if len(self.history) < 2:
             return ""
         xs = [(t - self.start_ms) / 1000 for t, *_ in self.history]
-        top = max(max(row[1:]) for row in self.history) or 1
-        left, bottom, right, upper = 50, height - 22, width - 8, 14
+        # acknowledged on the left axis; lost and failed on their own (right) axis, so that a
+        # few lost records among thousands acknowledged still show
+        top = max(row[1] for row in self.history) or 1
+        top2 = max(max(row[2:]) for row in self.history) or 1
+        left, bottom, right, upper = 50, height - 22, width - 44, 14
         x0, x1 = xs[0], xs[-1] if xs[-1] > xs[0] else xs[0] + 1
 
         def px(x: float) -> float:
             return left + (x - x0) / (x1 - x0) * (right - left)
 
-        def py(y: float) -> float:
-            return bottom - y / top * (bottom - upper)
+        def py(y: float, scale: int) -> float:
+            return bottom - y / scale * (bottom - upper)
 
         out = [f"<line x1='{left}' y1='{bottom}' x2='{right}' y2='{bottom}' stroke='#999'/>",
                f"<line x1='{left}' y1='{upper}' x2='{left}' y2='{bottom}' stroke='#999'/>",
-               f"<text x='{left - 4}' y='{upper + 8}' font-size='10' text-anchor='end'>{top}"
-               f"</text><text x='{left - 4}' y='{bottom}' font-size='10' text-anchor='end'>0"
+               f"<line x1='{right}' y1='{upper}' x2='{right}' y2='{bottom}' stroke='#999'/>",
+               f"<text x='{left - 4}' y='{upper + 8}' font-size='10' text-anchor='end' "
+               f"fill='{SERIES[0][1]}'>{top}</text><text x='{right + 4}' y='{upper + 8}' "
+               f"font-size='10' fill='{SERIES[1][1]}'>{top2}</text><text x='{right + 4}' "
+               f"y='{bottom}' font-size='10'>0</text>"
+               f"<text x='{left - 4}' y='{bottom}' font-size='10' text-anchor='end'>0"
                f"</text><text x='{right}' y='{height - 4}' font-size='10' text-anchor='end'>"
                f"{x1:.0f} s</text><text x='{left}' y='{height - 4}' font-size='10'>{x0:.0f} s"
                f"</text>"]
@@ -522,14 +534,16 @@ class ClusterWidget(StaticFallback):
                            f"x='{px(x):.1f}' y='{upper - 3}' font-size='9' text-anchor="
                            f"'middle'>{html.escape(label)}</text>")
         for i, (name, color) in enumerate(SERIES):
-            points = " ".join(f"{px(x):.1f},{py(row[i + 1]):.1f}"
+            scale = top if i == 0 else top2
+            points = " ".join(f"{px(x):.1f},{py(row[i + 1], scale):.1f}"
                               for x, row in zip(xs, self.history))
             out.append(f"<polyline fill='none' stroke='{color}' stroke-width='2' "
                        f"points='{points}'/>")
         legend = " ".join(f"<span style='color:{color}'>━ {name}</span>"
                           for name, color in SERIES)
-        return (f"<div>acknowledged vs lost records over simulated time (dotted: a fault or "
-                f"repair)<br><svg width='{width}' height='{height}' font-family='sans-serif'>"
+        return (f"<div>acknowledged (left axis) vs lost and failed records (right axis) over "
+                f"simulated time (dotted: a fault or repair)<br><svg width='{width}' "
+                f"height='{height}' font-family='sans-serif'>"
                 f"{''.join(out)}</svg><br><small>{legend}</small></div>")
 
     def static_html(self) -> str:

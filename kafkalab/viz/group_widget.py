@@ -152,6 +152,7 @@ class ConsumerGroupWidget(StaticFallback):
                                        value_serializer=lambda v: json.dumps(v).encode("utf-8"))
         self._unsubscribe = cluster.events.subscribe(self._on_event)
         self._task = None
+        self._loop_id = 0  # the live loop that may run; an older one stops at its next step
         self._build_controls()
         self._sample()
         self.refresh()
@@ -167,7 +168,8 @@ class ConsumerGroupWidget(StaticFallback):
         self.stop_button = widgets.Button(description="Stop (close)", icon="stop", **button)
         self.crash_button = widgets.Button(description="Crash", icon="bolt",
                                            button_style="danger", **button)
-        self.rate = widgets.IntSlider(value=self.producer_rate, min=0, max=200, step=5,
+        self.rate = widgets.IntSlider(value=self.producer_rate, min=0, step=5,
+                                      max=max(200, 2 * self.producer_rate),
                                       description="producer /s",
                                       style={"description_width": "initial"})
         self.run_toggle = widgets.ToggleButton(value=False, description="Run", icon="play")
@@ -202,17 +204,24 @@ class ConsumerGroupWidget(StaticFallback):
     def _on_toggle(self, change) -> None:
         if change["new"]:
             self.run_toggle.description, self.run_toggle.icon = "Pause", "pause"
-            self._task = start_loop(self._live_step, self.interval_s)
+            self._loop_id += 1
+            loop_id = self._loop_id
+            self._task = start_loop(lambda: self._live_step(loop_id), self.interval_s)
             if self._task is None:  # no event loop (plain Python): nothing can run live
                 self.run_toggle.value = False
         else:
             self.run_toggle.description, self.run_toggle.icon = "Run", "play"
 
-    def _live_step(self) -> bool:
-        if not self.run_toggle.value:
+    def _live_step(self, loop_id: int) -> bool:
+        if not self.run_toggle.value or loop_id != self._loop_id:
             return False
-        self._advance(int(self.speed * self.interval_s * 1000))
-        self.refresh()
+        try:
+            self._advance(int(self.speed * self.interval_s * 1000))
+            self.refresh()
+        except Exception as error:  # show it (no `with out:` in a task) and stop the loop
+            self.out.append_stderr(f"{type(error).__name__}: {error}\n")
+            self.run_toggle.value = False
+            return False
         return True
 
     # --- actions (what the buttons do) ---------------------------------------------------------
@@ -429,8 +438,7 @@ class ConsumerGroupWidget(StaticFallback):
         """Redraw every view from a fresh engine snapshot."""
         with self.cluster.lock:
             seconds = (self.cluster.now_ms() - self.start_ms) / 1000
-            self.clock.value = (f"&nbsp; t = {seconds:.1f} s simulated · sent {self.sent} · "
-                                f"read twice {self.read_twice}")
+            self.clock.value = f"&nbsp; t = {seconds:.1f} s simulated"
             self.members_view.value = (self._members_html(title=False)
                                        + self._generations_html())
             self.timeline_view.value = self._timeline_html()
@@ -463,11 +471,12 @@ class ConsumerGroupWidget(StaticFallback):
         lag_cells = "".join(f"<td style='{_TD}'>p{p}: <b>{lag}</b></td>"
                             for p, lag in enumerate(lags))
         seconds = (self.cluster.now_ms() - self.start_ms) / 1000
-        heading = f"<b>{html.escape(self.title)}</b> · " if title else ""
+        heading = (f"<b>{html.escape(self.title)}</b> · t = {seconds:.1f} s simulated · "
+                   if title else "")
         rate = "∞" if self.consumer_rate is None else self.consumer_rate
         generation = self.generations[-1].generation if self.generations else 0
         return (f"<div class='kafkalab-group' data-generation='{generation}'>{heading}"
-                f"t = {seconds:.1f} s simulated · assignor {html.escape(self.assignor.name)} · "
+                f"assignor {html.escape(self.assignor.name)} · "
                 f"producer {self.producer_rate}/s · each consumer {rate}/s · sent {self.sent} · "
                 f"read twice {self.read_twice}"
                 f"<table style='{_TABLE}'><tr><th style='{_TD}'>member</th>"

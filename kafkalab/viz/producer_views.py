@@ -425,7 +425,7 @@ def batch_timeline_figure(runs: Mapping[str, WorkloadRun], height: int = 300):
 
     fig = make_subplots(rows=1, cols=len(runs), shared_yaxes=True,
                         subplot_titles=[f"{name}: {run.summary['batches']} batches, "
-                                        f"{run.summary['records_per_batch']} records each"
+                                        f"{run.summary['records_per_batch']} records per batch"
                                         for name, run in runs.items()])
     biggest = max((int(run.batches["records"].max()) for run in runs.values()
                    if len(run.batches)), default=1)
@@ -454,10 +454,10 @@ def bar_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], title: str,
     fig = go.Figure([go.Bar(name=column, x=frame[x].astype(str), y=frame[column],
                             marker_color=_PARTITION_COLORS[i % 6],
                             text=None if text is None else frame[text],
-                            textposition="outside" if text else None)
+                            textposition="outside" if text else None, cliponaxis=False)
                      for i, column in enumerate(ys)])
     fig.update_layout(title=title, barmode="group", height=height, xaxis_title=x,
-                      yaxis_title=yaxis_title, margin=dict(l=50, r=10, t=50, b=40),
+                      yaxis_title=yaxis_title, margin=dict(l=50, r=10, t=60, b=40),
                       showlegend=len(ys) > 1)
     return fig
 
@@ -518,8 +518,8 @@ class ProducerLabWidget(StaticFallback):
         self.rate = widgets.SelectionSlider(options=self.RATES, value=1.0,
                                             description="send rate", style=style,
                                             continuous_update=False)
-        self.acks = widgets.ToggleButtons(options=[("0", 0), ("1", 1), ("all", "all")],
-                                          value="all", description="acks", style=style)
+        self.acks = widgets.Dropdown(options=[("0", 0), ("1", 1), ("all", "all")],
+                                     value="all", description="acks", style=style)
         self.compression = widgets.Dropdown(options=list(CODEC_NAMES), value="none",
                                             description="compression", style=style)
         self.run_button = widgets.Button(description="Run", icon="play",
@@ -528,7 +528,8 @@ class ProducerLabWidget(StaticFallback):
         self.status = widgets.HTML()
         self.table = widgets.HTML()
         self.figure = _figure_widget(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1,
-                                     subplot_titles=("each bar is a batch: records in it",
+                                     subplot_titles=("each bar is a batch, when it was acknowledged: "
+                                                     "records in it",
                                                      "each dot is a record: ms until acknowledged"))
         self.figure.add_trace(go.Bar(name="batch", marker_color="#4c78a8"), row=1, col=1)
         self.figure.add_trace(go.Scatter(name="record", mode="markers",
@@ -609,6 +610,8 @@ class ProducerLabWidget(StaticFallback):
             self.figure.data[0].marker.color = [_PARTITION_COLORS[p % 6] for p in b["partition"]]
             self.figure.data[1].x = r["send_ms"].tolist()
             self.figure.data[1].y = r["latency_ms"].tolist()
+            end = max([0, *b["acked_ms"].tolist(), *r["send_ms"].tolist()])
+            self.figure.update_xaxes(range=[-10, end + 20])
 
     def _finish(self, run: WorkloadRun) -> None:
         self.last = run

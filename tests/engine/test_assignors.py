@@ -388,3 +388,27 @@ def test_a_failing_assignor_raises_in_the_leaders_own_poll(two_topics):
         if raised:
             break
     assert raised == [(leader, "my assignor has a bug")]
+
+
+def test_cooperative_member_drops_an_unsubscribed_topic_before_rejoining(cluster):
+    """As kafka-python: under the cooperative protocol a member revokes the partitions of a
+    topic it no longer subscribes to before its JoinGroup — it does not keep reading them."""
+    cluster.create_topic("orders", partitions=2)
+    cluster.create_topic("payments", partitions=2)
+    log: list = []
+    a, b = (member(cluster, client_id=n, partition_assignment_strategy=[
+        CooperativeStickyAssignor]) for n in "ab")
+    a.subscribe(["orders", "payments"], listener=Recorder(cluster, "a", log))
+    b.subscribe(["orders", "payments"], listener=Recorder(cluster, "b", log))
+    settle(cluster, [a, b])
+    log.clear()
+    a.subscribe(["orders"], listener=Recorder(cluster, "a", log))
+    a.poll(timeout_ms=0)
+    assert {tp.topic for tp in a.assignment()} == {"orders"}
+    assert [(n, k, {tp.topic for tp in s}) for n, k, s, _ in log] == [
+        ("a", "revoked", {"payments"})]
+    settle(cluster, [a, b])
+    assert {tp.topic for tp in a.assignment()} == {"orders"}
+    assert a.assignment() | b.assignment() == {TopicPartition(t, p) for t in ("orders",
+                                                                              "payments")
+                                               for p in range(2)}

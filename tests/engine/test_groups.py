@@ -26,6 +26,7 @@ from kafkalab import (
     Cluster,
     ConsumerRebalanceListener,
     KafkaAdminClient,
+    KafkaProducer,
     OffsetAndMetadata,
     TopicPartition,
 )
@@ -35,6 +36,7 @@ from kafkalab.errors import (
     GroupIdNotFoundError,
     IllegalGenerationError,
     NonEmptyGroupError,
+    NoError,
     NoOffsetForPartitionError,
     UnknownMemberIdError,
 )
@@ -135,12 +137,17 @@ def test_the_first_rebalance_of_an_empty_group_waits_for_more_members(orders):
     b = member(orders, "orders", client_id="b")                # arrives within the delay
     settle(orders, [a, b])
     [started] = orders.events.of_kind("group.rebalance_started")
+    [delayed] = orders.events.of_kind("group.rebalance_delayed")
     [joined] = orders.events.of_kind("group.joined")
     assert "group.initial.rebalance.delay.ms" in started.text
-    assert joined.time_ms - started.time_ms == 3000            # the delay, in simulated time
     assert started.time_ms - start <= 2
+    # b came during the delay: Kafka waits one more delay for further members (up to the
+    # rebalance timeout), so consumers starting together cause one rebalance
+    assert delayed.time_ms - started.time_ms == 3000           # the delay, in simulated time
+    assert joined.time_ms - started.time_ms == 6000
     assert generation(orders, "email-service") == 1            # one rebalance for both
-    assert seen[:3] == [("group.rebalance_started", "PreparingRebalance"),
+    assert seen[:4] == [("group.rebalance_started", "PreparingRebalance"),
+                        ("group.rebalance_delayed", "PreparingRebalance"),
                         ("group.joined", "CompletingRebalance"),
                         ("group.stable", "Stable")]
     a.close()
@@ -149,6 +156,15 @@ def test_the_first_rebalance_of_an_empty_group_waits_for_more_members(orders):
     assert seen[-1] == ("group.empty", "Empty")
     KafkaAdminClient(bootstrap_servers=orders.bootstrap_servers).delete_groups(["email-service"])
     assert state(orders) == "Dead"
+
+
+def test_a_lone_first_member_waits_the_initial_delay_once(orders):
+    a = member(orders, "orders")
+    settle(orders, [a])
+    [started] = orders.events.of_kind("group.rebalance_started")
+    [joined] = orders.events.of_kind("group.joined")
+    assert joined.time_ms - started.time_ms == 3000
+    assert not orders.events.of_kind("group.rebalance_delayed")
 
 
 def test_the_initial_delay_is_a_broker_config():
@@ -556,10 +572,8 @@ def test_the_lag_table_matches_the_lesson(cluster):
     """kafka-consumer-groups --describe: LAG = LOG-END-OFFSET - CURRENT-OFFSET, the lesson's
     numbers exactly."""
     cluster.create_topic("orders", partitions=3)
-    producer_counts = {0: 1500, 1: 2000, 2: 2500}
-    from kafkalab import KafkaProducer
     producer = KafkaProducer(bootstrap_servers=cluster.bootstrap_servers)
-    for p, n in producer_counts.items():
+    for p, n in {0: 1500, 1: 2000, 2: 2500}.items():
         for _ in range(n):
             producer.send("orders", value=b"x", partition=p)
     producer.flush()
@@ -651,7 +665,6 @@ def test_admin_delete_is_refused_for_a_group_with_members(orders, admin):
                                                                 NonEmptyGroupError)]
     assert c.committed(ORDERS[0]) == 10                        # nothing was deleted
     c.close()
-    from kafkalab.errors import NoError
     assert admin.delete_consumer_groups(["email-service"]) == [("email-service", NoError)]
     assert admin.list_group_offsets("email-service") == {"email-service": {}}
     assert isinstance(admin.delete_groups(["email-service"])["email-service"],
@@ -667,13 +680,13 @@ def test_admin_alter_offsets_is_refused_while_the_group_is_active(orders, admin)
         admin.alter_group_offsets("email-service", {ORDERS[0]: 0})
 
 
-def test_admin_resets_offsets_to_earliest_latest_and_a_timestamp(cluster, admin=None):
+def test_admin_resets_offsets_to_earliest_latest_and_a_timestamp(cluster):
     cluster.create_topic("orders", partitions=1)
     admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap_servers)
     tp = ORDERS[0]
     produce(cluster, "orders", 5)                              # offsets 0..4 at t0
     cluster.advance(minutes=10)
-    noon = cluster.now_ms()
+    later = cluster.now_ms()
     produce(cluster, "orders", 5, start=5)                     # offsets 5..9 at t0 + 10 min
     c = member(cluster, "orders")
     drain(cluster, [c])
@@ -681,7 +694,7 @@ def test_admin_resets_offsets_to_earliest_latest_and_a_timestamp(cluster, admin=
     assert admin.list_group_offsets("email-service")["email-service"][tp].offset == 10
     assert admin.reset_group_offsets("email-service", {tp: OffsetSpec.EARLIEST})[tp].offset == 0
     assert admin.reset_group_offsets("email-service", {tp: OffsetSpec.LATEST})[tp].offset == 10
-    assert admin.reset_group_offsets("email-service", {tp: OffsetTimestamp(noon)})[tp].offset \
+    assert admin.reset_group_offsets("email-service", {tp: OffsetTimestamp(later)})[tp].offset \
         == 5
     again = member(cluster, "orders")
     assert values(drain(cluster, [again])[again]) == [f"orders-{i}" for i in range(5, 10)]
@@ -727,3 +740,24 @@ def test_unsubscribe_leaves_the_group_and_subscribe_rejoins(pair):
     b.subscribe(["orders"])
     settle(cluster, [a, b])
     assert len(a.assignment()) + len(b.assignment()) == 3 and b.assignment()
+
+
+def test_group_scenarios_are_deterministic():
+    """Same seed, same calls: the same member ids, assignments and explained events."""
+    def scenario():
+        from kafkalab.cluster import registry
+
+        registry.clear()
+        cluster = Cluster(brokers=1, seed=7)
+        cluster.create_topic("orders", partitions=3)
+        cluster.create_topic("payments", partitions=2)
+        produce(cluster, "orders", 30)
+        consumers = [member(cluster, "orders", "payments", client_id=f"c{i}") for i in range(3)]
+        drain(cluster, consumers)
+        cluster.faults.crash_consumer(consumers[1])
+        poll_all([consumers[0], consumers[2]], rounds=60, timeout_ms=1000)
+        consumers[0].commit()
+        return ([(e.time_ms, e.kind, e.text) for e in cluster.events],
+                [sorted(c.assignment()) for c in consumers])
+
+    assert scenario() == scenario()
