@@ -27,7 +27,12 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from ..cluster.broker import ProduceResult
-from ..errors import KafkaTimeoutError, OutOfOrderSequenceNumberError, RequestTimedOutError
+from ..errors import (
+    KafkaTimeoutError,
+    LeaderNotAvailableError,
+    OutOfOrderSequenceNumberError,
+    RequestTimedOutError,
+)
 from ..record import RecordBatch
 from ..structs import TopicPartition
 from .accumulator import ProducerBatch, RecordAccumulator
@@ -61,6 +66,7 @@ class Sender:
         self._last_acked_sequence: dict[TopicPartition, int] = defaultdict(lambda: -1)
         self._requests: set[_Request] = set()  # unanswered requests (acks != 0)
         self.flushing = False
+        self._leaderless = False  # some head batch's partition had no leader at the last run
 
     @property
     def in_flight(self) -> int:
@@ -99,6 +105,8 @@ class Sender:
                 times.append(batch.ready_at_ms())
         times.extend(batch.created_ms + timeout for request in self._requests
                      for batch in request.batches if not batch.done)
+        if self._leaderless:  # look for the leader again, as Kafka's metadata refresh does
+            times.append(now + self._config["retry_backoff_ms"])
         times = [t for t in times if t > now]  # what is due now was handled by this run
         if times:
             self.wakeup(min(times))
@@ -107,6 +115,7 @@ class Sender:
         """Brokers with at least one ready head batch -> every partition of theirs with data."""
         by_node: dict[int, list[TopicPartition]] = defaultdict(list)
         ready: set[int] = set()
+        self._leaderless = False
         for batch in self._accumulator.heads():
             try:
                 node = self._transport.leader_for(*batch.tp)
@@ -114,6 +123,9 @@ class Sender:
                 batch.last_error = error
                 continue
             if node is None:
+                batch.last_error = LeaderNotAvailableError(
+                    f"{batch.tp.topic}-{batch.tp.partition} has no leader (offline)")
+                self._leaderless = True
                 continue
             by_node[node].append(batch.tp)
             if batch.is_ready(now, self.flushing):

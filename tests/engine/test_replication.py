@@ -689,9 +689,6 @@ def test_without_unclean_election_the_partition_goes_offline_and_returns_with_it
     assert_replicas_identical(p)
 
 
-@pytest.mark.xfail(strict=True, reason="client/sender.py: a batch for a partition without a "
-                   "leader waits for its delivery timeout instead of looking for the leader "
-                   "again (Kafka refreshes metadata every retry_backoff_ms)")
 def test_a_send_waiting_for_an_offline_partition_goes_out_when_it_comes_back():
     cluster = make_cluster(brokers=2)
     p = topic_on(cluster, replicas=(1, 2))
