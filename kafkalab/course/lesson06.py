@@ -30,7 +30,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-# --- 06.1: the high watermark ----------------------------------------------------------------------
+# --- 06.1: the high watermark --------------------------------------------------------------------
 HW_CASES = [
     ({1: 10, 2: 10, 3: 10}, [1, 2, 3]),
     ({1: 20, 2: 15, 3: 18}, [3, 1, 2]),
@@ -69,7 +69,7 @@ def high_watermark_rule(high_watermark, cluster, topic: str) -> str | None:
     return None
 
 
-# --- 06.2: who leads after a crash -----------------------------------------------------------------
+# --- 06.2: who leads after a crash ---------------------------------------------------------------
 @lesson_check("06.2")
 def predicted_leaders(cluster, topic: str, crashed: int, new_leaders) -> str | None:
     partitions = len(cluster.topic(topic).partitions)
@@ -106,7 +106,7 @@ def predicted_leaders(cluster, topic: str, crashed: int, new_leaders) -> str | N
             f"that is alive and in the ISR")
 
 
-# --- 06.3: min.insync.replicas with the admin client -----------------------------------------------
+# --- 06.3: min.insync.replicas with the admin client ---------------------------------------------
 def accepted_with_brokers_down(min_insync_replicas: int) -> dict[int, bool]:
     """Is an acks='all' write accepted with 0, 1, 2 brokers down, on a topic with replication
     factor 3 and this min.insync.replicas? Measured on a fresh cluster."""
@@ -153,7 +153,7 @@ def min_insync_applied(cluster, accepted) -> str | None:
     return None
 
 
-# --- 06.4: settings that survive one broker failure -------------------------------------------------
+# --- 06.4: settings that survive one broker failure ----------------------------------------------
 def _settings_error(replication_factor, min_insync_replicas, acks) -> str | None:
     if not _is_int(replication_factor) or not 1 <= replication_factor <= 3:
         return (f"replication_factor should be a whole number from 1 to 3 (the cluster has 3 "
@@ -264,7 +264,7 @@ def survives_one_failure(replication_factor, min_insync_replicas, acks) -> str |
     return None
 
 
-# --- 06.5: the story of a lost record -----------------------------------------------------------------
+# --- 06.5: the story of a lost record ------------------------------------------------------------
 def lost_story(cluster, topic: str, acknowledged: Mapping[str, int]) -> dict[str, Any]:
     """What really happened: the acknowledged values that are gone (in send order), the broker
     that led the partition before the crash (its first replica: the exercise's partition had

@@ -64,8 +64,8 @@ class ClusterWidget(StaticFallback):
     """Brokers, replicas and a running producer of one topic, with fault buttons.
 
     ``acks`` is the producer's starting acks (0, 1 or ``"all"``); ``rate`` records per simulated
-    second, written to the partitions in turn; ``step_ms`` the simulated time of one step (the
-    producer sends, then time advances); ``sample_ms`` how often the chart takes a point;
+    second, written to the partitions in turn; ``step_ms`` the simulated time of one step (its
+    records go out spread over it); ``sample_ms`` how often the chart takes a point;
     ``producer_config`` adds KafkaProducer settings (default: ``linger_ms=0``,
     ``request_timeout_ms=10000``, ``delivery_timeout_ms=30000``, so a send that cannot succeed
     fails within 30 s). ``speed`` is how many simulated seconds *Run* plays per real second;
@@ -96,7 +96,8 @@ class ClusterWidget(StaticFallback):
         self.failed: list[tuple[int, int, str]] = []  # (time_ms, value, error)
         self._lost: list[set[int]] = [set() for _ in range(self._partitions)]
         self._at_risk = [0] * self._partitions
-        self._scan: dict[int, tuple] = {}  # partition -> (leader, epoch, start, upto, offsets)
+        # partition -> ((leader, epoch, log start), offset scanned up to, {value: offset})
+        self._scan: dict[int, tuple] = {}
         self._budget = 0.0
         self.history: list[tuple[int, int, int, int]] = []  # (time_ms, acked, lost, failed)
         self.faults: list[tuple[int, str]] = []  # (time_ms, label) for the chart
@@ -167,7 +168,8 @@ class ClusterWidget(StaticFallback):
     def _on_toggle(self, change) -> None:
         if change["new"]:
             self.run_toggle.description, self.run_toggle.icon = "Pause", "pause"
-            self._task = start_loop(self._live_step, self.interval_s)
+            # an error in a step shows in the widget's output area and stops the loop
+            self._task = start_loop(self.out.capture()(self._live_step), self.interval_s)
             if self._task is None:  # no event loop (plain Python): nothing can run live
                 self.run_toggle.value = False
         else:
@@ -393,7 +395,7 @@ class ClusterWidget(StaticFallback):
         """Redraw every view from a fresh engine snapshot."""
         with self.cluster.lock:
             self._account()
-            self.grid_view.value = self._header_html() + self._grid_html()
+            self.grid_view.value = self._header_html(title=False) + self._grid_html()
             self.events_view.value = self._events_html()
             xs = [(t - self.start_ms) / 1000 for t, *_ in self.history]
             with self.chart.batch_update():
@@ -409,10 +411,11 @@ class ClusterWidget(StaticFallback):
                          text=label, showarrow=False, yanchor="bottom", font=dict(size=10))
                     for t, label in self.faults]
 
-    def _header_html(self) -> str:
+    def _header_html(self, title: bool = True) -> str:
         s = self.summary()
         seconds = (self.cluster.now_ms() - self.start_ms) / 1000
-        return (f"<div><b>{html.escape(self.title)}</b> · t = {seconds:.1f} s simulated · "
+        name = f"<b>{html.escape(self.title)}</b> · " if title else ""
+        return (f"<div>{name}t = {seconds:.1f} s simulated · "
                 f"producer acks=<b>{self.acks}</b>, {self.rate} records/s · sent {s['sent']} · "
                 f"acknowledged <b>{s['acknowledged']}</b> · <span style='color:#d62728'>lost "
                 f"<b>{s['lost']}</b></span> · acknowledged but not yet committed "

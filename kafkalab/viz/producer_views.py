@@ -34,7 +34,6 @@ import pandas as pd
 
 from ..client.producer import KafkaProducer
 from ..cluster.cluster import Cluster
-from ..structs import TopicPartition
 from .live import StaticFallback, start_loop
 
 #: Brokers of the private clusters that workloads run on listen here (localhost:29092..), so a
@@ -216,7 +215,18 @@ class Workload:
             self.cluster.advance(ms=1)
             tick += 1
             yield tick
+        # acks=0 "acknowledges" when a request leaves: let the last ones reach the log
+        limit = self.cluster.now_ms() + 100
+        while self._stored() < len(self._acked) and self.cluster.now_ms() < limit:
+            self.cluster.advance(ms=1)
+            tick += 1
+            yield tick
         self.done = True
+
+    def _stored(self) -> int:
+        with self.cluster.lock:
+            return sum(p.log_end_offset - self._offsets_before[p.index]
+                       for p in self.cluster.topic(self.topic).partitions)
 
     def run(self) -> WorkloadRun:
         for _ in self.steps():
@@ -528,8 +538,8 @@ class ProducerLabWidget(StaticFallback):
         self.status = widgets.HTML()
         self.table = widgets.HTML()
         self.figure = _figure_widget(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1,
-                                     subplot_titles=("each bar is a batch, when it was acknowledged: "
-                                                     "records in it",
+                                     subplot_titles=("each bar is a batch, when it was "
+                                                     "acknowledged: records in it",
                                                      "each dot is a record: ms until acknowledged"))
         self.figure.add_trace(go.Bar(name="batch", marker_color="#4c78a8"), row=1, col=1)
         self.figure.add_trace(go.Scatter(name="record", mode="markers",
