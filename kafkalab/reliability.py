@@ -63,7 +63,6 @@ def _fault(cluster: Cluster, rng: random.Random) -> None:
 def run_fault_schedule(seed: int, acks: str | int = "all", replication_factor: int = 3,
                        min_insync_replicas: int = 2, unclean: bool = False, records: int = 60,
                        fault_every: int = 6, partitions: int = 1) -> Outcome:
-    registry.clear()
     rng = random.Random(seed)
     cluster = Cluster(brokers=3, seed=seed, port=29092)
     cluster.create_topic(TOPIC, partitions=partitions, replication_factor=replication_factor,
@@ -83,7 +82,7 @@ def run_fault_schedule(seed: int, acks: str | int = "all", replication_factor: i
     _read_back(cluster, outcome)
     outcome.history = [str(e) for e in cluster.events]
     cluster.close()
-    registry.clear()
+    registry.unregister(cluster)  # a notebook's own cluster stays reachable
     return outcome
 
 

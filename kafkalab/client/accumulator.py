@@ -28,9 +28,10 @@ from .futures import FutureRecordMetadata, run_callback
 class ProducerBatch:
     """Records for one partition, their outcome once answered, and the send bookkeeping.
 
-    Records are plain tuples ``(offset_delta, timestamp, key, value, headers)`` (as a
-    :class:`~kafkalab.record.RecordBatch` stores them), so the batch hands its list over as is.
-    The futures of its records read the outcome from here (see :mod:`.futures`).
+    Records are plain tuples ``(offset_delta, timestamp, key, value, headers)``, as a
+    :class:`~kafkalab.record.RecordBatch` stores them; ``size`` is the exact size of their v2
+    encoding (the accumulator sizes each record once, as it appends it). The futures of its
+    records read the outcome from here (see :mod:`.futures`).
 
     Invariants: ``done`` turns True once, after ``base_offset``/``log_append_time`` or
     ``error`` are set; callbacks waiting on its records run then, in record order.
@@ -41,12 +42,12 @@ class ProducerBatch:
                  "last_error", "wait_for", "done", "base_offset", "log_append_time", "error",
                  "_waiters")
 
-    def __init__(self, tp: TopicPartition, now_ms: int, linger_ms: int,
+    def __init__(self, tp: TopicPartition, first_timestamp: int, now_ms: int, linger_ms: int,
                  wait_for: Callable[[Callable[[], bool], float], bool]):
         self.tp = tp
         self.records: list[tuple] = []
         self.size = HEADER_SIZE
-        self.first_timestamp = 0  # of the first record: the base of timestamp deltas
+        self.first_timestamp = first_timestamp  # of its first record: timestamp deltas start here
         self.created_ms = now_ms
         self.linger_until_ms = now_ms + linger_ms
         self.full = False
@@ -71,28 +72,6 @@ class ProducerBatch:
         return self.retry_at_ms if self.attempts else self.linger_until_ms
 
     # --- records -------------------------------------------------------------------------------
-    def try_append(self, timestamp: int, key: bytes | None, value: bytes | None, headers: tuple,
-                   size: int, payload: int, batch_size: int) -> int:
-        """Append a record if it fits in ``batch_size`` (an empty batch takes any record);
-        returns its size in bytes, or 0 if it does not fit (the batch is then full).
-
-        ``size``: the record's size where its offset and timestamp deltas take one byte each
-        (at the start of a batch); ``payload``: its key, value and headers bytes
-        (``record_payload_size``), to size it exactly where a delta takes more."""
-        records = self.records
-        offset_delta = len(records)
-        if not offset_delta:
-            self.first_timestamp = timestamp
-        timestamp_delta = timestamp - self.first_timestamp
-        if offset_delta >= 64 or not -64 <= timestamp_delta < 64:  # a varint of 2+ bytes
-            size = record_size_from_payload(offset_delta, timestamp_delta, payload)
-        if offset_delta and self.size + size > batch_size:
-            self.full = True
-            return 0
-        records.append((offset_delta, timestamp, key, value, headers))
-        self.size += size
-        return size
-
     def metadata(self, index: int) -> RecordMetadata:
         """kafka-python's RecordMetadata of record ``index`` (the batch has been stored)."""
         offset_delta, timestamp, key, value, headers = self.records[index]
@@ -151,27 +130,38 @@ class RecordAccumulator:
     def append(self, tp: TopicPartition, timestamp: int, key: bytes | None,
                value: bytes | None, headers: tuple, size: int, payload: int, now_ms: int,
                abort_on_new_batch: bool = False) -> FutureRecordMetadata | None:
-        """Add a record to ``tp``'s open batch (opening one if needed); returns its future.
-        With ``abort_on_new_batch``, a record that would need a new batch is not appended and
-        None is returned: its partitioner may choose again. ``size``, ``payload``: see
-        :meth:`ProducerBatch.try_append`."""
+        """Add a record to ``tp``'s open batch if it fits in ``batch_size``, else to a new batch
+        (an empty batch takes any record); returns its future. With ``abort_on_new_batch``, a
+        record that would need a new batch is not appended and None is returned: its
+        partitioner may choose again.
+
+        ``size``: the record's size where its offset and timestamp deltas take one byte each
+        (as first in a batch); ``payload``: its key, value and headers bytes
+        (``record_payload_size``), to size it exactly where a delta takes more."""
         queue = self.queues.get(tp)
         if queue is None:
             queue = self.queues[tp] = deque()
         batch = queue[-1] if queue else None
         if batch is not None and not batch.full and not batch.attempts:
-            appended = batch.try_append(timestamp, key, value, headers, size, payload,
-                                        self.batch_size)
-            if appended:
-                self.used_bytes += appended
-                return FutureRecordMetadata(batch, len(batch.records) - 1)
-            self._wake_sender(None)  # it just filled up: ready now
+            records = batch.records
+            offset_delta = len(records)
+            timestamp_delta = timestamp - batch.first_timestamp
+            if offset_delta >= 64 or not -64 <= timestamp_delta < 64:  # a varint of 2+ bytes
+                size = record_size_from_payload(offset_delta, timestamp_delta, payload)
+            if batch.size + size <= self.batch_size:
+                records.append((offset_delta, timestamp, key, value, headers))
+                batch.size += size
+                self.used_bytes += size
+                return FutureRecordMetadata(batch, offset_delta)
+            batch.full = True  # the record that does not fit closes it: ready now
+            self._wake_sender(None)
         if abort_on_new_batch:
             return None
-        batch = ProducerBatch(tp, now_ms, self.linger_ms, self._wait_for)
+        batch = ProducerBatch(tp, timestamp, now_ms, self.linger_ms, self._wait_for)
+        batch.records.append((0, timestamp, key, value, headers))
+        batch.size += size
+        self.used_bytes += batch.size
         queue.append(batch)
-        self.used_bytes += HEADER_SIZE + batch.try_append(timestamp, key, value, headers, size,
-                                                          payload, self.batch_size)
         self._wake_sender(batch.linger_until_ms)
         return FutureRecordMetadata(batch, 0)
 

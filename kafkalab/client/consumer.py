@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import deque
+from operator import itemgetter
 from typing import Any, Iterable
 
 from kafka.consumer.group import KafkaConsumer as _KafkaPythonConsumer
@@ -35,6 +36,7 @@ from ..errors import (
     OffsetOutOfRangeError,
     UnknownTopicOrPartitionError,
 )
+from ..record import RecordBatch
 from ..structs import (
     ConsumerGroupMetadata,
     ConsumerRecord,
@@ -43,7 +45,6 @@ from ..structs import (
     TopicPartition,
     serialized_header_size,
 )
-from ..record import RecordBatch
 from .config import merge_config
 from .group_member import GroupMember
 from .metrics import Sensor
@@ -52,6 +53,7 @@ from .transport import transport_for
 DEFAULT_CONFIG = dict(_KafkaPythonConsumer.DEFAULT_CONFIG)
 _EARLIEST, _LATEST = -2, -1
 _new_tuple = tuple.__new__
+_offset_delta_of = itemgetter(0)  # of a record tuple
 
 
 def _inside_poll(method):
@@ -113,9 +115,9 @@ class _FetchBuffer:
         self._batches, self._batch, self._record = batches, 0, 0
         while self:
             batch = self._batches[self._batch]
-            deltas = [row[0] for row in batch.record_tuples]
-            self._record = bisect_left(deltas, position - batch.base_offset)
-            if self._record < len(deltas):
+            rows = batch.record_tuples
+            self._record = bisect_left(rows, position - batch.base_offset, key=_offset_delta_of)
+            if self._record < len(rows):
                 return
             self._batch, self._record = self._batch + 1, 0
 

@@ -119,6 +119,7 @@ class KafkaProducer:
         # topic -> its TopicPartitions, valid while the cluster's metadata version is unchanged
         self._topic_partitions: dict[str, tuple[TopicPartition, ...]] = {}
         self._cluster = cluster  # (its metadata_version is read per send(), without a call)
+        self._lock, self._now_ms = self._transport.lock, self._transport.now_ms
         self._metadata_version = -1
 
     def _check_idempotence(self, user_set: set[str]) -> None:
@@ -147,15 +148,15 @@ class KafkaProducer:
         """Queue one record; returns a future that resolves to its RecordMetadata."""
         if self._closed:
             raise IllegalStateError("KafkaProducer already closed: cannot send")
-        if value is None and key is None:
-            raise ValueError("Need at least one: key or value")
         if (self._plain and headers is None and type(value) is bytes
                 and (key is None or type(key) is bytes)):
             key_bytes, value_bytes, record_headers = key, value, ()  # nothing to convert
+        elif value is None and key is None:
+            raise ValueError("Need at least one: key or value")
         else:
             key_bytes, value_bytes, record_headers = self._serialize_record(topic, key, value,
                                                                             headers)
-        lock = self._transport.lock
+        lock = self._lock
         lock.acquire()  # (not `with`: on CPython 3.11 that costs twice as much, per record)
         try:
             tps = self._topic_partitions.get(topic)
@@ -168,12 +169,14 @@ class KafkaProducer:
             else:
                 partition = self._choose_partition(topic, partition, key, key_bytes, value,
                                                    value_bytes, len(tps))
-            size, payload = record_sizes(key_bytes, value_bytes, record_headers)
+            size, payload = record_sizes(-1 if key_bytes is None else len(key_bytes),
+                                         -1 if value_bytes is None else len(value_bytes),
+                                         record_headers)
             if size + HEADER_SIZE > self._record_size_limit:
                 self._check_record_size(size + HEADER_SIZE)
             if self._accumulator.used_bytes + size + HEADER_SIZE > self._buffer_memory:
                 self._wait_for_memory(size + HEADER_SIZE)
-            now = self._transport.now_ms()
+            now = self._now_ms()
             timestamp = now if timestamp_ms is None else int(timestamp_ms)
             # KIP-480: a record without a key that would open a new batch first moves the
             # sticky partition on (kafka-python 3's abort_on_new_batch), so the burst after a

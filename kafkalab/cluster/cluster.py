@@ -71,6 +71,14 @@ def explains_refusals(kind: str, verb: str):
     return decorate
 
 
+def _imbalance(partitions, broker_id: int) -> float:
+    """Share of the partitions preferring ``broker_id`` that it does not lead."""
+    preferred = [p for p in partitions if p.preferred_leader == broker_id]
+    if not preferred:
+        return 0.0
+    return sum(p.leader != broker_id for p in preferred) / len(preferred)
+
+
 class Cluster:
     def __init__(self, brokers: int = 1, seed: int = 0, clock: "str | Clock" = "sim",
                  config: Mapping[str, Any] | None = None, host: str = "localhost",
@@ -233,6 +241,8 @@ class Cluster:
                 f"delete.topic.enable=false")
         self.controller.append("RemoveTopic", name=topic.name)
         del self.topics[topic.name]
+        for partition in topic.partitions:
+            self.replicas.forget_partition(partition)
         self.metadata_version += 1
         self.events.emit("topic.deleted", f"topic {name} deleted with its "
                          f"{len(topic.partitions)} partition(s)", topic=name)
@@ -402,6 +412,7 @@ class Cluster:
                     p.synced_epoch.pop(broker_id, None)
         self.events.emit("broker.restarted", f"broker {broker_id} started again",
                          broker=broker_id)
+        self.controller.note_restart(broker_id)
         self.controller.maybe_reelect()
         self.controller.register_returning()
 
@@ -484,18 +495,23 @@ class Cluster:
     @locked
     def elect_preferred_leaders(self, only_if_imbalanced: bool = False) -> int:
         """Give leadership back to each partition's preferred (first) replica where it is in
-        sync; returns how many leaders moved."""
+        sync; returns how many leaders moved. With ``only_if_imbalanced`` (the automatic check,
+        ``auto.leader.rebalance.enable``) only for brokers that lead fewer than 90% of the
+        partitions they are preferred for (Kafka's leader.imbalance.per.broker.percentage=10)."""
         moved = 0
         if self.controller.active is None:
             return 0
-        for topic in list(self.topics.values()):
-            for p in topic.partitions:
-                preferred = p.preferred_leader
-                if (p.leader != preferred and preferred in p.isr
-                        and self.controller.usable(preferred)):
-                    self.controller.elect_leader(p, p.isr, "preferred leader election",
-                                                 preferred=preferred)
-                    moved += 1
+        partitions = [p for t in list(self.topics.values()) for p in t.partitions]
+        imbalanced = {b for b in self.brokers if _imbalance(partitions, b) > 0.10}
+        for p in partitions:
+            preferred = p.preferred_leader
+            if only_if_imbalanced and preferred not in imbalanced:
+                continue
+            if (p.leader != preferred and preferred in p.isr
+                    and self.controller.usable(preferred)):
+                self.controller.elect_leader(p, p.isr, "preferred leader election",
+                                             preferred=preferred)
+                moved += 1
         return moved
 
     def metrics_isr_change(self, grew: bool, broker: int) -> None:

@@ -54,6 +54,7 @@ class Controller:
         self.fenced: set[int] = set()
         self._sessions: dict[int, Any] = {}  # broker -> pending fence (session expiry)
         self._registered_ms: dict[int, int] = {}
+        self._restarted: set[int] = set()  # brokers that started again and must register
         self._election = None
 
     # --- the quorum ----------------------------------------------------------------------------
@@ -87,13 +88,28 @@ class Controller:
         self.register_returning()
 
     def register_returning(self) -> None:
-        """Fenced brokers that are alive and reachable again register and are unfenced."""
+        """Brokers that are alive and reachable again — fenced ones, and restarted ones (a
+        restart always registers anew, as a new incarnation) — register and are unfenced;
+        partitions left without a leader get one as soon as an in-sync replica is usable."""
         if self.active is None:
             return
-        for broker_id in sorted(self.fenced):
+        for broker_id in sorted(self.fenced | self._restarted):
             if self.reaches(broker_id):
                 self.register(broker_id)
+        for partition in self._partitions():
+            if partition.leader is None and self._electable(partition):
+                self.elect_leader(partition, partition.isr, "an in-sync replica is available")
         self.cluster.replicas.resync()
+
+    def note_restart(self, broker_id: int) -> None:
+        self._restarted.add(broker_id)
+
+    def _electable(self, partition: "Partition") -> bool:
+        """Could an election give this partition a leader now?"""
+        if any(self.usable(b) for b in partition.isr):
+            return True
+        unclean = partition.logs[partition.replicas[0]].config["unclean.leader.election.enable"]
+        return unclean and any(self.usable(b) for b in partition.replicas)
 
     def reaches(self, broker_id: int) -> bool:
         """Can this broker talk to the active controller?"""
@@ -143,6 +159,7 @@ class Controller:
         broker = self.cluster.brokers[broker_id]
         self.append("RegisterBroker", broker_id=broker_id, host=broker.host, port=broker.port)
         self._registered_ms[broker_id] = self.cluster.now_ms()
+        self._restarted.discard(broker_id)
         if broker_id in self.fenced:
             self.fenced.discard(broker_id)
             self.append("UnfenceBroker", broker_id=broker_id)
@@ -236,15 +253,16 @@ class Controller:
             return
         was_online = partition.leader is not None
         self.change_partition(partition, None, isr or partition.isr, why)
+        rule = ("no replica at all is up, so even unclean.leader.election.enable=true cannot "
+                "help" if unclean else "unclean.leader.election.enable=false keeps it offline "
+                "rather than lose acknowledged records")
         if was_online:
             self._emit("partition.offline", f"{partition.name} is offline: no in-sync replica "
-                       f"is available ({why}); unclean.leader.election.enable=false keeps it "
-                       "offline rather than lose acknowledged records",
+                       f"is available ({why}); {rule}",
                        topic=partition.topic, partition=partition.index, isr=list(partition.isr))
         else:
             self._emit("partition.still_offline", f"{partition.name} stays offline ({why}): "
-                       f"only its in-sync replicas {partition.isr} may lead it, and none is up; "
-                       "unclean.leader.election.enable=false",
+                       f"its in-sync replicas {partition.isr} are down; {rule}",
                        topic=partition.topic, partition=partition.index, isr=list(partition.isr))
 
     def change_partition(self, partition: "Partition", leader: int | None, isr: list[int],

@@ -54,6 +54,12 @@ def resolve(bootstrap_servers: str | Iterable[str]) -> "Cluster":
         f"its .bootstrap_servers")
 
 
+def unregister(cluster: "Cluster") -> None:
+    """Forget one cluster's addresses (others stay reachable)."""
+    for address in [a for a, c in _clusters.items() if c is cluster]:
+        del _clusters[address]
+
+
 def clear() -> None:
     """Forget every registered cluster (tests start from a clean kernel state)."""
     _clusters.clear()

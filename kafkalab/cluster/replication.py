@@ -1,18 +1,21 @@
 """Replication: followers fetch from their leader; the ISR and high watermark follow them.
 
 Each follower replica fetches from the partition leader as scheduled work in simulated time:
-one round trip after the leader appends (the long-poll answering), and every
-``replica.fetch.wait.max.ms`` otherwise. Before copying, a follower whose leader epoch is stale
-(it was the old leader, or it restarted) asks the leader where its last epoch ended and
-truncates there (KIP-101/279), so replicas never diverge. The leader learns each follower's log
+one round trip after the leader appends or its high watermark moves (the long-poll answering),
+plus ``slow_follower`` delay; a fetch that cannot reach its leader is sent again when the
+topology changes (restart, heal, new leader). A crashed broker's fetches die with it. Before
+copying, a follower whose leader epoch is stale (it was the old leader, or it restarted) asks
+the leader where its last epoch ended and truncates where the two logs stop agreeing
+(KIP-101/279), so replicas never diverge; one that needs offsets the leader's retention already
+deleted starts over at the leader's log start offset. The leader learns each follower's log
 end offset from its fetches; the high watermark is the smallest of them over the ISR, and
 ``acks='all'`` produces wait for it ("produce purgatory"). A follower that has not caught up for
-``replica.lag.time.max.ms`` is dropped from the ISR; it rejoins once it reaches the high
-watermark. ISR changes go through the controller.
+``replica.lag.time.max.ms`` is dropped from the ISR; it rejoins once it reaches the leader's
+log end offset. ISR changes go through the controller.
 
 Invariants: a follower appends only batches that start at its own log end offset, copied from
 the current leader after reconciling epochs; a waiting produce is answered exactly once — on
-commit, on a leader change, or on its timeout.
+commit, on a leader change, on its topic's deletion, or on its timeout.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from ..errors import (
     NotEnoughReplicasAfterAppendError,
     NotLeaderForPartitionError,
     RequestTimedOutError,
+    UnknownTopicOrPartitionError,
 )
 from .partition import Partition
 
@@ -37,7 +41,7 @@ class ReplicaManager:
         # (topic, partition, follower) -> (timer, partition) of its fetch on its way
         self._pending_fetch: dict[tuple[str, int, int], tuple] = {}
         self._waiting: dict[tuple[str, int], list[list]] = {}
-        self._lag_checks: set[tuple[str, int]] = set()
+        self._lag_checks: dict[tuple[str, int], object] = {}  # (topic, partition) -> timer
         self.slow_followers: dict[int, int] = {}  # broker -> extra fetch delay ms
 
     @property
@@ -61,12 +65,25 @@ class ReplicaManager:
         key = (partition.topic, partition.index)
         if key in self._lag_checks:
             return
-        self._lag_checks.add(key)
 
         def check():
-            self._lag_checks.discard(key)
+            self._lag_checks.pop(key, None)
             self._check_lag(partition)
-        self._scheduler.call_later(delay_ms, check, background=True)
+        self._lag_checks[key] = self._scheduler.call_later(delay_ms, check, background=True)
+
+    def forget_partition(self, partition: Partition) -> None:
+        """The partition's topic was deleted: its fetches and lag checks stop, and produces
+        waiting for it fail (a topic created again under the same name starts afresh)."""
+        key = (partition.topic, partition.index)
+        for fetch in [k for k in self._pending_fetch if k[:2] == key]:
+            self._pending_fetch.pop(fetch)[0].cancel()
+        timer = self._lag_checks.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        for entry in self._waiting.pop(key, []):
+            entry[2].cancel()
+            entry[1](UnknownTopicOrPartitionError(
+                f"{partition.name} was deleted before offset {entry[0]} was committed"))
 
     def _schedule_fetch(self, partition: Partition, follower: int, delay_ms: int,
                         background: bool = False) -> None:
@@ -234,6 +251,7 @@ class ReplicaManager:
             entry[1](NotLeaderForPartitionError(
                 f"leadership of {partition.name} moved from broker {old_leader} to "
                 f"{partition.leader} before offset {entry[0]} was committed"))
+        self.maybe_complete(partition)  # a leader alone in its ISR commits what it has at once
 
     # --- acks=all ------------------------------------------------------------------------------
     def wait_for_commit(self, partition: Partition, offset: int, timeout_ms: int,

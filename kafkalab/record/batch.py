@@ -61,11 +61,9 @@ def _length_field_size(length: int) -> int:
     return 1 if length < 0 else length + (length.bit_length() + 7) // 7
 
 
-def record_payload_size(key: bytes | None, value: bytes | None, headers) -> int:
-    """Bytes of a record's key, value and headers, each with its length varint: the part of a
-    record's size that does not depend on where in its batch it lands."""
-    size = _length_field_size(-1 if key is None else len(key)) + \
-        _length_field_size(-1 if value is None else len(value)) + varint_size(len(headers))
+def _headers_size(headers) -> int:
+    """Bytes of a record's headers field: the count, then each key and value with lengths."""
+    size = varint_size(len(headers))
     for header_key, header_value in headers:
         header_key_len = len(header_key.encode("utf-8"))
         size += varint_size(header_key_len) + header_key_len + \
@@ -73,23 +71,23 @@ def record_payload_size(key: bytes | None, value: bytes | None, headers) -> int:
     return size
 
 
-def record_sizes(key: bytes | None, value: bytes | None, headers) -> tuple[int, int]:
-    """``(size, payload)`` of a record a producer appends: ``size`` where its offset and
-    timestamp deltas take one byte each (a batch's first 64 records, within 64 ms of the
-    first), and its payload (:func:`record_payload_size`), to size it anywhere else with
-    :func:`record_size_from_payload`."""
-    if headers:
-        payload = record_payload_size(key, value, headers)
-        return record_size_from_payload(0, 0, payload), payload
-    return _sizes_without_headers(-1 if key is None else len(key),
-                                  -1 if value is None else len(value))
+def record_payload_size(key: bytes | None, value: bytes | None, headers) -> int:
+    """Bytes of a record's key, value and headers, each with its length varint: the part of a
+    record's size that does not depend on where in its batch it lands."""
+    return _length_field_size(-1 if key is None else len(key)) + \
+        _length_field_size(-1 if value is None else len(value)) + _headers_size(headers)
 
 
-@lru_cache(maxsize=1024)
-def _sizes_without_headers(key_length: int, value_length: int) -> tuple[int, int]:
-    """:func:`record_sizes` of a record without headers, by key and value length (-1: null):
-    they depend on nothing else, and a producer sends few distinct lengths."""
-    payload = _length_field_size(key_length) + _length_field_size(value_length) + 1
+@lru_cache(maxsize=4096)
+def record_sizes(key_length: int, value_length: int, headers: tuple = ()) -> tuple[int, int]:
+    """``(size, payload)`` of a record a producer appends, by its key and value lengths (-1:
+    null) and headers: ``size`` where its offset and timestamp deltas take one byte each (a
+    batch's first 64 records, within 64 ms of the first), and its payload
+    (:func:`record_payload_size`), to size it anywhere else with
+    :func:`record_size_from_payload`. Cached: they depend on nothing else, and a producer
+    sends few distinct lengths."""
+    payload = _length_field_size(key_length) + _length_field_size(value_length) + \
+        _headers_size(headers)
     return record_size_from_payload(0, 0, payload), payload
 
 
@@ -142,7 +140,7 @@ class RecordBatch:
                  producer_id: int = -1, producer_epoch: int = -1, base_sequence: int = -1,
                  is_transactional: bool = False, is_control: bool = False,
                  timestamp_type: int = 0, uncompressed_size: int | None = None):
-        """``records``: :class:`Record` namedtuples or plain tuples of their fields.
+        """``records``: all :class:`Record` namedtuples, or all plain tuples of their fields.
         ``uncompressed_size``: the batch's encoded size without compression, if the caller
         already knows it (a producer sums its records' sizes as it appends them)."""
         if not records:
@@ -160,8 +158,9 @@ class RecordBatch:
         self.is_control = is_control
         self.codec = CODECS[compression_type]
         self.timestamp_type = timestamp_type
-        # ``tuple(row)`` of a plain tuple is the tuple itself: only namedtuples are copied
-        self._rows: list[tuple] | None = list(map(tuple, records))
+        self._rows: list[tuple] | None = list(records)
+        if type(self._rows[0]) is not tuple:  # Records: stored as plain tuples
+            self._rows = list(map(tuple, self._rows))
         self.last_offset_delta = self._rows[-1][0]
         self.first_timestamp = self._rows[0][1]
         self.max_timestamp = max(map(_timestamp_of, self._rows))

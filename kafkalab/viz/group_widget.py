@@ -462,7 +462,9 @@ class ConsumerGroupWidget(StaticFallback):
             color = {"running": "#2a7", "closed": "#888", "crashed": "#c33"}[m.status]
             note = "idle: no partition left for it" if m.status == "running" and not parts \
                 and self.generations else ""
-            rows.append(f"<tr><td style='{_TD}'><b>{html.escape(m.name)}</b></td>"
+            rows.append(f"<tr class='kafkalab-member' data-member='{html.escape(m.name)}' "
+                        f"data-status='{m.status}' data-partitions='{','.join(map(str, parts))}'>"
+                        f"<td style='{_TD}'><b>{html.escape(m.name)}</b></td>"
                         f"<td style='{_TD};color:{color}'>{m.status}</td>"
                         f"<td style='{_TD}'>{_fmt(parts)}</td><td style='{_TD}'>{m.read}</td>"
                         f"<td style='{_TD};color:#888'>{note}</td></tr>")
@@ -475,7 +477,8 @@ class ConsumerGroupWidget(StaticFallback):
                    if title else "")
         rate = "∞" if self.consumer_rate is None else self.consumer_rate
         generation = self.generations[-1].generation if self.generations else 0
-        return (f"<div class='kafkalab-group' data-generation='{generation}'>{heading}"
+        return (f"<div class='kafkalab-group' data-generation='{generation}' "
+                f"data-seconds='{seconds:.1f}'>{heading}"
                 f"assignor {html.escape(self.assignor.name)} · "
                 f"producer {self.producer_rate}/s · each consumer {rate}/s · sent {self.sent} · "
                 f"read twice {self.read_twice}"

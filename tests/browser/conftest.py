@@ -1,7 +1,10 @@
-"""Fixtures for the real-browser test: an isolated JupyterLab server and Debian's headless Chromium.
+"""Fixtures for the real-browser tests: an isolated JupyterLab server and Debian's headless Chromium.
+
+One server and one browser serve the whole session; each test gets a fresh browser context and
+its kernels are shut down after it.
 
 Isolation (DESIGN §7): everything JupyterLab and IPython write or read per user lives under the
-test's temporary folder:
+session's temporary folder:
 
 - ``JUPYTER_CONFIG_DIR``, ``JUPYTER_DATA_DIR``, ``JUPYTER_RUNTIME_DIR``, ``IPYTHONDIR``,
   ``JUPYTERLAB_SETTINGS_DIR`` (user settings) and ``JUPYTERLAB_WORKSPACES_DIR`` (saved layouts);
@@ -100,6 +103,19 @@ class LabServer:
         with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:
             return json.load(response)
 
+    def shutdown_kernels(self) -> None:
+        """End every session and kernel (the next test's notebook gets the CPU to itself)."""
+        for session in self.get_json("/api/sessions"):
+            request = urllib.request.Request(f"{self.url}/api/sessions/{session['id']}",
+                                             method="DELETE")
+            with urllib.request.urlopen(request, timeout=30):
+                pass
+        for kernel in self.get_json("/api/kernels"):
+            request = urllib.request.Request(f"{self.url}/api/kernels/{kernel['id']}",
+                                             method="DELETE")
+            with urllib.request.urlopen(request, timeout=30):
+                pass
+
 
 def _isolated_environment(state: Path) -> dict[str, str]:
     config, data, runtime, ipython = (state / n for n in ("config", "data", "runtime", "ipython"))
@@ -129,9 +145,14 @@ def _isolated_environment(state: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def jupyter_lab(tmp_path: Path, playwright_api) -> LabServer:
-    """JupyterLab from this interpreter on 127.0.0.1, no token, rooted at a copy of notebooks/."""
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory, playwright_api) -> LabServer:
+    """JupyterLab from this interpreter on 127.0.0.1, no token, rooted at a copy of notebooks/.
+
+    One server for the whole session (starting it is a good part of a test's time); each test
+    gets it through ``jupyter_lab``, which shuts its kernels down afterwards.
+    """
+    tmp_path = tmp_path_factory.mktemp("jupyterlab")
     state = tmp_path / "jupyter-state"
     root = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -188,26 +209,45 @@ def jupyter_lab(tmp_path: Path, playwright_api) -> LabServer:
 
 
 @pytest.fixture
-def lab_page(playwright_api, tmp_path: Path):
-    """A fresh page in Debian's headless Chromium; collects console errors on ``.errors``.
+def jupyter_lab(lab_server: LabServer) -> LabServer:
+    """The session's JupyterLab server; the kernels a test started are shut down after it."""
+    yield lab_server
+    try:
+        lab_server.shutdown_kernels()
+    except (OSError, urllib.error.URLError) as error:  # the next test's open will tell
+        print(f"could not shut the kernels down: {error}")
 
-    (Not named ``page``, so it cannot clash with the pytest-playwright plugin's fixture.)
-    """
+
+@pytest.fixture(scope="session")
+def lab_browser(playwright_api, tmp_path_factory):
+    """Debian's headless Chromium, once per session (each test gets its own context)."""
     with playwright_api() as p:
-        home = tmp_path / "chromium-home"  # Debian's wrapper and crashpad read/write under HOME
-        home.mkdir()
+        home = tmp_path_factory.mktemp("chromium-home")  # the wrapper and crashpad use HOME
         env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
                    XDG_CACHE_HOME=str(home / ".cache"))
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, env=env,
                                     timeout=STEP_TIMEOUT_S * 1000)
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            context.set_default_timeout(STEP_TIMEOUT_S * 1000)
-            tab = context.new_page()
-            tab.errors = []
-            tab.on("pageerror", lambda error: tab.errors.append(f"pageerror: {error}"))
-            tab.on("console", lambda message: message.type == "error"
-                   and tab.errors.append(f"console: {message.text}"))
-            yield tab
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def lab_page(lab_browser):
+    """A fresh page (in a fresh context) of the session's Chromium; collects console errors on
+    ``.errors``.
+
+    (Not named ``page``, so it cannot clash with the pytest-playwright plugin's fixture.)
+    """
+    context = lab_browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        context.set_default_timeout(STEP_TIMEOUT_S * 1000)
+        tab = context.new_page()
+        tab.errors = []
+        tab.on("pageerror", lambda error: tab.errors.append(f"pageerror: {error}"))
+        tab.on("console", lambda message: message.type == "error"
+               and tab.errors.append(f"console: {message.text}"))
+        yield tab
+    finally:
+        context.close()

@@ -15,7 +15,7 @@ import pytest
 from kafkalab import Cluster, KafkaProducer
 from kafkalab.cluster import registry
 from kafkalab.cluster.controller import ELECTION_TIMEOUT_MS, SESSION_TIMEOUT_MS
-from kafkalab.errors import KafkaTimeoutError
+from kafkalab.errors import KafkaTimeoutError, UnknownTopicOrPartitionError
 from kafkalab.reliability import _fault
 
 TOPIC = "orders"
@@ -282,3 +282,27 @@ def test_a_brief_outage_shorter_than_the_session_timeout_is_not_fenced():
     assert not cluster.controller.fenced
     assert not cluster.events.of_kind("broker.fenced")
     assert cluster.partition(TOPIC, 0).leader == 1
+
+
+def test_a_deleted_topic_leaves_no_replication_behind():
+    """A deleted partition's waiting produces fail, and its follower fetches and ISR checks
+    stop: they must not change — nor write metadata for — a new topic of the same name."""
+    cluster = make_cluster()
+    cluster.create_topic(TOPIC, replica_assignment={0: [1, 2, 3]})
+    cluster.slow_follower(3, 60_000)
+    producer = KafkaProducer(bootstrap_servers=cluster.bootstrap_servers, acks="all",
+                             linger_ms=0, retries=0)
+    waiting = producer.send(TOPIC, value=b"never committed")
+    cluster.advance(ms=10)
+    cluster.delete_topic(TOPIC)
+    with pytest.raises(UnknownTopicOrPartitionError, match="was deleted before offset 0"):
+        waiting.get(timeout=5)
+    cluster.create_topic(TOPIC, replica_assignment={0: [1, 2, 3]})
+    mark = len(cluster.controller.log)
+    cluster.kill_broker(2)
+    cluster.advance(seconds=70)
+    p = cluster.partition(TOPIC, 0)
+    assert p.isr == [1, 3]
+    assert types(cluster.controller.log[mark:]) == ["FenceBroker", "PartitionChange"]
+    partitions, _, _ = replay(cluster.controller.log)
+    assert partitions == actual(cluster)

@@ -1,0 +1,140 @@
+"""Steps shared by the real-browser tests: open a notebook in JupyterLab, Run All, find a widget's
+output, click and wait, and fail with a screenshot.
+
+Every wait is bounded by ``STEP_MS`` (60 s), one step at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+STEP_MS = 60_000
+
+PROMPTS_JS = "[...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]"
+# Every code cell is done: none queued or running ("[*]") and at least one has run.
+RUN_FINISHED_JS = f"""() => {{
+  const prompts = {PROMPTS_JS}.map(p => p.textContent.trim());
+  return prompts.length > 0 && !prompts.some(p => p.includes('*'))
+    && prompts.some(p => /\\d/.test(p));
+}}"""
+# No code cell shows an execution count and no output is left.
+NOTHING_RUN_JS = f"""() => !{PROMPTS_JS}.some(p => /\\d/.test(p.textContent))
+  && !document.querySelector('.jp-Notebook .jp-OutputArea-output')"""
+# Code cells with source that did not run (Run All stops at the first error).
+NOT_RUN_JS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')]
+  .filter(c => !/\\d/.test(c.querySelector('.jp-InputPrompt')?.textContent || '')
+            && (c.querySelector('.cm-content')?.textContent || '').trim() !== '')
+  .map(c => (c.querySelector('.cm-content')?.textContent || '').slice(0, 80))"""
+# Error outputs (JupyterLab renders tracebacks, like stderr, as application/vnd.jupyter.stderr;
+# so does a widget's Output when a button's callback raises).
+TRACEBACKS_JS = """() => [...document.querySelectorAll(
+    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+  .map(o => o.textContent)
+  .filter(t => /Traceback \\(most recent call last\\)|^\\w+(Error|Exception)\\b/m.test(t))
+  .map(t => t.slice(0, 1500))"""
+# The x/y lengths of every trace of the first plotly graph in an element (a FigureWidget).
+PLOT_POINTS_JS = """el => {
+  const gd = el.querySelector('.js-plotly-plot');
+  if (!gd || !gd.data) return null;
+  return gd.data.map(t => ({name: t.name, x: t.x ? t.x.length : 0, y: t.y ? t.y.length : 0,
+                            last: t.y && t.y.length ? Number(t.y[t.y.length - 1]) : null}));
+}"""
+
+
+def menu(page, top: str, item: str) -> None:
+    page.click(f".lm-MenuBar-itemLabel:text-is('{top}')")
+    page.click(f".lm-Menu-itemLabel:text-is('{item}')")
+
+
+def settled(read, quiet_s: float = 0.75, timeout_s: float = STEP_MS / 1000):
+    """``read()`` once it has returned the same value for ``quiet_s`` (widget messages landed)."""
+    value, since, deadline = read(), time.monotonic(), time.monotonic() + timeout_s
+    while time.monotonic() - since < quiet_s and time.monotonic() < deadline:
+        time.sleep(0.15)
+        current = read()
+        if current != value:
+            value, since = current, time.monotonic()
+    return value
+
+
+def wait_until(read, ok, what: str, timeout_s: float = STEP_MS / 1000, poll_s: float = 0.2):
+    """Poll ``read()`` until ``ok(value)``; returns the value or fails naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = read()
+        if ok(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}; "
+                                 f"last seen: {value}")
+        time.sleep(poll_s)
+
+
+def assert_no_tracebacks(page, when: str) -> None:
+    tracebacks = page.evaluate(TRACEBACKS_JS)
+    assert not tracebacks, f"error output {when}: {tracebacks}"
+
+
+def open_and_run_all(page, server, notebook: str) -> None:
+    """Open ``notebook`` (relative to the server root), clear its outputs, Run All, wait until
+    every cell ran and the kernel is idle; fail on any traceback or cell left unrun."""
+    idle = page.locator(".jp-StatusBar-TextItem", has_text="| Idle")
+    page.goto(f"{server.url}/lab/tree/{urllib.parse.quote(notebook)}")
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=STEP_MS)
+    # the status bar, not the toolbar indicator: the toolbar reads idle before the kernel is up
+    idle.wait_for(timeout=STEP_MS)
+    # stored outputs and execution counts (a notebook saved executed) must not pass for this run
+    menu(page, "Edit", "Clear Outputs of All Cells")
+    page.wait_for_function(NOTHING_RUN_JS, timeout=STEP_MS, polling=100)
+    menu(page, "Run", "Run All Cells")
+    page.wait_for_function(RUN_FINISHED_JS, timeout=STEP_MS, polling=250)
+    idle.wait_for(timeout=STEP_MS)
+
+    tracebacks = page.evaluate(TRACEBACKS_JS)
+    not_run = page.evaluate(NOT_RUN_JS)
+    assert not tracebacks and not not_run, (
+        f"Run All did not complete cleanly.\nerrors: {tracebacks}\ncells not run: {not_run}")
+
+
+def output_of(locator):
+    """The nearest notebook output area around ``locator`` (one displayed widget)."""
+    return locator.locator("xpath=ancestor::div[contains(concat(' ', normalize-space(@class), "
+                           "' '), ' jp-OutputArea-output ')][1]")
+
+
+def widget_output(page, view_selector: str):
+    """The output area of the first widget whose view matches ``view_selector`` (the view of an
+    ipywidgets HTML widget, class widget-html; the static text/html fallback uses the same
+    markup, so look inside the widget)."""
+    view = page.locator(f".widget-html {view_selector}").first
+    view.wait_for(timeout=STEP_MS)
+    return output_of(view)
+
+
+def button(scope, text: str):
+    """A jupyter button by its exact text (not by role: its icon glyph is part of its name)."""
+    return scope.locator("button.jupyter-button", has_text=re.compile(f"^{re.escape(text)}$"))
+
+
+@contextlib.contextmanager
+def failing_with_screenshot(page, server, shot: Path, what: str):
+    """Run a scenario; on any failure save a screenshot to ``shot`` and name it, the browser's
+    console errors and the server log's tail in the failure."""
+    try:
+        yield
+    except Exception as error:
+        try:
+            page.screenshot(path=str(shot))
+            where = f"screenshot: {shot}"
+        except Exception as shot_error:  # the page itself may be gone
+            where = f"(no screenshot: {shot_error})"
+        console = "\n".join(page.errors[-10:]) or "(none)"
+        pytest.fail(f"{what}: {type(error).__name__}: {error}\n{where}\n"
+                    f"browser console errors:\n{console}\nserver log tail:\n{server.log_tail(20)}",
+                    pytrace=False)
