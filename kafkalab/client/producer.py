@@ -162,11 +162,12 @@ class KafkaProducer:
             tps = self._topic_partitions.get(topic)
             if tps is None or self._metadata_version != self._cluster.metadata_version:
                 tps = self._partitions_of(topic)
-            sticky = partition is None and key_bytes is None
-            if partition is None and not sticky and self._custom_partitioner is None:
+            if partition is None and key_bytes is not None and self._custom_partitioner is None:
                 # the common case: partition_for_key(key_bytes, len(tps)), inline
                 partition = (murmur2(key_bytes) & 0x7FFFFFFF) % len(tps)
+                sticky = False
             else:
+                sticky = partition is None and key_bytes is None
                 partition = self._choose_partition(topic, partition, key, key_bytes, value,
                                                    value_bytes, len(tps))
             size, payload = record_sizes(-1 if key_bytes is None else len(key_bytes),

@@ -300,7 +300,10 @@ class ClusterWidget(StaticFallback):
             for r in batch.records:
                 offset = batch.base_offset + r.offset_delta
                 if offset >= upto:
-                    offsets[int(r.value)] = offset
+                    try:
+                        offsets[int(r.value)] = offset
+                    except (TypeError, ValueError):
+                        continue  # not one of the widget's numbered records (another writer's)
         self._scan[index] = (key, log.log_end_offset, offsets)
         return offsets
 

@@ -24,6 +24,7 @@ Makefile's ``browser-deps`` installs Debian's ``chromium``; Playwright never dow
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import shutil
@@ -105,16 +106,21 @@ class LabServer:
 
     def shutdown_kernels(self) -> None:
         """End every session and kernel (the next test's notebook gets the CPU to itself)."""
-        for session in self.get_json("/api/sessions"):
-            request = urllib.request.Request(f"{self.url}/api/sessions/{session['id']}",
-                                             method="DELETE")
-            with urllib.request.urlopen(request, timeout=30):
-                pass
-        for kernel in self.get_json("/api/kernels"):
-            request = urllib.request.Request(f"{self.url}/api/kernels/{kernel['id']}",
-                                             method="DELETE")
-            with urllib.request.urlopen(request, timeout=30):
-                pass
+        # a DELETE needs the server's _xsrf cookie, sent back as X-XSRFToken
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        opener.open(f"{self.url}/lab", timeout=10).close()
+        xsrf = next((c.value for c in jar if c.name == "_xsrf"), "")
+        for kind in ("sessions", "kernels"):
+            for item in self.get_json(f"/api/{kind}"):
+                request = urllib.request.Request(f"{self.url}/api/{kind}/{item['id']}",
+                                                 method="DELETE",
+                                                 headers={"X-XSRFToken": xsrf})
+                try:
+                    opener.open(request, timeout=30).close()
+                except urllib.error.HTTPError as error:
+                    if error.code != 404:  # 404: gone with its session already
+                        raise
 
 
 def _isolated_environment(state: Path) -> dict[str, str]:

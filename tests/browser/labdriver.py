@@ -6,7 +6,6 @@ Every wait is bounded by ``STEP_MS`` (60 s), one step at a time.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 import urllib.parse
@@ -63,13 +62,17 @@ def settled(read, quiet_s: float = 0.75, timeout_s: float = STEP_MS / 1000):
     return value
 
 
-def wait_until(read, ok, what: str, timeout_s: float = STEP_MS / 1000, poll_s: float = 0.2):
-    """Poll ``read()`` until ``ok(value)``; returns the value or fails naming ``what``."""
+def wait_until(read, ok, what: str, page=None, timeout_s: float = STEP_MS / 1000,
+               poll_s: float = 0.2):
+    """Poll ``read()`` until ``ok(value)``; returns the value or fails naming ``what``. With
+    ``page``, fails at once when an error output shows (a button's callback raised)."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = read()
         if ok(value):
             return value
+        if page is not None:
+            assert_no_tracebacks(page, f"while waiting for {what}")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}; "
                                  f"last seen: {value}")
@@ -85,7 +88,10 @@ def open_and_run_all(page, server, notebook: str) -> None:
     """Open ``notebook`` (relative to the server root), clear its outputs, Run All, wait until
     every cell ran and the kernel is idle; fail on any traceback or cell left unrun."""
     idle = page.locator(".jp-StatusBar-TextItem", has_text="| Idle")
-    page.goto(f"{server.url}/lab/tree/{urllib.parse.quote(notebook)}")
+    # a workspace of its own: the server is shared, and its default workspace would reopen the
+    # notebooks of earlier tests beside this one
+    workspace = f"test-{re.sub(r'[^A-Za-z0-9]+', '-', notebook)}-{time.monotonic_ns()}"
+    page.goto(f"{server.url}/lab/workspaces/{workspace}/tree/{urllib.parse.quote(notebook)}")
     page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=STEP_MS)
     # the status bar, not the toolbar indicator: the toolbar reads idle before the kernel is up
     idle.wait_for(timeout=STEP_MS)
@@ -122,19 +128,22 @@ def button(scope, text: str):
     return scope.locator("button.jupyter-button", has_text=re.compile(f"^{re.escape(text)}$"))
 
 
-@contextlib.contextmanager
-def failing_with_screenshot(page, server, shot: Path, what: str):
-    """Run a scenario; on any failure save a screenshot to ``shot`` and name it, the browser's
-    console errors and the server log's tail in the failure."""
+def run_scenario(page, server, shot: Path, what: str, scenario):
+    """Run ``scenario()`` (steps and checks) and return what it returns, with a screenshot in
+    ``shot`` either way (kept for a look after a passing run too). On any failure the message
+    names the screenshot, the browser's console errors and the server log's tail."""
+    failure = None
     try:
-        yield
-    except Exception as error:
-        try:
-            page.screenshot(path=str(shot))
-            where = f"screenshot: {shot}"
-        except Exception as shot_error:  # the page itself may be gone
-            where = f"(no screenshot: {shot_error})"
-        console = "\n".join(page.errors[-10:]) or "(none)"
-        pytest.fail(f"{what}: {type(error).__name__}: {error}\n{where}\n"
-                    f"browser console errors:\n{console}\nserver log tail:\n{server.log_tail(20)}",
-                    pytrace=False)
+        result = scenario()
+    except Exception as error:  # reported below, outside this handler (no chained traceback)
+        failure = f"{what}: {type(error).__name__}: {error}"
+    try:
+        page.screenshot(path=str(shot))
+        where = f"screenshot: {shot}"
+    except Exception as shot_error:  # the page itself may be gone
+        where = f"(no screenshot: {shot_error})"
+    if failure is None:
+        return result
+    console = "\n".join(page.errors[-10:]) or "(none)"
+    pytest.fail(f"{failure}\n{where}\nbrowser console errors:\n{console}\n"
+                f"server log tail:\n{server.log_tail(20)}", pytrace=False)

@@ -12,8 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from labdriver import (STEP_MS, button, failing_with_screenshot, open_and_run_all, output_of,
-                       settled)
+from labdriver import STEP_MS, button, open_and_run_all, output_of, run_scenario, settled
 
 NOTEBOOK = "01-topics-partitions-offsets.ipynb"
 BUTTON = "Produce 10 records"
@@ -86,16 +85,16 @@ def run_all_and_produce(page, server, notebook: str) -> dict:
 
 def check_notebook(page, server, notebook: str, tmp_path: Path) -> dict:
     """Run the scenario; on any failure save a screenshot and name it in the failure."""
-    shot = tmp_path / "jupyterlab.png"
-    with failing_with_screenshot(page, server, shot, notebook):
+    def scenario() -> dict:
         seen = run_all_and_produce(page, server, notebook)
         before, after = seen["before"], seen["after"]
         assert after["records"] == before["records"] + 10, f"data-records not +10: {seen}"
         # the view may cap the cells it draws per partition: then the shown cells shift instead
         assert after.pop("_shown") != before.pop("_shown"), f"record cells unchanged: {seen}"
         assert after["bars_total"] == before["bars_total"] + 10, f"bar chart not +10: {seen}"
-    page.screenshot(path=str(shot))  # kept for a look after a passing run too
-    return seen
+        return seen
+
+    return run_scenario(page, server, tmp_path / "jupyterlab.png", notebook, scenario)
 
 
 @pytest.mark.browser
