@@ -81,8 +81,8 @@ def record_payload_size(key: bytes | None, value: bytes | None, headers) -> int:
 @lru_cache(maxsize=4096)
 def record_sizes(key_length: int, value_length: int, headers: tuple = ()) -> tuple[int, int]:
     """``(size, payload)`` of a record a producer appends, by its key and value lengths (-1:
-    null) and headers: ``size`` where its offset and timestamp deltas take one byte each (a
-    batch's first 64 records, within 64 ms of the first), and its payload
+    null) and headers (a tuple): ``size`` where its offset and timestamp deltas take one byte
+    each (a batch's first 64 records, less than 64 ms after the first), and its payload
     (:func:`record_payload_size`), to size it anywhere else with
     :func:`record_size_from_payload`. Cached: they depend on nothing else, and a producer
     sends few distinct lengths."""
@@ -105,6 +105,7 @@ def record_size(offset_delta: int, timestamp_delta: int, key: bytes | None,
     """Bytes of one encoded v2 record."""
     return record_size_from_payload(offset_delta, timestamp_delta,
                                     record_payload_size(key, value, headers))
+
 
 #: codec id -> (library present?, compress). gzip is written with mtime 0: kafka-python's
 #: gzip_encode stamps the wall-clock time into the gzip header, which would make the bytes (and

@@ -128,6 +128,14 @@ def button(scope, text: str):
     return scope.locator("button.jupyter-button", has_text=re.compile(f"^{re.escape(text)}$"))
 
 
+def frame_for_screenshot(page, top, height: int = 1900) -> None:
+    """Make the window tall enough for a whole widget and scroll ``top`` (a locator) to the top
+    of the notebook, for the screenshot ``run_scenario`` takes."""
+    page.set_viewport_size({"width": page.viewport_size["width"], "height": height})
+    top.evaluate("el => el.scrollIntoView({block: 'start'})")
+    time.sleep(0.3)  # the notebook lays out again
+
+
 def run_scenario(page, server, shot: Path, what: str, scenario):
     """Run ``scenario()`` (steps and checks) and return what it returns, with a screenshot in
     ``shot`` either way (kept for a look after a passing run too). On any failure the message

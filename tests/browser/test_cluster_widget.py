@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from labdriver import (assert_no_tracebacks, button, open_and_run_all, run_scenario, settled,
-                       wait_until, widget_output)
+from labdriver import (assert_no_tracebacks, button, frame_for_screenshot, open_and_run_all,
+                       run_scenario, settled, wait_until, widget_output)
 
 NOTEBOOK = "06-replication.ipynb"
 GRID = ".kafkalab-cluster-grid"
@@ -88,8 +88,7 @@ def kill_a_leader_and_step(page, server) -> dict:
                f"a new leader for partitions {led} after +10 s", page)
     after = settled(grid)
     assert_no_tracebacks(page, "after Kill and +10 s")
-    # for the screenshot: the buttons' row at the top, the grid and the chart below it
-    button(output, "+10 s").evaluate("el => el.scrollIntoView({block: 'start'})")
+    frame_for_screenshot(page, output)  # the buttons, the grid, the chart and the events
     return {"victim": victim, "led": led, "before": before, "killed": killed, "after": after}
 
 

@@ -11,8 +11,8 @@ once). The lag chart must have data and have taken new points.
 from __future__ import annotations
 
 import pytest
-from labdriver import (PLOT_POINTS_JS, assert_no_tracebacks, button, open_and_run_all,
-                       run_scenario, settled, wait_until, widget_output)
+from labdriver import (PLOT_POINTS_JS, assert_no_tracebacks, button, frame_for_screenshot,
+                       open_and_run_all, run_scenario, settled, wait_until, widget_output)
 
 NOTEBOOK = "03-consumers.ipynb"
 GROUP = ".kafkalab-group"
@@ -86,8 +86,7 @@ def grow_the_group(page, server) -> dict:
     shared = settled(view)
     assert_no_tracebacks(page, "after Start consumer and +1 s")
     lag_after = settled(lag_points)
-    # for the screenshot: the buttons at the top, the members table and the lag chart below
-    start.evaluate("el => el.scrollIntoView({block: 'start'})")
+    frame_for_screenshot(page, output)  # the buttons, members, generations, chart, timeline
     return {"first": first_name, "second": second_name, "before": before, "alone": alone,
             "shared": shared, "lag_before": lag_before, "lag_after": lag_after}
 
