@@ -1,4 +1,4 @@
-"""Fixtures for the real-browser tests: an isolated JupyterLab server and Debian's headless Chromium.
+"""Real-browser test fixtures: an isolated JupyterLab server and Debian's headless Chromium.
 
 One server and one browser serve the whole session; each test gets a fresh browser context and
 its kernels are shut down after it.

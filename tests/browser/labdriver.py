@@ -16,11 +16,12 @@ import pytest
 STEP_MS = 60_000
 
 PROMPTS_JS = "[...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]"
-# Every code cell is done: none queued or running ("[*]") and at least one has run.
-RUN_FINISHED_JS = f"""() => {{
+# Run All's progress: how many code cells show an execution count, and whether every code cell
+# is done (none queued or running, "[*]", and at least one has run).
+RUN_PROGRESS_JS = f"""() => {{
   const prompts = {PROMPTS_JS}.map(p => p.textContent.trim());
-  return prompts.length > 0 && !prompts.some(p => p.includes('*'))
-    && prompts.some(p => /\\d/.test(p));
+  const ran = prompts.filter(p => /\\d/.test(p)).length;
+  return {{ran, finished: ran > 0 && !prompts.some(p => p.includes('*'))}};
 }}"""
 # No code cell shows an execution count and no output is left.
 NOTHING_RUN_JS = f"""() => !{PROMPTS_JS}.some(p => /\\d/.test(p.textContent))
@@ -99,7 +100,17 @@ def open_and_run_all(page, server, notebook: str) -> None:
     menu(page, "Edit", "Clear Outputs of All Cells")
     page.wait_for_function(NOTHING_RUN_JS, timeout=STEP_MS, polling=100)
     menu(page, "Run", "Run All Cells")
-    page.wait_for_function(RUN_FINISHED_JS, timeout=STEP_MS, polling=250)
+    # a step is one cell: fail when no further cell has finished for STEP_MS (a whole lesson
+    # may take longer than that on a slow machine)
+    progress, last_ran, since = page.evaluate(RUN_PROGRESS_JS), -1, time.monotonic()
+    while not progress["finished"]:
+        if progress["ran"] != last_ran:
+            last_ran, since = progress["ran"], time.monotonic()
+        elif time.monotonic() - since > STEP_MS / 1000:
+            raise AssertionError(f"Run All stalled: no cell finished for {STEP_MS // 1000} s "
+                                 f"after {last_ran} had run")
+        time.sleep(0.25)
+        progress = page.evaluate(RUN_PROGRESS_JS)
     idle.wait_for(timeout=STEP_MS)
 
     tracebacks = page.evaluate(TRACEBACKS_JS)
