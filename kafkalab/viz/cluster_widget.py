@@ -33,7 +33,6 @@ and the events.
 from __future__ import annotations
 
 import html
-import time
 from typing import Any, Mapping
 
 import ipywidgets as widgets
@@ -41,7 +40,7 @@ import plotly.graph_objects as go
 
 from ..client.producer import KafkaProducer
 from ..cluster.cluster import Cluster
-from .live import StaticFallback, start_loop
+from .live import SteppedView, start_loop
 
 #: role -> (fill colour, text colour, label)
 ROLES = {
@@ -60,7 +59,7 @@ _TABLE = "border-collapse:collapse;margin:4px 0 8px 0;font-size:12px"
 _TD = "border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top"
 
 
-class ClusterWidget(StaticFallback):
+class ClusterWidget(SteppedView):
     """Brokers, replicas and a running producer of one topic, with fault buttons.
 
     ``acks`` is the producer's starting acks (0, 1 or ``"all"``); ``rate`` records per simulated
@@ -153,7 +152,7 @@ class ClusterWidget(StaticFallback):
             title="acknowledged vs lost records", xaxis_title="simulated seconds",
             yaxis=dict(title="acknowledged", rangemode="tozero"),
             yaxis2=dict(title="lost, failed", overlaying="y", side="right",
-                        rangemode="tozero"),
+                        rangemode="tozero", tickformat=",d"),  # whole records
             legend=dict(orientation="h", y=-0.25)))
         # lost and failed on the right-hand axis, so that a few lost records still show
         for i, (name, color) in enumerate(SERIES):
@@ -216,21 +215,6 @@ class ClusterWidget(StaticFallback):
         self._note("widget.acks", f"the producer now sends with acks={acks}")
         self.refresh()
 
-    def run(self, ms: int = 0, *, seconds: float = 0, animate: bool | None = None) -> None:
-        """Produce and advance simulated time by ``ms`` + ``seconds`` in steps of ``step_ms``;
-        then redraw. With ``animate`` it also redraws and pauses along the way."""
-        total = int(ms + 1000 * seconds)
-        animate = self.animate if animate is None else animate
-        if not animate:
-            self._advance(total)
-        else:
-            chunk = max(self.step_ms, int(self.speed * self.interval_s * 1000))
-            end = self.cluster.now_ms() + total
-            while self.cluster.now_ms() < end:
-                self._advance(min(chunk, end - self.cluster.now_ms()))
-                self.refresh()
-                time.sleep(self.interval_s)
-        self.refresh()
 
     def close(self) -> None:
         """Stop the live loop and stop listening to the cluster's events."""

@@ -36,7 +36,6 @@ from __future__ import annotations
 import html
 import itertools
 import json
-import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -49,7 +48,7 @@ from ..client.consumer import KafkaConsumer
 from ..client.producer import KafkaProducer
 from ..cluster.cluster import Cluster
 from ..coordinator import assignors as _assignors
-from .live import StaticFallback, start_loop
+from .live import SteppedView, start_loop
 
 ASSIGNORS = {
     "range": _assignors.RangePartitionAssignor,
@@ -108,7 +107,7 @@ def _fmt(parts) -> str:
     return ", ".join(map(str, parts)) if parts else "—"
 
 
-class ConsumerGroupWidget(StaticFallback):
+class ConsumerGroupWidget(SteppedView):
     """A consumer group of ``topic`` you can grow, shrink and break, in simulated time.
 
     ``assignor`` is a name (``"range"``, ``"roundrobin"``, ``"sticky"``,
@@ -279,21 +278,6 @@ class ConsumerGroupWidget(StaticFallback):
         if self.rate.value != self.producer_rate:
             self.rate.value = self.producer_rate
 
-    def run(self, ms: int = 0, *, seconds: float = 0, animate: bool | None = None) -> None:
-        """Advance simulated time by ``ms`` + ``seconds``, polling every running consumer each
-        ``step_ms``; then redraw. With ``animate`` it redraws and pauses along the way."""
-        total = int(ms + 1000 * seconds)
-        animate = self.animate if animate is None else animate
-        if not animate:
-            self._advance(total)
-        else:
-            chunk = max(self.step_ms, int(self.speed * self.interval_s * 1000))
-            end = self.cluster.now_ms() + total
-            while self.cluster.now_ms() < end:
-                self._advance(min(chunk, end - self.cluster.now_ms()))
-                self.refresh()
-                time.sleep(self.interval_s)
-        self.refresh()
 
     # --- the step loop -------------------------------------------------------------------------
     def _advance(self, total_ms: int) -> None:

@@ -3,6 +3,7 @@ bounded live loop that never writes to an Output from a thread (DESIGN §4)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Callable
 
 
@@ -42,3 +43,28 @@ def start_loop(step: Callable[[], bool], interval_s: float) -> asyncio.Task | No
             await asyncio.sleep(interval_s)
 
     return loop.create_task(run())
+
+
+class SteppedView(StaticFallback):
+    """Mixin for views that drive simulated time in steps: ``run()`` advances it with the
+    view's ``_advance(ms)`` and redraws, optionally animating in real time (``animate``).
+
+    Needs ``cluster``, ``step_ms``, ``speed``, ``interval_s``, ``animate``, ``_advance`` and
+    ``refresh``.
+    """
+
+    def run(self, ms: int = 0, *, seconds: float = 0, animate: bool | None = None) -> None:
+        """Advance simulated time by ``ms`` + ``seconds`` in steps of ``step_ms``; then redraw.
+        With ``animate`` it also redraws and pauses along the way."""
+        total = int(ms + 1000 * seconds)
+        animate = self.animate if animate is None else animate
+        if not animate:
+            self._advance(total)
+        else:
+            chunk = max(self.step_ms, int(self.speed * self.interval_s * 1000))
+            end = self.cluster.now_ms() + total
+            while self.cluster.now_ms() < end:
+                self._advance(min(chunk, end - self.cluster.now_ms()))
+                self.refresh()
+                time.sleep(self.interval_s)
+        self.refresh()
