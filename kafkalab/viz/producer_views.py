@@ -35,6 +35,7 @@ import pandas as pd
 from ..client.producer import KafkaProducer
 from ..cluster.cluster import Cluster
 from .live import StaticFallback, start_loop
+from .tables import decoded_text
 
 #: Brokers of the private clusters that workloads run on listen here (localhost:29092..), so a
 #: workload never takes over the lesson's ``localhost:9092``.
@@ -68,7 +69,7 @@ def batches_frame(cluster: Cluster, topic: str) -> pd.DataFrame:
     with cluster.lock:
         for p in cluster.topic(topic).partitions:
             for batch in p.leader_log.batches():
-                values = [_text(r.value) for r in batch.records]
+                values = [decoded_text(r.value) for r in batch.records]
                 rows.append({"partition": p.index, "base_offset": batch.base_offset,
                              "last_offset": batch.last_offset, "records": batch.record_count,
                              "bytes": batch.size_in_bytes, "codec": batch.compression_type,
@@ -85,15 +86,6 @@ def stored_bytes(cluster: Cluster, topic: str) -> list[int]:
     """Bytes each partition of ``topic`` takes on the leader (batches as stored)."""
     with cluster.lock:
         return [p.leader_log.size_bytes for p in cluster.topic(topic).partitions]
-
-
-def _text(data: bytes | None) -> Any:
-    if data is None:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data
 
 
 # --- partitioner -----------------------------------------------------------------------------
@@ -404,7 +396,7 @@ class KeySpreadChart(StaticFallback):
             for p in partitions:
                 for batch in p.leader_log.batches():
                     for r in batch.records:
-                        key = None if r.key is None else _text(r.key)
+                        key = None if r.key is None else decoded_text(r.key)
                         group = ("no key" if key is None
                                  else key if key in self.hot_keys else "other keys")
                         table[p.index][group] += 1

@@ -32,7 +32,8 @@ def describe_topic_frame(topic: Topic, broker_alive=lambda broker_id: True) -> p
     return pd.DataFrame(rows, columns=DESCRIBE_COLUMNS)
 
 
-def _show(data: bytes | None):
+def decoded_text(data: bytes | None):
+    """A key or value as text where it is UTF-8, else the bytes (None stays None)."""
     if data is None:
         return None
     try:
@@ -49,8 +50,8 @@ def records_frame(partitions: list[Partition]) -> pd.DataFrame:
         for batch in p.view_log.batches():
             for r in batch.records:
                 rows.append({"partition": p.index, "offset": batch.base_offset + r.offset_delta,
-                             "timestamp": r.timestamp, "key": _show(r.key),
-                             "value": _show(r.value), "headers": list(r.headers),
+                             "timestamp": r.timestamp, "key": decoded_text(r.key),
+                             "value": decoded_text(r.value), "headers": list(r.headers),
                              "batch_base_offset": batch.base_offset})
     return pd.DataFrame(rows, columns=RECORD_COLUMNS)
 
