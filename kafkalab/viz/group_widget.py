@@ -411,6 +411,7 @@ class ConsumerGroupWidget(SteppedView):
                 member.status = "closed"
         self._unsubscribe()
         self._update_pick()
+        self.refresh()  # show the members as closed at once
 
     # --- drawing -------------------------------------------------------------------------------
     def _update_pick(self) -> None:
