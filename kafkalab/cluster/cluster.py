@@ -392,11 +392,7 @@ class Cluster:
         broker = self._broker(broker_id)
         if not broker.alive:
             return
-        broker.alive = False
-        self.replicas.drop_fetches(broker_id)
-        self.events.emit("broker.killed", f"broker {broker_id} crashed (its log stays on disk)",
-                         broker=broker_id)
-        self.controller.maybe_reelect()
+        self._stop(broker, "broker.killed", f"broker {broker_id} crashed (its log stays on disk)")
 
     @locked
     def restart_broker(self, broker_id: int) -> None:
@@ -436,10 +432,14 @@ class Cluster:
                     self.controller._move_off(p, broker_id,
                                               f"controlled shutdown of broker {broker_id}")
         self.controller.fence(broker_id, "controlled shutdown")
+        self._stop(broker, "broker.stopped", f"broker {broker_id} shut down cleanly")
+
+    def _stop(self, broker: Broker, kind: str, text: str) -> None:
+        """Take a broker down: its pending fetches die with it; a controller election follows
+        if the quorum needs one."""
         broker.alive = False
-        self.replicas.drop_fetches(broker_id)
-        self.events.emit("broker.stopped", f"broker {broker_id} shut down cleanly",
-                         broker=broker_id)
+        self.replicas.drop_fetches(broker.id)
+        self.events.emit(kind, text, broker=broker.id)
         self.controller.maybe_reelect()
 
     @locked
