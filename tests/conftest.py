@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import sys
 
 import pytest
@@ -29,6 +30,39 @@ def python3_kernel(tmp_path_factory: pytest.TempPathFactory):
         patch.setenv("JUPYTER_PATH", _prepend(folder, "JUPYTER_PATH"))
         patch.setenv("PYTHONPATH", _prepend(paths.REPO_ROOT, "PYTHONPATH"))
         yield "python3"
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture(scope="session")
+def executed_notebook(python3_kernel, tmp_path_factory):
+    """``executed_notebook("01-topics-partitions-offsets.ipynb")``: that lesson notebook run once
+    per session under papermill with FAST=True, as an nbformat notebook with its outputs. A
+    failing run fails every test that asks for it, with the cell's error and no chained trace."""
+    import nbformat
+    import papermill
+
+    folder = tmp_path_factory.mktemp("executed")
+    runs: dict[str, object] = {}
+
+    def run(name: str):
+        if name not in runs:
+            notebook = paths.REPO_ROOT / "notebooks" / name
+            try:
+                papermill.execute_notebook(
+                    str(notebook), str(folder / name), parameters={"FAST": True},
+                    store_widget_state=False,  # a FigureWidget's state embeds plotly.js
+                    kernel_name=python3_kernel, cwd=str(notebook.parent), progress_bar=False)
+            except papermill.PapermillExecutionError as error:
+                runs[name] = f"{name}: {ANSI.sub('', str(error))}"
+            else:
+                runs[name] = nbformat.read(folder / name, as_version=4)
+        if isinstance(runs[name], str):
+            pytest.fail(runs[name], pytrace=False)
+        return runs[name]
+
+    return run
 
 
 def _prepend(folder, variable):

@@ -74,3 +74,22 @@ def test_a_second_function_for_one_exercise_is_refused(registry):
     checks.lesson_check("98.1")(first)  # re-running the same registration is fine
     with pytest.raises(ValueError, match="already has a check"):
         checks.lesson_check("98.1")(lambda: None)
+
+
+def test_a_failed_check_shows_only_its_hint_in_a_notebook(python3_kernel):
+    """In Jupyter the learner sees the hint as the cell's error, without a traceback through
+    kafkalab.course.checks; the cell still fails (so nbval and the grader count it)."""
+    import nbclient
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from kafkalab.course import checks\n"
+        "checks.expect_equal('01.2', 2, 3, 'send three records')")])
+    client = nbclient.NotebookClient(notebook, kernel_name=python3_kernel, timeout=60,
+                                     allow_errors=True)
+    client.execute()
+    (error,) = [o for o in notebook.cells[0].outputs if o.output_type == "error"]
+    shown = [line for line in error.traceback if line.strip()]
+    assert len(shown) == 1 and "checks.py" not in shown[0]
+    assert "❌ 01.2: send three records (expected 3, got 2)" in shown[0]
+    assert error.evalue == "❌ 01.2: send three records (expected 3, got 2)"

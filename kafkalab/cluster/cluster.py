@@ -18,6 +18,7 @@ import weakref
 from typing import Any, Mapping
 
 from ..clock import Clock, make_clock
+from ..timefmt import clock_text
 from ..coordinator.group_coordinator import GroupCoordinator
 from ..config import BrokerConfig, TopicConfig, collision_key, kafka_string, validate_topic_name
 from ..driver import SimDriver, WallDriver
@@ -93,7 +94,9 @@ class Cluster:
         self.seed = seed
         self.config = BrokerConfig(config)
         self.network_latency_ms = network_latency_ms
-        self.events = EventLog(self.clock.now_ms)
+        #: when the cluster started: simulated times are shown as ``t = ...`` since then
+        self.start_ms = self.clock.now_ms()
+        self.events = EventLog(self.clock.now_ms, self.start_ms)
         self.brokers = {i: Broker(self, i, host, port + i - 1) for i in range(1, brokers + 1)}
         self.topics: dict[str, Topic] = {}
         # grows by one whenever a topic appears, goes or gains partitions: clients may cache
@@ -131,6 +134,11 @@ class Cluster:
 
     def now_ms(self) -> int:
         return self.clock.now_ms()
+
+    def clock_text(self, time_ms: int | None = None) -> str:
+        """``time_ms`` (default: now) as the learner reads it: ``t = 2 d 00:00:08`` since the
+        cluster started."""
+        return clock_text((self.now_ms() if time_ms is None else time_ms) - self.start_ms)
 
     @locked
     def advance(self, ms: int = 0, *, seconds: float = 0, minutes: float = 0, hours: float = 0,

@@ -12,6 +12,8 @@ import html
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from ..timefmt import clock_text
+
 
 @dataclass(frozen=True)
 class Event:
@@ -19,21 +21,29 @@ class Event:
     kind: str
     text: str
     data: dict[str, Any] = field(default_factory=dict)
+    #: the cluster's start, so the event reads as ``t = ...`` since then
+    origin_ms: int = field(default=0, repr=False, compare=False)
+
+    @property
+    def clock(self) -> str:
+        """When it happened, as the learner reads it (``t = 2 d 00:00:08``)."""
+        return clock_text(self.time_ms - self.origin_ms)
 
     def __str__(self) -> str:
-        return f"[{self.time_ms}] {self.kind}: {self.text}"
+        return f"[{self.clock}] {self.kind}: {self.text}"
 
 
 class EventLog:
     """An append-only list of events with filtering and a DataFrame/HTML view."""
 
-    def __init__(self, now_ms: Callable[[], int]):
+    def __init__(self, now_ms: Callable[[], int], origin_ms: int = 0):
         self._now_ms = now_ms
+        self.origin_ms = origin_ms
         self._events: list[Event] = []
         self._listeners: list[Callable[[Event], None]] = []
 
     def emit(self, kind: str, text: str, **data: Any) -> Event:
-        event = Event(self._now_ms(), kind, text, data)
+        event = Event(self._now_ms(), kind, text, data, self.origin_ms)
         self._events.append(event)
         for listener in list(self._listeners):
             listener(event)
@@ -64,17 +74,18 @@ class EventLog:
         import pandas as pd
 
         events = self._events if last is None else self._events[-last:]
-        return pd.DataFrame([{"time_ms": e.time_ms, "kind": e.kind, "text": e.text}
-                             for e in events], columns=["time_ms", "kind", "text"])
+        return pd.DataFrame([{"time": e.clock, "time_ms": e.time_ms, "kind": e.kind,
+                              "text": e.text} for e in events],
+                            columns=["time", "time_ms", "kind", "text"])
 
     def _repr_html_(self, last: int = 20) -> str:
         rows = "".join(
-            f"<tr><td>{e.time_ms}</td><td><code>{html.escape(e.kind)}</code></td>"
+            f"<tr><td>{e.clock}</td><td><code>{html.escape(e.kind)}</code></td>"
             f"<td style='text-align:left'>{html.escape(e.text)}</td></tr>"
             for e in self._events[-last:])
         more = len(self._events) - min(last, len(self._events))
         note = f"<p>… and {more} earlier events</p>" if more else ""
-        return (f"<b>cluster events</b> ({len(self._events)}){note}<table><tr><th>time_ms</th>"
+        return (f"<b>cluster events</b> ({len(self._events)}){note}<table><tr><th>time</th>"
                 f"<th>kind</th><th>what happened</th></tr>{rows}</table>")
 
     def __repr__(self) -> str:

@@ -68,9 +68,21 @@ def passed(exercise_id: str) -> None:
     print(pass_line(exercise_id))
 
 
+class CheckFailed(AssertionError):
+    """A failed exercise check: an AssertionError whose message is the hint (``❌ 01.2: ...``).
+
+    In Jupyter it shows as that one line, not under a traceback through kafkalab's own code:
+    IPython displays what ``_render_traceback_`` returns instead of the traceback. The cell still
+    fails, so nbval and the grader see the failure and its message.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[1;31m{self}\x1b[0m"]
+
+
 def fail(exercise_id: str, hint: str) -> NoReturn:
-    """Raise the AssertionError a failing check raises."""
-    raise AssertionError(f"❌ {validate_id(exercise_id)}: {hint}")
+    """Raise the AssertionError (a :class:`CheckFailed`) a failing check raises."""
+    raise CheckFailed(f"❌ {validate_id(exercise_id)}: {hint}")
 
 
 def check(exercise_id: str, condition: object, hint: str) -> None:

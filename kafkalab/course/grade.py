@@ -181,7 +181,7 @@ def _describe(outcome: CellOutcome, prefix: str) -> str:
     """The first line of why a cell failed; a check's hint loses its ``❌ NN.M:`` prefix."""
     if outcome.ename == "NotImplementedError":
         return f"not answered yet ({outcome.message})"
-    if outcome.ename == "AssertionError" and outcome.message.startswith("❌ "):
+    if outcome.ename in ("AssertionError", "CheckFailed") and outcome.message.startswith("❌ "):
         text = outcome.message.partition(": ")[2]
     elif outcome.ename:
         text = f"{outcome.ename}: {outcome.message}"

@@ -77,7 +77,7 @@ def cluster_html(cluster) -> str:
         f"<td>{sum(p.log_end_offset - p.log_start_offset for p in t.partitions)}</td></tr>"
         for t in sorted(cluster.topics.values(), key=lambda t: t.name))
     return (f"<b>kafkalab cluster</b> · {len(cluster.brokers)} broker(s): {brokers} · "
-            f"time {cluster.now_ms()} ms · seed {cluster.seed}"
+            f"{cluster.clock_text()} · seed {cluster.seed}"
             f"<table><tr><th>topic</th><th>partitions</th><th>replication factor</th>"
             f"<th>records</th></tr>{rows}</table>")
 

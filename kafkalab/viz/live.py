@@ -16,6 +16,13 @@ class StaticFallback:
     def static_html(self) -> str:
         raise NotImplementedError
 
+    def snapshot(self):
+        """The view as it is now, frozen: a static picture for a cell that describes this moment
+        (a live widget displayed twice shows its latest state in both places, DESIGN §4)."""
+        from IPython.display import HTML
+
+        return HTML(self.static_html())
+
     def _repr_mimebundle_(self, include=None, exclude=None):
         bundle = self.box._repr_mimebundle_(include=include, exclude=exclude)
         bundle["text/html"] = self.static_html()
