@@ -18,7 +18,7 @@ $(VENV)/.test: pyproject.toml $(VENV)/.course
 	touch $@
 
 lab: $(VENV)/.course
-	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/00-start-here.ipynb
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=$(CURDIR) notebooks/00-start-here.ipynb
 
 # Debian's Chromium drives the real-browser test (Playwright never downloads its own browser).
 browser-deps:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from kafkalab.course import grade, make_exercises, paths
+from kafkalab.course import grade, make_exercises, paths, reset
 from kafkalab.course.notebooks import CourseError
 
 Runner = Callable[[argparse.Namespace], int]
@@ -36,9 +36,19 @@ def _make_exercises(parser: argparse.ArgumentParser) -> Runner:
     )
 
 
+def _reset(parser: argparse.ArgumentParser) -> Runner:
+    parser.add_argument(
+        "paths", type=Path, nargs="*", metavar="PATH",
+        help="notebooks/*.ipynb or exercises/*.ipynb, or one of those folders "
+             "(default: every lesson notebook in notebooks/)",
+    )  # fmt: skip
+    return lambda args: reset.command(args.paths)
+
+
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Runner]]] = {
     "grade": ("grade exercise notebooks and print a score table", _grade),
     "make-exercises": ("generate exercises/ from solutions/", _make_exercises),
+    "reset": ("put course notebooks back as the course ships them (a backup is kept)", _reset),
 }
 
 

@@ -3,9 +3,15 @@
 ``run_fault_schedule(seed, ...)`` builds a cluster, writes numbered records while a seeded random
 schedule kills, restarts, isolates and slows brokers, then heals everything, lets replication
 settle, and reads every partition back. It reports which *acknowledged* records are missing and
-whether all replicas ended identical. The lesson's claims become checkable: with
-``acks='all'``, ``replication.factor=3``, ``min.insync.replicas=2`` and no unclean election no
-acknowledged record is ever lost; with ``acks=1`` or unclean election some schedules lose some.
+whether all replicas ended identical, and which records are stored more than once. The lesson's
+claims become checkable, as two properties:
+
+* **no acknowledged record lost** — with ``acks='all'``, ``replication.factor=3``,
+  ``min.insync.replicas=2`` and no unclean election; with ``acks=1`` or unclean election some
+  schedules lose some;
+* **exactly one copy** — with ``enable_idempotence`` (the default) no record is stored twice,
+  however often its batch was retried; without it, a retry after a lost answer stores a second
+  copy.
 
 Every run is deterministic in its seed; ``Outcome.history`` holds the cluster's explained events
 so a failing seed can be replayed and read.
@@ -13,6 +19,7 @@ so a failing seed can be replayed and read.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .client.producer import KafkaProducer
@@ -29,13 +36,14 @@ class Outcome:
     sent: int
     acknowledged: set[int] = field(default_factory=set)
     lost: list[int] = field(default_factory=list)
+    duplicates: list[int] = field(default_factory=list)  # records stored more than once
     replicas_identical: bool = True
     history: list[str] = field(default_factory=list)
 
     def explain(self, last: int = 40) -> str:
         return (f"seed={self.seed} acks={self.acks} unclean={self.unclean}: "
                 f"{len(self.acknowledged)}/{self.sent} acknowledged, lost {self.lost[:20]}, "
-                f"replicas identical: {self.replicas_identical}\n"
+                f"stored twice {self.duplicates[:20]}, replicas identical: {self.replicas_identical}\n"
                 + "\n".join(self.history[-last:]))
 
 
@@ -62,7 +70,8 @@ def _fault(cluster: Cluster, rng: random.Random) -> None:
 
 def run_fault_schedule(seed: int, acks: str | int = "all", replication_factor: int = 3,
                        min_insync_replicas: int = 2, unclean: bool = False, records: int = 60,
-                       fault_every: int = 6, partitions: int = 1) -> Outcome:
+                       fault_every: int = 6, partitions: int = 1,
+                       enable_idempotence: bool = True) -> Outcome:
     rng = random.Random(seed)
     cluster = Cluster(brokers=3, seed=seed, port=29092)
     cluster.create_topic(TOPIC, partitions=partitions, replication_factor=replication_factor,
@@ -70,7 +79,9 @@ def run_fault_schedule(seed: int, acks: str | int = "all", replication_factor: i
                                  "unclean.leader.election.enable": unclean})
     producer = KafkaProducer(bootstrap_servers=cluster.bootstrap_servers, acks=acks,
                              linger_ms=0, request_timeout_ms=5_000,
-                             delivery_timeout_ms=30_000, retry_backoff_ms=200)
+                             delivery_timeout_ms=30_000, retry_backoff_ms=200,
+                             # idempotence needs acks='all' (acks=1 turns it off)
+                             enable_idempotence=enable_idempotence and acks in ("all", -1))
     outcome = Outcome(seed, acks, unclean, records)
     for i in range(records):
         future = producer.send(TOPIC, value=str(i).encode())
@@ -98,7 +109,7 @@ def _settle(cluster: Cluster, producer: KafkaProducer) -> None:
 
 
 def _read_back(cluster: Cluster, outcome: Outcome) -> None:
-    stored: set[int] = set()
+    stored: list[int] = []
     for partition in cluster.topic(TOPIC).partitions:
         if partition.leader is None:
             outcome.replicas_identical = False
@@ -110,7 +121,8 @@ def _read_back(cluster: Cluster, outcome: Outcome) -> None:
                                    for b in log.batches() for r in b.records
                                    if b.base_offset + r.offset_delta < hw]
             if broker_id == partition.leader:
-                stored.update(int(value) for _, value in contents[broker_id])
+                stored.extend(int(value) for _, value in contents[broker_id])
         if len({tuple(c) for c in contents.values()}) != 1:
             outcome.replicas_identical = False
-    outcome.lost = sorted(outcome.acknowledged - stored)
+    outcome.lost = sorted(outcome.acknowledged - set(stored))
+    outcome.duplicates = sorted(n for n, copies in Counter(stored).items() if copies > 1)

@@ -39,7 +39,7 @@ class ProducerBatch:
 
     __slots__ = ("tp", "records", "size", "first_timestamp", "created_ms", "linger_until_ms",
                  "full", "attempts", "retry_at_ms", "base_sequence", "producer_epoch",
-                 "last_error", "wait_for", "done", "base_offset", "log_append_time", "error",
+                 "in_request", "maybe_stored", "last_error", "wait_for", "done", "base_offset", "log_append_time", "error",
                  "_waiters")
 
     def __init__(self, tp: TopicPartition, first_timestamp: int, now_ms: int, linger_ms: int,
@@ -55,6 +55,8 @@ class ProducerBatch:
         self.retry_at_ms = 0
         self.base_sequence = -1
         self.producer_epoch = -1
+        self.in_request = False    # in a request not answered yet
+        self.maybe_stored = False  # an attempt ended after the leader may have appended it
         self.last_error: Exception | None = None
         self.wait_for = wait_for  # runs the world until a condition holds (future.get)
         self.done = False  # answered: a late answer then changes nothing

@@ -10,7 +10,9 @@ Idempotence (``enable_idempotence``, on by default as in kafka-python 3): the pr
 producer id from the cluster and numbers its batches per partition, so the broker drops a
 retried batch it already has instead of storing it twice. When a numbered batch fails for good
 (delivery timeout, a refused batch), its numbers leave a gap the broker would refuse for ever;
-the producer then bumps its epoch and numbers from 0 again (KIP-360, as kafka-python 3 does).
+the producer then bumps its epoch and numbers that partition from 0 again (KIP-360). The
+:class:`~.transaction_manager.TransactionManager` owns id, epoch and sequences, and never
+renumbers a batch the broker may already have.
 
 Differences from kafka-python (kept small on purpose): no sender thread — work runs on the
 cluster's scheduler; transactions arrive with lesson 05; records without a key use the sticky
@@ -47,6 +49,7 @@ from .futures import FutureRecordMetadata
 from .metrics import Sensor
 from .partitioner import StickyPartitioner, murmur2, partition_for_key
 from .sender import Sender
+from .transaction_manager import TransactionManager
 from .transport import transport_for
 
 #: kafka-python 3's configs, plus ``buffer_memory`` (kafka-python 2's and Java's name and
@@ -95,9 +98,8 @@ class KafkaProducer:
         self._sticky = StickyPartitioner(self._rng)
         custom = self.config["partitioner"]
         self._custom_partitioner = None if isinstance(custom, DefaultPartitioner) else custom
-        self.producer_id, self.producer_epoch = (
-            self._transport.init_producer_id() if self.config["enable_idempotence"]
-            else (-1, -1))
+        self._transaction_manager = TransactionManager(
+            self._transport.init_producer_id if self.config["enable_idempotence"] else None)
         self._unresolved = 0
         self._closed = False
         now = self._transport.now_ms
@@ -121,6 +123,16 @@ class KafkaProducer:
         self._cluster = cluster  # (its metadata_version is read per send(), without a call)
         self._lock, self._now_ms = self._transport.lock, self._transport.now_ms
         self._metadata_version = -1
+
+    @property
+    def producer_id(self) -> int:
+        """The idempotent producer id the cluster gave (-1 without idempotence)."""
+        return self._transaction_manager.producer_id
+
+    @property
+    def producer_epoch(self) -> int:
+        """Its epoch: bumped when a failed batch leaves a gap in a partition's sequences."""
+        return self._transaction_manager.producer_epoch
 
     def _check_idempotence(self, user_set: set[str]) -> None:
         """kafka-python's rules: idempotence needs acks='all', retries > 0 and at most 5

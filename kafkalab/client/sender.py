@@ -9,13 +9,11 @@ unanswered. Answers resolve futures in send order; a retriable error puts the ba
 ``delivery_timeout_ms`` after creation a batch fails for good — queued or in flight, as Java's
 and kafka-python's senders expire in-flight batches too (a late answer then changes nothing).
 
-Idempotence: each batch gets its sequence numbers when first drained and keeps them on every
-retry, so the broker can recognise a retry of a batch it already stored. A batch refused as out
-of order while an earlier batch of its partition is unresolved is retried (Java's rule: it is
-not the next sequence after the last acknowledged one). When a numbered batch fails for good its
-numbers leave a gap, so the producer bumps its epoch (KIP-360) and numbers from 0 again; a
-batch numbered under the old epoch that the broker refused is renumbered on its retry, while one
-whose fate is unknown (a timeout: it may be stored) fails rather than risk a duplicate.
+Idempotence: the producer's :class:`~.transaction_manager.TransactionManager` owns the producer
+id, the epoch and each partition's sequence numbers; the sender asks it whether a head batch may
+go, has it number a batch on its first drain, and reports every outcome to it. Each attempt
+that ends after the leader may have appended the batch (no answer, or an error the broker gives
+after appending) marks the batch *maybe stored*, which stops it from ever being renumbered.
 
 Invariants: a batch is in exactly one place — its queue, or one in-flight request; each
 request is answered once (by the broker or by its timeout, whichever comes first); a batch's
@@ -30,6 +28,8 @@ from ..cluster.broker import ProduceResult
 from ..errors import (
     KafkaTimeoutError,
     LeaderNotAvailableError,
+    NotEnoughReplicasAfterAppendError,
+    NotLeaderForPartitionError,
     OutOfOrderSequenceNumberError,
     RequestTimedOutError,
 )
@@ -59,11 +59,10 @@ class Sender:
         self._accumulator = accumulator
         self._config = producer.config
         self._sensors = producer._sensors
+        self._sequences = producer._transaction_manager
         self._in_flight: dict[int, int] = defaultdict(int)
         self._wakeup = None
         self._wakeup_ms: int | None = None
-        self._next_sequence: dict[TopicPartition, int] = defaultdict(int)
-        self._last_acked_sequence: dict[TopicPartition, int] = defaultdict(lambda: -1)
         self._requests: set[_Request] = set()  # unanswered requests (acks != 0)
         self.flushing = False
         self._leaderless = False  # some head batch's partition had no leader at the last run
@@ -88,6 +87,7 @@ class Sender:
         self._wakeup = self._wakeup_ms = None
         now = self._transport.now_ms()
         self._expire_batches(now)
+        self._sequences.maybe_bump_epoch()
         max_in_flight = self._config["max_in_flight_requests_per_connection"]
         for node, partitions in self._ready_nodes(now).items():
             while self._in_flight[node] < max_in_flight and self._any_ready(partitions, now):
@@ -132,18 +132,23 @@ class Sender:
                 ready.add(node)
         return {node: tps for node, tps in by_node.items() if node in ready}
 
+    def _drainable(self, tp: TopicPartition, now: int) -> bool:
+        queue = self._accumulator.queues.get(tp)
+        return bool(queue) and self._sequences.can_drain(queue[0]) and \
+            not (queue[0].attempts and now < queue[0].retry_at_ms)
+
     def _any_ready(self, partitions: list[TopicPartition], now: int) -> bool:
         queues = self._accumulator.queues
-        return any(queues.get(tp) and queues[tp][0].is_ready(now, self.flushing)
+        return any(self._drainable(tp, now) and queues[tp][0].is_ready(now, self.flushing)
                    for tp in partitions)
 
     def _drain(self, partitions: list[TopicPartition], now: int) -> list[ProducerBatch]:
         accumulator, limit = self._accumulator, self._config["max_request_size"]
         drained, size = [], 0
         for tp in partitions:
-            queue = accumulator.queues.get(tp)
-            if not queue or (queue[0].attempts and now < queue[0].retry_at_ms):
+            if not self._drainable(tp, now):
                 continue
+            queue = accumulator.queues[tp]
             if drained and size + queue[0].size > limit:
                 break
             batch = accumulator.pop_head(tp)
@@ -153,16 +158,16 @@ class Sender:
 
     # --- requests ------------------------------------------------------------------------------
     def _send(self, node: int, batches: list[ProducerBatch], now: int) -> None:
-        producer = self._producer
+        producer, sequences = self._producer, self._sequences
         wire = []
         for batch in batches:
-            if producer.producer_id >= 0 and (batch.base_sequence < 0 or
-                                              batch.producer_epoch != producer.producer_epoch):
-                self._assign_sequence(batch)
+            if sequences.is_idempotent and batch.base_sequence < 0:
+                sequences.assign_sequence(batch)
             batch.attempts += 1
+            batch.in_request = True
             record_batch = RecordBatch(
                 batch.records, compression_type=self._config["compression_type"],
-                producer_id=producer.producer_id, producer_epoch=batch.producer_epoch,
+                producer_id=sequences.producer_id, producer_epoch=batch.producer_epoch,
                 base_sequence=batch.base_sequence, uncompressed_size=batch.size)
             self._record_batch_metrics(batch, record_batch)
             wire.append((batch.tp.topic, batch.tp.partition, record_batch))
@@ -181,35 +186,6 @@ class Sender:
         grace_ms = 2 * self._transport.cluster.network_latency_ms + 1
         request.timer = self._transport.call_later(
             self._config["request_timeout_ms"] + grace_ms, lambda: self._on_timeout(request))
-
-    def _assign_sequence(self, batch: ProducerBatch) -> None:
-        """Number a batch on its first drain, or again after an epoch bump."""
-        batch.base_sequence = self._next_sequence[batch.tp]
-        batch.producer_epoch = self._producer.producer_epoch
-        self._next_sequence[batch.tp] = (batch.base_sequence + len(batch.records)) % 2**31
-
-    def _is_stale(self, batch: ProducerBatch) -> bool:
-        """Numbered under an epoch the producer has since bumped away from."""
-        return batch.base_sequence >= 0 and batch.producer_epoch != self._producer.producer_epoch
-
-    def _bump_epoch(self, failed: ProducerBatch, error: Exception) -> None:
-        """KIP-360: a numbered batch failed for good, leaving a gap in its partition's
-        sequence; take a new epoch, whose sequences start at 0 on every partition."""
-        producer = self._producer
-        tp = failed.tp
-        producer.producer_id, producer.producer_epoch = self._transport.init_producer_id(
-            producer.producer_id, producer.producer_epoch,
-            f"its batch of sequences {failed.base_sequence}.."
-            f"{(failed.base_sequence + len(failed.records) - 1) % 2**31} for "
-            f"{tp.topic}-{tp.partition} failed ({type(error).__name__})")
-        self._next_sequence.clear()
-        self._last_acked_sequence.clear()
-        # Waiting retries of the old epoch: renumber those the broker refused; fail those
-        # whose last attempt may have been stored (a timeout), rather than store them twice.
-        for queue in self._accumulator.queues.values():
-            for batch in [b for b in queue if self._is_stale(b) and _maybe_stored(b.last_error)]:
-                queue.remove(batch)
-                self._fail(batch, batch.last_error)
 
     def _record_batch_metrics(self, batch: ProducerBatch, record_batch: RecordBatch) -> None:
         self._sensors["batch-size"].record(record_batch.size_in_bytes)
@@ -236,12 +212,18 @@ class Sender:
         now = self._transport.now_ms()
         self._sensors["request-latency"].record(now - request.sent_ms)
         for batch in request.batches:
+            batch.in_request = False
             if batch.done:
                 continue  # expired in flight (delivery_timeout_ms): already failed
             result = results[(batch.tp.topic, batch.tp.partition)]
             if result.error is None:
                 self._complete(batch, result)
-            elif self._should_retry(batch, result.error, now):
+                continue
+            if isinstance(result.error, _AFTER_APPEND):
+                batch.maybe_stored = True
+            elif isinstance(result.error, OutOfOrderSequenceNumberError):
+                self._sequences.on_out_of_order(batch)
+            if self._should_retry(batch, result.error, now):
                 batch.last_error = result.error
                 self._sensors["record-retry"].record(len(batch.records))
                 batch.retry_at_ms = now + self._config["retry_backoff_ms"]
@@ -256,15 +238,10 @@ class Sender:
             return False  # the retry would come too late: fail now, with this error
         if batch.attempts > self._config["retries"]:
             return False
-        if self._is_stale(batch):
-            # numbered under an epoch since bumped: safe to renumber only if surely not stored
-            return not _maybe_stored(error)
         if isinstance(error, OutOfOrderSequenceNumberError):
-            # refused because an earlier batch of this partition is not stored yet (it failed
-            # and is being retried, or is still on its way): retry in sequence order. Only the
-            # next sequence after the last acknowledged one being refused is a real error.
-            expected = (self._last_acked_sequence[batch.tp] + 1) % 2**31
-            return batch.base_sequence != expected
+            # an earlier batch of this partition is not stored yet (on its way, or retried):
+            # retry in sequence order; a real gap renumbers the partition first
+            return True
         return bool(getattr(error, "retriable", False))
 
     def _expire_batches(self, now: int) -> None:
@@ -275,6 +252,7 @@ class Sender:
         for request in list(self._requests):
             for batch in request.batches:
                 if not batch.done and now - batch.created_ms >= timeout:
+                    batch.maybe_stored = True  # its attempt is unanswered: it may be stored
                     self._expire(batch, now)
 
     def _expire(self, batch: ProducerBatch, now: int) -> None:
@@ -289,9 +267,7 @@ class Sender:
     # --- resolving futures ---------------------------------------------------------------------
     def _complete(self, batch: ProducerBatch, result: ProduceResult) -> None:
         self._accumulator.release(batch)
-        if batch.base_sequence >= 0 and not self._is_stale(batch):
-            self._last_acked_sequence[batch.tp] = \
-                (batch.base_sequence + len(batch.records) - 1) % 2**31
+        self._sequences.on_stored(batch)
         self._sensors["record-send"].record(len(batch.records))
         batch.complete(result.base_offset, result.log_append_time)
         self._producer._unresolved -= len(batch.records)
@@ -301,11 +277,10 @@ class Sender:
         self._sensors["record-error"].record(len(batch.records))
         batch.fail(error)
         self._producer._unresolved -= len(batch.records)
-        if batch.base_sequence >= 0 and not self._is_stale(batch):
-            self._bump_epoch(batch, error)
+        self._sequences.on_failed(batch, error)
 
 
-def _maybe_stored(error: Exception | None) -> bool:
-    """A timeout leaves a batch's fate unknown: the broker may have stored it (a lost answer,
-    or acks='all' waiting for replication). Every other error is a refusal before append."""
-    return isinstance(error, (RequestTimedOutError, KafkaTimeoutError))
+#: answers that may come after the leader appended the batch: no answer in time, the ISR shrank
+#: after the append, or leadership moved while acks=all waited for replication
+_AFTER_APPEND = (RequestTimedOutError, NotEnoughReplicasAfterAppendError,
+                 NotLeaderForPartitionError)

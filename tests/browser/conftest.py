@@ -40,7 +40,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = REPO_ROOT / "notebooks"
+# what `make lab` shows a learner: the project's course folders (JupyterLab is rooted there)
+COURSE_FOLDERS = ("notebooks", "exercises")
 STEP_TIMEOUT_S = 60
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -153,15 +154,18 @@ def _isolated_environment(state: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def lab_server(tmp_path_factory, playwright_api) -> LabServer:
-    """JupyterLab from this interpreter on 127.0.0.1, no token, rooted at a copy of notebooks/.
+    """JupyterLab from this interpreter on 127.0.0.1, no token, rooted at a copy of the course
+    folders (notebooks/, exercises/), as ``make lab`` roots it at the project.
 
     One server for the whole session (starting it is a good part of a test's time); each test
     gets it through ``jupyter_lab``, which shuts its kernels down afterwards.
     """
     tmp_path = tmp_path_factory.mktemp("jupyterlab")
     state = tmp_path / "jupyter-state"
-    root = tmp_path / "notebooks"
-    shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    root = tmp_path / "course"
+    for folder in COURSE_FOLDERS:
+        shutil.copytree(REPO_ROOT / folder, root / folder,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     env = _isolated_environment(state)
     settings = state / "lab-settings"  # read as {app_settings_dir}/overrides.json
     settings.mkdir()

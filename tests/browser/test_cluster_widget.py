@@ -17,7 +17,7 @@ import pytest
 from labdriver import (assert_no_tracebacks, button, frame_for_screenshot, open_and_run_all,
                        run_scenario, settled, wait_until, widget_output)
 
-NOTEBOOK = "06-replication.ipynb"
+NOTEBOOK = "notebooks/06-replication.ipynb"
 GRID = ".kafkalab-cluster-grid"
 # The grid as the browser shows it: simulated time, one entry per replica cell, broker headers,
 # and the fault labels on the plotly chart.
@@ -94,7 +94,7 @@ def kill_a_leader_and_step(page, server) -> dict:
 
 @pytest.mark.browser
 def test_lesson_06_kill_a_leader_moves_leadership(jupyter_lab, lab_page, tmp_path):
-    assert (jupyter_lab.root / NOTEBOOK).exists(), f"notebooks/{NOTEBOOK} is missing"
+    assert (jupyter_lab.root / NOTEBOOK).exists(), f"{NOTEBOOK} is missing"
 
     def scenario() -> dict:
         seen = kill_a_leader_and_step(lab_page, jupyter_lab)

@@ -14,7 +14,7 @@ import pytest
 from labdriver import (PLOT_POINTS_JS, assert_no_tracebacks, button, frame_for_screenshot,
                        open_and_run_all, run_scenario, settled, wait_until, widget_output)
 
-NOTEBOOK = "03-consumers.ipynb"
+NOTEBOOK = "notebooks/03-consumers.ipynb"
 GROUP = ".kafkalab-group"
 PARTITIONS = {0, 1, 2}  # topic orders
 # The members view as the browser shows it (tr.kafkalab-member rows, data-* hooks).
@@ -93,7 +93,7 @@ def grow_the_group(page, server) -> dict:
 
 @pytest.mark.browser
 def test_lesson_03_second_consumer_takes_over_partitions(jupyter_lab, lab_page, tmp_path):
-    assert (jupyter_lab.root / NOTEBOOK).exists(), f"notebooks/{NOTEBOOK} is missing"
+    assert (jupyter_lab.root / NOTEBOOK).exists(), f"{NOTEBOOK} is missing"
 
     def scenario() -> dict:
         seen = grow_the_group(lab_page, jupyter_lab)

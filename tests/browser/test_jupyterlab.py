@@ -9,12 +9,14 @@ Fixtures (isolated server, browser) are in ``conftest.py``, shared steps in ``la
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 
 import pytest
 from labdriver import STEP_MS, button, open_and_run_all, output_of, run_scenario, settled
 
-NOTEBOOK = "01-topics-partitions-offsets.ipynb"
+NOTEBOOK = "notebooks/01-topics-partitions-offsets.ipynb"
 BUTTON = "Produce 10 records"
 # The partition-log view is an ipywidgets HTML widget (class widget-html); the static fallback
 # (text/html) uses the same markup, so always look inside the widget.
@@ -99,5 +101,39 @@ def check_notebook(page, server, notebook: str, tmp_path: Path) -> dict:
 
 @pytest.mark.browser
 def test_lesson_01_produce_button_updates_partition_log(jupyter_lab, lab_page, tmp_path):
-    assert (jupyter_lab.root / NOTEBOOK).exists(), f"notebooks/{NOTEBOOK} is missing"
+    assert (jupyter_lab.root / NOTEBOOK).exists(), f"{NOTEBOOK} is missing"
     check_notebook(lab_page, jupyter_lab, NOTEBOOK, tmp_path)  # or dev_notebook(jupyter_lab.root)
+
+
+EXERCISE = "01-topics-partitions-offsets.ipynb"
+
+
+@pytest.mark.browser
+def test_a_learner_opens_an_exercise_from_the_file_browser(jupyter_lab, lab_page, tmp_path):
+    """`make lab` roots JupyterLab at the project: exercises/ is one double-click away (rooted at
+    notebooks/ it was "outside root contents directory")."""
+    page = lab_page
+
+    def entry(name: str):
+        return page.locator(".jp-DirListing-item", has=page.locator(
+            ".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$")))
+
+    def scenario() -> dict:
+        page.goto(f"{jupyter_lab.url}/lab/workspaces/file-browser-{time.monotonic_ns()}/tree")
+        entry("exercises").wait_for(timeout=STEP_MS)
+        listed = page.locator(".jp-DirListing-itemText").all_text_contents()
+        entry("exercises").dblclick()
+        entry(EXERCISE).wait_for(timeout=STEP_MS)
+        entry(EXERCISE).dblclick()
+        page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=STEP_MS)
+        page.locator(".jp-StatusBar-TextItem", has_text="| Idle").wait_for(timeout=STEP_MS)
+        tab = page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel").first
+        answer = page.locator(".jp-Notebook .jp-CodeCell .cm-content",
+                              has_text="write your answer here").first
+        answer.wait_for(timeout=STEP_MS)
+        return {"root listing": listed, "tab": tab.text_content()}
+
+    seen = run_scenario(page, jupyter_lab, tmp_path / "file-browser.png", "file browser",
+                        scenario)
+    assert {"notebooks", "exercises"} <= set(seen["root listing"]), seen
+    assert seen["tab"] == EXERCISE, seen
