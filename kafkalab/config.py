@@ -15,7 +15,12 @@ from typing import Any, Callable, Iterable, Mapping
 from .errors import InvalidConfigurationError, InvalidTopicError
 
 MAX_TOPIC_NAME_LENGTH = 249
-_LEGAL_TOPIC_CHARS = re.compile(r"^[a-zA-Z0-9._-]+$")
+#: Kafka's ``Topic.isValid`` characters; checked with ``fullmatch`` (``$`` would also match
+#: before a final newline, letting ``"orders\n"`` through)
+_LEGAL_TOPIC_CHARS = re.compile(r"[a-zA-Z0-9._-]+")
+#: Kafka's internal topics (``Topic.INTERNAL_TOPICS``): only these are internal; a user topic
+#: whose name starts with ``__`` is an ordinary topic
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 
 COMPRESSION_TYPES = ("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer")
 CLEANUP_POLICIES = ("delete", "compact")
@@ -280,8 +285,8 @@ def validate_topic_name(name: Any) -> str:
         raise InvalidTopicError(
             f"Topic name is illegal, it can't be longer than {MAX_TOPIC_NAME_LENGTH} characters, "
             f"topic name: {name[:30]}... ({len(name)} characters)")
-    if not _LEGAL_TOPIC_CHARS.match(name):
-        bad = sorted({c for c in name if not re.match(r"[a-zA-Z0-9._-]", c)})
+    if not _LEGAL_TOPIC_CHARS.fullmatch(name):
+        bad = sorted({c for c in name if not _LEGAL_TOPIC_CHARS.fullmatch(c)})
         raise InvalidTopicError(
             f"Topic name \"{name}\" is illegal, it contains a character other than ASCII "
             f"alphanumerics, '.', '_' and '-' (found: {' '.join(repr(c) for c in bad)})")

@@ -334,10 +334,22 @@ class KafkaAdminClient:
 
     # --- cluster -------------------------------------------------------------------------------
     def describe_cluster(self) -> dict:
+        """The cluster's id, its brokers and a ``controller_id``, in kafka-python's
+        DescribeCluster shape.
+
+        As in KRaft Kafka, ``controller_id`` is **a live broker's id**, not the active
+        controller's: clients cannot reach the controller quorum (brokers forward controller
+        requests to it), so a broker answers with a live, unfenced broker (Kafka picks one at
+        random; kafkalab the lowest id, so runs are repeatable), or -1 if there is none. The
+        active controller itself is ``cluster.controller.active`` (``controller 1000`` with a
+        dedicated quorum), which the events and the architecture picture show.
+        """
         with self._cluster.lock:
-            # kafka-python's DescribeCluster shape; a stopped broker is listed as fenced
+            fenced = self._cluster.controller.fenced
+            # a stopped broker, or one the controller fenced, is listed as fenced
             brokers = [{"broker_id": b.id, "host": b.host, "port": b.port, "rack": None,
-                        "is_fenced": not b.alive} for b in self._cluster.brokers.values()]
+                        "is_fenced": not b.alive or b.id in fenced}
+                       for b in self._cluster.brokers.values()]
             alive = [b["broker_id"] for b in brokers if not b["is_fenced"]]
             return {"cluster_id": f"kafkalab-{self._cluster.seed}",
                     "controller_id": min(alive) if alive else -1,

@@ -20,16 +20,24 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import deque
+from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any, Iterable
 
 from kafka.consumer.group import KafkaConsumer as _KafkaPythonConsumer
-from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.consumer.subscription_state import (
+    AsyncConsumerRebalanceListener,
+    ConsumerRebalanceListener,
+    SubscriptionState,
+)
 from kafka.future import Future
 from kafka.serializer import Deserializer
+from kafka.util import ensure_valid_topic_name
 
+from ..config import validate_topic_name
 from ..errors import (
     IllegalStateError,
+    InvalidTopicError,
     KafkaError,
     KafkaConfigurationError,
     NoOffsetForPartitionError,
@@ -45,12 +53,15 @@ from ..structs import (
     TopicPartition,
     serialized_header_size,
 )
-from .config import merge_config
+from .config import check_not_yet_supported, merge_config
 from .group_member import GroupMember
 from .metrics import Sensor
 from .transport import transport_for
 
 DEFAULT_CONFIG = dict(_KafkaPythonConsumer.DEFAULT_CONFIG)
+#: kafka-python's message when subscribe(topics), subscribe(pattern) and assign() are mixed
+_ONE_WAY = SubscriptionState._SUBSCRIPTION_EXCEPTION_MESSAGE + \
+    " Call unsubscribe() first to change the way."
 _EARLIEST, _LATEST = -2, -1
 _new_tuple = tuple.__new__
 _offset_delta_of = itemgetter(0)  # of a record tuple
@@ -71,6 +82,16 @@ def _inside_poll(method):
     wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
     wrapper.__wrapped__ = method
     return wrapper
+
+
+def _check_subscribed_topic(topic) -> None:
+    """kafka-python's ``ensure_valid_topic_name`` (TypeError, ValueError), checking every
+    character (kafka-python's regex would let a trailing newline through)."""
+    ensure_valid_topic_name(topic)
+    try:
+        validate_topic_name(topic)
+    except InvalidTopicError as error:
+        raise ValueError(str(error)) from None
 
 
 def _deserializer(deserializer):
@@ -157,9 +178,19 @@ class KafkaConsumer:
             raise KafkaConfigurationError(
                 f"auto_offset_reset must be 'earliest', 'latest' or 'none', not {reset!r}")
         self._reset = {"smallest": "earliest", "largest": "latest"}.get(reset, reset)
+        isolation = self.config["isolation_level"]
+        if isolation not in ("read_uncommitted", "read_committed"):
+            raise KafkaConfigurationError(  # kafka-python: 'Unrecognized isolation_level'
+                f"Unrecognized isolation_level {isolation!r}: use 'read_uncommitted' (the "
+                "default) or 'read_committed'")
+        #: one fetch reads at most this much of a partition (kafkalab fetches one partition
+        #: at a time, so fetch_max_bytes bounds it too; at least one batch comes back anyway)
+        self._fetch_bytes = min(self.config["max_partition_fetch_bytes"],
+                                self.config["fetch_max_bytes"])
         self._key_deserializer = _deserializer(self.config["key_deserializer"])
         self._value_deserializer = _deserializer(self.config["value_deserializer"])
         self._transport = transport_for(self.config["bootstrap_servers"])
+        check_not_yet_supported("KafkaConsumer", self.config, self._transport.cluster.warn_once)
         self._transport.cluster.register_client(self)
         self._states: dict[TopicPartition, _PartitionState] = {}
         self._subscription: set[str] | None = None
@@ -182,8 +213,7 @@ class KafkaConsumer:
     def assign(self, partitions: Iterable[TopicPartition]) -> None:
         """Read exactly these partitions (no group, no rebalancing)."""
         if self._subscription is not None or self._pattern is not None:
-            raise IllegalStateError("Subscription to topics, partitions and pattern are "
-                                    "mutually exclusive: call unsubscribe() before assign()")
+            raise IllegalStateError(_ONE_WAY)
         partitions = list(partitions)
         if not partitions:
             self.unsubscribe()
@@ -204,24 +234,50 @@ class KafkaConsumer:
 
     def subscribe(self, topics: Iterable[str] = (), pattern: str | None = None,
                   listener=None) -> None:
-        """Without a group: be assigned every partition of the topics (or pattern matches)."""
-        if self._user_assigned:
-            raise IllegalStateError("Subscription to topics, partitions and pattern are "
-                                    "mutually exclusive: call unsubscribe() before subscribe()")
-        if isinstance(topics, str):
-            topics = [topics]
-        topics = list(topics)
-        if bool(topics) == (pattern is not None):
-            raise ValueError("subscribe() needs either a list of topics or a pattern, not both")
-        if listener is not None and not isinstance(listener, ConsumerRebalanceListener):
-            raise TypeError("listener must be a ConsumerRebalanceListener")
+        """Subscribe to a list of topics or to a regex pattern (kafka-python's checks).
+
+        With a ``group_id`` the group assigns the partitions; without one the consumer is
+        assigned every partition of the topics (or of the topics the pattern matches). A topic
+        that does not exist yet is only recorded (auto-created first if
+        ``allow_auto_create_topics`` and the brokers allow it, as kafka-python's metadata
+        request does): its partitions are assigned once it exists — a group rebalances when
+        the topic appears in the metadata. Mixing subscribe(topics), subscribe(pattern) and
+        assign() raises ``IllegalStateError`` until ``unsubscribe()``.
+        """
+        if not topics and not pattern:
+            raise ValueError("Must provide topics or pattern: subscribe(['orders']) or "
+                             "subscribe(pattern='^orders.*')")
+        if topics and pattern:
+            raise IllegalStateError(_ONE_WAY)
+        if self._user_assigned or (self._pattern if topics else self._subscription) \
+                is not None:
+            raise IllegalStateError(_ONE_WAY)
+        if pattern:
+            compiled = re.compile(pattern)
+        else:
+            if isinstance(topics, str) or not isinstance(topics, Sequence):
+                raise TypeError(f"Topics must be a list (or non-str sequence), not "
+                                f"{type(topics).__name__}: subscribe([{topics!r}])"
+                                if isinstance(topics, str) else
+                                "Topics must be a list (or non-str sequence), not "
+                                f"{type(topics).__name__}")
+            for topic in topics:
+                _check_subscribed_topic(topic)
+        if listener and not isinstance(
+                listener, (ConsumerRebalanceListener, AsyncConsumerRebalanceListener)):
+            raise TypeError("listener must be a ConsumerRebalanceListener or "
+                            "AsyncConsumerRebalanceListener")
         self._listener = listener
-        if pattern is not None:
-            self._pattern, self._subscription = re.compile(pattern), None
+        if pattern:
+            self._pattern, self._subscription = compiled, None
         else:
             self._subscription, self._pattern = set(topics), None
+            allow_auto_create = self.config["allow_auto_create_topics"]
             for topic in topics:
-                self._transport.partitions_for(topic, self.config["allow_auto_create_topics"])
+                try:  # as a metadata request for it: auto-creates it if allowed
+                    self._transport.partitions_for(topic, allow_auto_create)
+                except UnknownTopicOrPartitionError:
+                    pass  # recorded: assigned once it exists
         self._maybe_refresh_subscription()
 
     def subscription(self) -> set[str] | None:
@@ -296,10 +352,18 @@ class KafkaConsumer:
             offset=offset)
 
     def seek(self, partition: TopicPartition, offset: int) -> None:
-        """Read ``partition`` from ``offset`` on at the next poll (replay or skip)."""
+        """Read ``partition`` from ``offset`` on at the next poll (replay or skip).
+
+        A partition not assigned to this consumer raises ``ValueError('Unassigned
+        partition')`` as in kafka-python 3 (Java's client raises IllegalStateException)."""
+        if not isinstance(partition, TopicPartition):
+            raise TypeError("partition must be a TopicPartition namedtuple")
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise ValueError(f"Offset must be int >= 0, got {offset!r}")
-        state = self._state(partition)
+        state = self._states.get(partition)
+        if state is None:
+            raise ValueError(f"Unassigned partition {partition}: assigned are "
+                             f"{sorted(self._states) or 'none'}")
         state.position = offset
         state.buffer.clear()
         self._iterator.clear()
@@ -372,12 +436,19 @@ class KafkaConsumer:
     @_inside_poll
     def poll(self, timeout_ms: int = 0, max_records: int | None = None,
              update_offsets: bool = True) -> dict[TopicPartition, list[ConsumerRecord]]:
-        """Records from the assigned partitions, at most ``max_records`` (max_poll_records)."""
+        """Records from the assigned partitions, at most ``max_records`` (None:
+        max_poll_records). As kafka-python: a negative ``timeout_ms`` or ``max_records <= 0``
+        raises ValueError, a ``max_records`` that is not an int TypeError."""
+        if timeout_ms < 0:
+            raise ValueError(f"Timeout must not be negative, got timeout_ms={timeout_ms!r}")
+        if max_records is None:
+            max_records = self.config["max_poll_records"]
+        if not isinstance(max_records, int):
+            raise TypeError(f"max_records must be an integer, got {max_records!r}")
+        if max_records <= 0:
+            raise ValueError(f"max_records must be positive, got {max_records!r}")
         if self._closed:
             raise IllegalStateError("KafkaConsumer is closed")
-        max_records = max_records or self.config["max_poll_records"]
-        if not isinstance(max_records, int) or max_records < 1:
-            raise ValueError(f"max_records must be a positive int, got {max_records!r}")
         transport = self._transport
         started = transport.now_ms()
         deadline = started + timeout_ms
@@ -395,8 +466,13 @@ class KafkaConsumer:
         return records
 
     def _should_wake(self) -> bool:
-        """Data to hand out, or the group needs this member to rejoin."""
-        return (self._in_group() and self._group.need_rejoin) or self._has_fetchable_data()
+        """Data to hand out, or the group needs this member to rejoin (asked to, or a
+        subscribed topic appeared, went or grew in the metadata)."""
+        if self._in_group():
+            group = self._group
+            if group.need_rejoin or group.metadata_changed(self.subscription):
+                return True
+        return self._has_fetchable_data()
 
     def _fetchable(self) -> list[tuple[TopicPartition, _PartitionState]]:
         self._maybe_refresh_subscription()
@@ -442,7 +518,7 @@ class KafkaConsumer:
         position = self.position(tp)
         try:
             result = self._transport.fetch(tp.topic, tp.partition, position,
-                                           self.config["max_partition_fetch_bytes"])
+                                           self._fetch_bytes)
         except OffsetOutOfRangeError as error:
             if self._reset == "none":
                 raise OffsetOutOfRangeError(
@@ -641,8 +717,11 @@ class KafkaConsumer:
         return out
 
     def commit_async(self, offsets=None, callback=None) -> Future:
-        """Commit in the background; ``callback(offsets, exception_or_None)`` runs one round
-        trip later. Returns a kafka-python Future."""
+        """Commit in the background; ``callback(offsets, exception_or_None)`` — by default
+        the ``default_offset_commit_callback`` config — runs one round trip later. Returns a
+        kafka-python Future."""
+        if callback is None:
+            callback = self.config["default_offset_commit_callback"]
         future = Future()
         try:
             offsets = self._offsets_to_commit(offsets)

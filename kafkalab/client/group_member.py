@@ -14,8 +14,11 @@ listener hears ``on_partitions_lost`` (by default ``on_partitions_revoked``). Th
 a replaced static member is fenced (``FencedInstanceIdError``, raised by its ``poll()``).
 
 As in Kafka, rebalance listener callbacks and assignment changes happen inside the consumer's
-own ``poll()``, never inside another client's call. Eager protocol: every partition is revoked
-before rejoining. Cooperative protocol (``CooperativeStickyAssignor``): only partitions that
+own ``poll()``, never inside another client's call. A subscribed topic that appears, goes or
+gains partitions in the metadata makes the member rejoin (a topic subscribed before it exists
+is assigned once it does). Eager protocol: every partition is revoked before rejoining — and,
+as in kafka-python 3, the listener hears ``on_partitions_revoked`` even when there is nothing to
+revoke (an empty set at the first join; Java's client skips that call). Cooperative protocol (``CooperativeStickyAssignor``): only partitions that
 move (or whose topic is no longer subscribed) are revoked, and the member rejoins once more to
 receive them on the other side.
 
@@ -103,6 +106,7 @@ class GroupMember:
         self._pending_assignment: set[TopicPartition] | None = None
         self._error: Exception | None = None
         self._joined_topics: dict[str, int] = {}
+        self._seen_metadata_version = -1  # the cluster's metadata_version metadata_changed saw
         self._heartbeat = None
         self._poll_timer = None
         self.active = True
@@ -133,6 +137,20 @@ class GroupMember:
                                or self._error is not None
                                or (self.need_rejoin and not self._joining), remaining)
 
+    def metadata_changed(self, subscription) -> bool:
+        """While waiting in poll(): did a subscribed topic appear, go or change its partition
+        count since the member joined? (``subscription()`` gives the topics; it is only called
+        when the cluster's metadata changed since the last look, so this is cheap to ask.)"""
+        version = self._transport.cluster.metadata_version
+        if version == self._seen_metadata_version:
+            return False
+        self._seen_metadata_version = version
+        if self.state != MemberState.STABLE:
+            return False
+        current = {t: len(self._transport.partitions_of(t) or ())
+                   for t in sorted(subscription() or ())}
+        return current != self._joined_topics
+
     def _subscription_changed(self, topics: set[str]) -> bool:
         current = {t: len(self._transport.partitions_of(t) or ()) for t in sorted(topics)}
         if self.state == MemberState.STABLE and current != self._joined_topics:
@@ -149,7 +167,9 @@ class GroupMember:
             # the group already gave these away (session or poll interval expired, fenced):
             # nothing can be committed for them, the listener hears on_partitions_lost
             consumer._lose(owned)
-        elif not self.cooperative and owned:
+        elif not self.cooperative:
+            # eager, as kafka-python 3: the listener hears on_partitions_revoked even with
+            # nothing to revoke (the first join: an empty set)
             consumer._before_revoke()
             consumer._revoke(set(consumer.assignment_owned()))
         elif owned:  # cooperative: only partitions of topics no longer subscribed go now

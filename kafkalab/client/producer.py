@@ -15,10 +15,12 @@ the producer then bumps its epoch and numbers that partition from 0 again (KIP-3
 renumbers a batch the broker may already have.
 
 Differences from kafka-python (kept small on purpose): no sender thread — work runs on the
-cluster's scheduler; transactions arrive with lesson 05; records without a key use the sticky
-partitioner (Java's default since 2.4, kafka-python's ``StickyPartitioner``) where kafka-python's
-``DefaultPartitioner`` picks a random partition per record; ``buffer_memory`` (Java's
-``buffer.memory``) bounds unsent and unacknowledged bytes.
+cluster's scheduler; transactions arrive with lesson 02b-transactions (``transactional_id`` is
+refused until then); records without a key use the sticky partitioner (Java's default since 2.4,
+kafka-python's ``StickyPartitioner``) where kafka-python's ``DefaultPartitioner`` picks a random
+partition per record (a *subclass* of ``DefaultPartitioner`` is called like any partitioner);
+``buffer_memory`` (Java's ``buffer.memory``) bounds unsent and unacknowledged bytes; a header
+value may be None (as in Java).
 
 Invariants: without retries, records of one partition are stored in ``send()`` order (with
 idempotence, even with retries); every future resolves exactly once; a refused ``send()`` (bad
@@ -39,12 +41,13 @@ from ..errors import (
     KafkaConfigurationError,
     KafkaTimeoutError,
     MessageSizeTooLargeError,
+    UnknownTopicOrPartitionError,
 )
 from ..record import CODECS
 from ..record.batch import HEADER_SIZE, record_sizes
 from ..structs import TopicPartition
 from .accumulator import RecordAccumulator
-from .config import merge_config, normalize_acks
+from .config import check_not_yet_supported, merge_config, normalize_acks
 from .futures import FutureRecordMetadata
 from .metrics import Sensor
 from .partitioner import StickyPartitioner, murmur2, partition_for_key
@@ -55,6 +58,13 @@ from .transport import transport_for
 #: kafka-python 3's configs, plus ``buffer_memory`` (kafka-python 2's and Java's name and
 #: default, 32 MiB), which bounds the bytes waiting to be sent or acknowledged.
 DEFAULT_CONFIG = dict(_KafkaPythonProducer.DEFAULT_CONFIG, buffer_memory=32 * 1024 * 1024)
+
+#: kafka-python's upper-bound estimate of a record's size (``DefaultRecordBatchBuilder.
+#: estimate_size_in_bytes``): a batch header (61 bytes) plus the most a record's own fields
+#: (length, attributes, timestamp and offset deltas) can take (21), plus key, value and headers
+#: with their lengths (``record_sizes``' payload). The size limits are checked against it, so a
+#: record is refused at the same size as with kafka-python.
+ESTIMATE_OVERHEAD = HEADER_SIZE + 21
 
 
 class _MetadataView:
@@ -78,7 +88,9 @@ class KafkaProducer:
     DEFAULT_CONFIG = DEFAULT_CONFIG
 
     def __init__(self, **configs: Any):
-        self.config = merge_config(DEFAULT_CONFIG, configs, "KafkaProducer")
+        # kafka-python's producer raises ValueError for an unknown config (not a KafkaError)
+        self.config = merge_config(DEFAULT_CONFIG, configs, "KafkaProducer", error=ValueError,
+                                   with_values=True)
         self._acks = self.config["acks"] = normalize_acks(self.config["acks"])
         codec = self.config["compression_type"]
         if codec not in CODECS:
@@ -93,11 +105,14 @@ class KafkaProducer:
                 f"{self.config['linger_ms']} + {self.config['request_timeout_ms']}")
         self._transport = transport_for(self.config["bootstrap_servers"])
         cluster = self._transport.cluster
+        check_not_yet_supported("KafkaProducer", self.config, cluster.warn_once)
         cluster.register_client(self)
         self._rng = random.Random(cluster.rng.random())
         self._sticky = StickyPartitioner(self._rng)
         custom = self.config["partitioner"]
-        self._custom_partitioner = None if isinstance(custom, DefaultPartitioner) else custom
+        # kafka-python's own DefaultPartitioner (the default) -> kafkalab's built-in choice; a
+        # subclass overrides partition() and is called like any other partitioner
+        self._custom_partitioner = None if type(custom) is DefaultPartitioner else custom
         self._transaction_manager = TransactionManager(
             self._transport.init_producer_id if self.config["enable_idempotence"] else None)
         self._unresolved = 0
@@ -185,8 +200,8 @@ class KafkaProducer:
             size, payload = record_sizes(-1 if key_bytes is None else len(key_bytes),
                                          -1 if value_bytes is None else len(value_bytes),
                                          record_headers)
-            if size + HEADER_SIZE > self._record_size_limit:
-                self._check_record_size(size + HEADER_SIZE)
+            if payload + ESTIMATE_OVERHEAD > self._record_size_limit:
+                self._check_record_size(payload + ESTIMATE_OVERHEAD)
             if self._accumulator.used_bytes + size + HEADER_SIZE > self._buffer_memory:
                 self._wait_for_memory(size + HEADER_SIZE)
             now = self._now_ms()
@@ -214,11 +229,32 @@ class KafkaProducer:
         (no topic created or deleted, no partitions added)."""
         if self._metadata_version != self._cluster.metadata_version:
             self._topic_partitions.clear()
-        count = self._transport.partitions_for(topic, self._allow_auto_create)
+        count = self._wait_on_metadata(topic)
         tps = self._topic_partitions[topic] = tuple(TopicPartition(topic, p)
                                                     for p in range(count))
         self._metadata_version = self._cluster.metadata_version
         return tps
+
+    def _wait_on_metadata(self, topic: str) -> int:
+        """``topic``'s partition count, as kafka-python's ``_wait_on_metadata``: a topic that
+        does not exist (and is not auto-created: ``allow_auto_create_topics=False`` or the
+        brokers' ``auto.create.topics.enable=false``) is waited for up to ``max_block_ms`` —
+        running the simulated world meanwhile, so a topic created in that time is found —
+        then ``KafkaTimeoutError``."""
+        transport = self._transport
+        try:
+            return transport.partitions_for(topic, self._allow_auto_create)
+        except UnknownTopicOrPartitionError:
+            pass
+        max_block_ms = self.config["max_block_ms"]
+        if not transport.wait_for(lambda: transport.has_topic(topic), max_block_ms):
+            why = ("allow_auto_create_topics=False" if not self._allow_auto_create
+                   else "the brokers run with auto.create.topics.enable=false")
+            raise KafkaTimeoutError(
+                f"Failed to update metadata after {max_block_ms / 1000:.1f} secs. Topic "
+                f"{topic!r} is not present in metadata: it does not exist and is not "
+                f"auto-created ({why}); create it first (KafkaAdminClient.create_topics)")
+        return transport.partitions_for(topic, False)
 
     def _serialize_record(self, topic: str, key: Any, value: Any, headers
                           ) -> tuple[bytes | None, bytes | None, tuple]:
@@ -248,12 +284,18 @@ class KafkaProducer:
 
     @staticmethod
     def _check_headers(headers) -> list[tuple[str, bytes]]:
-        headers = list(headers or [])
+        """kafka-python's checks and messages: a list of (str, bytes) tuples (here a value may
+        also be None, as in Java). Serializers get a copy they may add to."""
+        if headers is None:
+            return []
+        if not isinstance(headers, list):
+            raise TypeError(f"headers must be list-type, got {type(headers).__name__}: pass "
+                            "a list of (str, bytes) tuples, e.g. [('trace-id', b'42')]")
         for item in headers:
             if (not isinstance(item, tuple) or len(item) != 2 or not isinstance(item[0], str)
                     or not (item[1] is None or isinstance(item[1], bytes))):
-                raise TypeError(f"headers must be a list of (str, bytes) tuples, got {item!r}")
-        return headers
+                raise TypeError(f"All headers items must be (str, bytes) tuples, got {item!r}")
+        return list(headers)
 
     def _choose_partition(self, topic: str, partition: int | None, key: Any,
                           key_bytes: bytes | None, value: Any, value_bytes: bytes | None,
@@ -298,12 +340,14 @@ class KafkaProducer:
         return self._choose_partition(topic, None, key, None, value, value_bytes, partitions)
 
     def _check_record_size(self, size: int) -> None:
-        """Java's ensureValidRecordSize: a record must fit in one request and in the buffer."""
+        """kafka-python's (and Java's) ensureValidRecordSize: a record, by its upper-bound
+        size estimate (``ESTIMATE_OVERHEAD`` + its fields), must fit in one request — and in
+        the buffer (Java's second check: kafka-python 3 has no ``buffer_memory``)."""
         if size > self.config["max_request_size"]:
             raise MessageSizeTooLargeError(
                 f"The message is {size} bytes when serialized which is larger than the maximum "
                 f"request size you have configured with the max_request_size configuration "
-                f"({self.config['max_request_size']})")
+                f"(max_request_size={self.config['max_request_size']})")
         if size > self.config["buffer_memory"]:
             raise MessageSizeTooLargeError(
                 f"The message is {size} bytes when serialized which is larger than the total "
@@ -346,8 +390,9 @@ class KafkaProducer:
         self._closed = True
 
     def partitions_for(self, topic: str) -> set[int]:
-        return set(range(self._transport.partitions_for(
-            topic, self.config["allow_auto_create_topics"])))
+        """``topic``'s partition ids, waiting up to ``max_block_ms`` for its metadata (as
+        ``send()`` does)."""
+        return set(range(self._wait_on_metadata(topic)))
 
     def metrics(self, raw: bool = False) -> dict[str, dict[str, float]]:
         """Producer metrics with Kafka's names, over the last minute of (simulated) time."""

@@ -14,13 +14,21 @@ from __future__ import annotations
 import functools
 import random
 import threading
+import warnings
 import weakref
 from typing import Any, Mapping
 
 from ..clock import Clock, make_clock
 from ..timefmt import clock_text
 from ..coordinator.group_coordinator import GroupCoordinator
-from ..config import BrokerConfig, TopicConfig, collision_key, kafka_string, validate_topic_name
+from ..config import (
+    INTERNAL_TOPICS,
+    BrokerConfig,
+    TopicConfig,
+    collision_key,
+    kafka_string,
+    validate_topic_name,
+)
 from ..driver import SimDriver, WallDriver
 from ..errors import (
     InvalidPartitionsError,
@@ -112,6 +120,7 @@ class Cluster:
         self._isr_shrinks = {b: Sensor(self.clock.now_ms) for b in self.brokers}
         self._isr_expands = {b: Sensor(self.clock.now_ms) for b in self.brokers}
         self._clients: weakref.WeakSet = weakref.WeakSet()
+        self._warned: set[str] = set()  # the keys of warn_once() warnings already given
         driver_class = SimDriver if self.clock.simulated else WallDriver
         self.driver = driver_class(self.scheduler, self.lock)
         self.events.emit("cluster.started", f"cluster of {brokers} broker(s) started at "
@@ -193,15 +202,34 @@ class Cluster:
             assignment = assign_replicas(self._usable_brokers(), partitions, rf, rng)
         if validate_only:
             return None
-        topic = Topic(name, topic_config, internal=name.startswith("__"))
+        topic = Topic(name, topic_config, internal=name in INTERNAL_TOPICS)
         self._add_partitions(topic, assignment)
         self.topics[name] = topic
+        self._warn_if_compacted(topic)
         leaders = ", ".join(f"{p.index}→broker {p.leader}" for p in topic.partitions)
         self.events.emit("topic.created", f"topic {name} created with {len(assignment)} "
                          f"partition(s), replication factor {len(assignment[0])}; "
                          f"leaders: {leaders}", topic=name, partitions=len(assignment),
                          replication_factor=len(assignment[0]))
         return topic
+
+    def _warn_if_compacted(self, topic: Topic) -> None:
+        """``cleanup.policy=compact`` is validated and stored, but no cleaner runs yet: say so
+        (once per cluster) instead of silently keeping every record. Internal topics are the
+        engine's own business."""
+        if "compact" in topic.config["cleanup.policy"] and not topic.internal:
+            self.warn_once("cleanup.policy=compact", (
+                f"topic {topic.name!r} has cleanup.policy="
+                f"{kafka_string(topic.config['cleanup.policy'])}, but compaction is not "
+                "enforced yet: its log keeps every record (only retention deletes old "
+                "segments). Compaction arrives with lesson 07-retention-compaction"))
+
+    def warn_once(self, key: str, message: str) -> None:
+        """``warnings.warn(message)`` the first time ``key`` comes up in this cluster: for what
+        kafkalab accepts but does not do yet (a topic or client config)."""
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(message, UserWarning, stacklevel=4)
 
     def _check_assignment(self, assignment: Mapping[int, list[int]]) -> list[list[int]]:
         """Kafka's checks of a manual replica assignment (INVALID_REPLICA_ASSIGNMENT)."""
@@ -288,7 +316,10 @@ class Cluster:
     def alter_topic_config(self, name: str, set: Mapping[str, Any] | None = None,
                            delete: list[str] = ()) -> dict[str, tuple[Any, Any]]:
         """Change topic configs atomically (``kafka-configs --alter``); returns what changed."""
-        changed = self.topic(name).config.alter(set, delete)
+        topic = self.topic(name)
+        changed = topic.config.alter(set, delete)
+        if "cleanup.policy" in changed:
+            self._warn_if_compacted(topic)
         for key, (old, new) in changed.items():
             self.events.emit("topic.config_changed", f"topic {name}: {key} "
                              f"{kafka_string(old)} -> {kafka_string(new)}", topic=name,

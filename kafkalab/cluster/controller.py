@@ -59,6 +59,21 @@ class Controller:
 
     # --- the quorum ----------------------------------------------------------------------------
     @property
+    def dedicated(self) -> bool:
+        """True when the voters are controller-only nodes (``process.roles=controller``), not
+        brokers: then the active controller has an id of its own (1000, ...), which clients
+        never see (DescribeCluster and Metadata answer them with a live broker's id)."""
+        return not set(self.voters) & set(self.cluster.brokers)
+
+    def active_text(self) -> str:
+        """The active controller as views name it: ``controller 1000`` for a dedicated quorum,
+        ``broker 2`` when a broker is also a voter (combined mode), or ``none``."""
+        if self.active is None:
+            return "none"
+        return f"broker {self.active}" if self.active in self.cluster.brokers else \
+            f"controller {self.active}"
+
+    @property
     def majority(self) -> int:
         return len(self.voters) // 2 + 1
 
@@ -77,8 +92,9 @@ class Controller:
             return
         self.epoch += 1
         self.append("LeaderChange", leader=self.active, voters=list(self.voters))
+        before = "the first election" if previous is None else f"before: {previous}"
         self._emit("controller.elected", f"controller {self.active} is the active controller "
-                   f"(epoch {self.epoch}; before: {previous})", controller=self.active)
+                   f"(epoch {self.epoch}; {before})", controller=self.active)
         now = self.cluster.now_ms()
         for session in self._sessions.values():  # a new controller gives every broker a
             session.cancel()                     # fresh session

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ..timefmt import duration_text
 from .checks import lesson_check
 
 DAY_MS = 24 * 3600 * 1000
@@ -118,7 +119,8 @@ def payments_topic(cluster) -> str | None:
     if topic.replication_factor != 1:
         return f"payments should have replication factor 1, not {topic.replication_factor}"
     if topic.config["retention.ms"] != 3 * DAY_MS:
-        return (f"payments keeps records for retention.ms={topic.config['retention.ms']} ms; "
+        kept = topic.config["retention.ms"]
+        return (f"payments keeps records for retention.ms={kept} ({duration_text(kept)}); "
                 f"3 days is {3 * DAY_MS} ms (topic_configs={{'retention.ms': ...}}). Delete it "
                 f"with admin.delete_topics(['payments']) and create it again")
     return None

@@ -18,6 +18,7 @@ from typing import Callable
 from ..config import TopicConfig
 from ..errors import InvalidTimestampError, OffsetOutOfRangeError, RecordTooLargeError
 from ..record import RecordBatch
+from ..timefmt import age_text, duration_text
 from .leader_epoch import LeaderEpochCache
 from .producer_state import BatchMetadata, ProducerStateManager
 from .segment import LogSegment
@@ -122,7 +123,8 @@ class PartitionLog:
             why = (f"{active.size_bytes} + {incoming_bytes} bytes would exceed "
                    f"segment.bytes={segment_bytes}")
         elif age_ms >= segment_ms:
-            why = f"it is {age_ms} ms old >= segment.ms={segment_ms}"
+            why = (f"it is {age_text(age_ms)} >= segment.ms={segment_ms} "
+                   f"({duration_text(segment_ms)})")
         else:
             return
         self.roll(why)

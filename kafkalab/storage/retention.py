@@ -8,6 +8,7 @@ rolls.
 """
 from __future__ import annotations
 
+from ..timefmt import duration_text
 from .log import PartitionLog
 
 
@@ -44,7 +45,8 @@ def enforce_retention(log: PartitionLog, now_ms: int) -> int:
     by_time = segments_past_retention_ms(log, now_ms)
     if by_time:
         return log.delete_oldest_segments(
-            by_time, f"their newest record is older than retention.ms={log.config['retention.ms']}")
+            by_time, f"their newest record is older than retention.ms="
+                     f"{log.config['retention.ms']} ({duration_text(log.config['retention.ms'])})")
     by_size = segments_past_retention_bytes(log)
     if by_size:
         return log.delete_oldest_segments(

@@ -4,7 +4,9 @@
 controller quorum under the brokers. Partitions, leaders and replicas are read from the
 :class:`~kafkalab.cluster.cluster.Cluster`, so the picture changes when the cluster does. Consumer
 groups are drawn from a plan given by the caller (``{group: {consumer: [partition, ...]}}``):
-the coordinator that makes such assignments arrives with lesson 03.
+the coordinator that makes such assignments arrives with ``03-consumers``. The controller box
+names the *active* controller as the engine knows it: ``controller 1000`` for a dedicated KRaft
+quorum, a broker id only in combined mode (``Controller.active_text``).
 
 Plain SVG in HTML: it renders the same in JupyterLab, in papermill output and on GitHub.
 """
@@ -89,7 +91,7 @@ class ArchitectureDiagram:
             out.append(_arrow(px + pw, y + 16, tx - 4, top + th / 2))
         # --- consumer groups (right) ---
         gx, gw = 640, 230
-        out.append(_text(gx, top - 12, "Consumer Groups (lesson 03)", 13, "bold"))
+        out.append(_text(gx, top - 12, "Consumer Groups (03-consumers)", 13, "bold"))
         gy = top
         for group, members in self.groups.items():
             gh = 28 + 24 * len(members)
@@ -128,12 +130,14 @@ class ArchitectureDiagram:
                                   _PARTITION_STROKES[i % len(_PARTITION_STROKES)], "4 3", 1.2))
         # --- KRaft controller (bottom) ---
         ky = by + 90
-        controller = min((b.id for b in brokers if b.alive), default=None)
+        quorum = self.cluster.controller
+        voters = ", ".join(str(v) for v in quorum.voters)
+        kind = "dedicated controllers" if quorum.dedicated else "voters"
         out.append(_rect(120, ky, 660, 46, "#fff8e6"))
-        out.append(_text(450, ky + 19, "KRaft controller quorum (replaces ZooKeeper)", 12,
-                         "bold", "middle"))
+        out.append(_text(450, ky + 19, f"KRaft controller quorum (replaces ZooKeeper): {kind} "
+                                       f"{voters}", 12, "bold", "middle"))
         out.append(_text(450, ky + 36, f"owns the metadata: topics, partitions, leaders, ISR "
-                                       f"· active controller: broker {controller}", 11,
+                                       f"· active controller: {quorum.active_text()}", 11,
                          anchor="middle", color="#444"))
         out.append(_arrow(450, ky, 450, by + 60, "#b90", "", 1.2))
         out.append(_text(458, ky - 10, "metadata", 10, color="#b90"))

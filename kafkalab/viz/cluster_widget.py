@@ -40,6 +40,7 @@ import plotly.graph_objects as go
 
 from ..client.producer import KafkaProducer
 from ..cluster.cluster import Cluster
+from ..timefmt import clock_text, duration_text
 from .live import SteppedView, start_loop
 
 #: role -> (fill colour, text colour, label)
@@ -57,6 +58,46 @@ PRODUCER_DEFAULTS = {"linger_ms": 0, "request_timeout_ms": 10_000,
                      "delivery_timeout_ms": 30_000}
 _TABLE = "border-collapse:collapse;margin:4px 0 8px 0;font-size:12px"
 _TD = "border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top"
+#: fault labels above the chart: rows they may take, and the room one label needs (as a share
+#: of the chart's width, and in pixels on the static picture); a label with no room left is
+#: thinned out (its dotted line stays; the events table lists every fault)
+LABEL_ROWS = 3
+LABEL_SHARE = 0.1
+LABEL_PX = 56
+
+
+def whole_number_ticks(top: float, most: int = 6) -> list[int]:
+    """Distinct whole-number ticks from 0 covering ``top`` (a count), at most ``most`` + 1 of
+    them, spaced 1, 2 or 5 times a power of ten.
+
+    >>> whole_number_ticks(1)
+    [0, 1]
+    >>> whole_number_ticks(7)
+    [0, 2, 4, 6, 8]
+    >>> whole_number_ticks(3460)
+    [0, 1000, 2000, 3000, 4000]
+    """
+    top = max(1, int(-(-top // 1)))
+    power = 1
+    while True:
+        for factor in (1, 2, 5):
+            step = factor * power
+            if -(-top // step) <= most:
+                return list(range(0, step * -(-top // step) + 1, step))
+        power *= 10
+
+
+def label_rows(xs: list[float], room: float, rows: int = LABEL_ROWS) -> list[int | None]:
+    """A row (0 = nearest the chart) for each label at ``xs`` (in order), so that labels in one
+    row are at least ``room`` apart; None where no row has room (the label is left out)."""
+    last: list[float | None] = [None] * rows
+    out: list[int | None] = []
+    for x in xs:
+        row = next((r for r in range(rows) if last[r] is None or x - last[r] >= room), None)
+        if row is not None:
+            last[row] = x
+        out.append(row)
+    return out
 
 
 class ClusterWidget(SteppedView):
@@ -100,6 +141,10 @@ class ClusterWidget(SteppedView):
         self._budget = 0.0
         self.history: list[tuple[int, int, int, int]] = []  # (time_ms, acked, lost, failed)
         self.faults: list[tuple[int, str]] = []  # (time_ms, label) for the chart
+        # indices of ``history`` that start a new stretch of the chart's lines: simulated time
+        # moved on without the widget (other cells advanced the cluster)
+        self.breaks: set[int] = set()
+        self._stepped_ms = self.start_ms  # where the widget's own steps left the clock
         self.events: list[list] = []  # [time_ms, kind, text, count]
         self._next_sample_ms = self.start_ms
         self._unsubscribe = cluster.events.subscribe(self._on_event)
@@ -147,17 +192,23 @@ class ClusterWidget(SteppedView):
         self.step10.on_click(capture(lambda _: self.run(ms=10_000, animate=False)))
         self.grid_view = widgets.HTML()
         self.events_view = widgets.HTML()
-        self.chart = go.FigureWidget(layout=go.Layout(
-            height=280, margin=dict(l=55, r=55, t=40, b=40),
-            title="acknowledged vs lost records", xaxis_title="simulated seconds",
-            yaxis=dict(title="acknowledged", rangemode="tozero"),
-            yaxis2=dict(title="lost, failed", overlaying="y", side="right",
-                        rangemode="tozero", tickformat=",d"),  # whole records
-            legend=dict(orientation="h", y=-0.25)))
-        # lost and failed on the right-hand axis, so that a few lost records still show
+        from plotly.subplots import make_subplots
+
+        # two panels over one time axis, each with its own count axis: acknowledged above;
+        # lost and failed below, on a scale of their own so a few lost records still show,
+        # and never drawn against the acknowledged scale
+        self.chart = go.FigureWidget(make_subplots(
+            rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.55, 0.45]))
+        self.chart.update_layout(
+            height=340, margin=dict(l=60, r=10, t=40, b=40),
+            title=dict(text="acknowledged, lost and failed records", y=0.98, yanchor="top"),
+            legend=dict(orientation="h", y=-0.2))
+        self.chart.update_xaxes(title_text="simulated seconds", row=2, col=1)
+        self.chart.update_yaxes(title_text="acknowledged", row=1, col=1)
+        self.chart.update_yaxes(title_text="lost, failed", row=2, col=1)
         for i, (name, color) in enumerate(SERIES):
             self.chart.add_scatter(name=name, mode="lines", line=dict(color=color, width=2),
-                                   yaxis="y" if i == 0 else "y2")
+                                   row=1 if i == 0 else 2, col=1)
         self.box = widgets.VBox([
             widgets.HTML(f"<b>{html.escape(self.title)}</b>"),
             widgets.HBox([*columns, widgets.VBox([self.heal_button, self.acks_pick])]),
@@ -231,6 +282,7 @@ class ClusterWidget(SteppedView):
         """One step of ``ms``: this step's share of records, sent spread over the step (in
         slices of at least 5 ms), while simulated time advances."""
         ms = self.step_ms if ms is None else ms
+        self._catch_up()
         self._budget += self.rate * ms / 1000
         count = int(self._budget)
         self._budget -= count
@@ -240,8 +292,23 @@ class ClusterWidget(SteppedView):
             for _ in range(count * (i + 1) // slices - count * i // slices):
                 self._send(producer)
             self.cluster.advance(ms=ms * (i + 1) // slices - ms * i // slices)
+        self._stepped_ms = self.cluster.now_ms()
         if self.cluster.now_ms() >= self._next_sample_ms:
             self._sample()
+
+    def _catch_up(self) -> None:
+        """If simulated time moved on without the widget (another cell advanced the cluster),
+        say so and start a new stretch of the chart's lines: nothing is drawn across time the
+        widget did not watch."""
+        now = self.cluster.now_ms()
+        if now == self._stepped_ms:
+            return
+        self._note("widget.gap", f"simulated time moved on by "
+                   f"{duration_text(now - self._stepped_ms)} outside this widget (other cells "
+                   "advanced the cluster): the chart has a gap there")
+        self._stepped_ms = now
+        self.breaks.add(len(self.history))
+        self._sample()
 
     def _producer(self) -> KafkaProducer:
         if self.acks not in self._producers:
@@ -384,25 +451,65 @@ class ClusterWidget(SteppedView):
             self._account()
             self.grid_view.value = self._header_html(title=False) + self._grid_html()
             self.events_view.value = self._events_html()
-            xs = [(t - self.start_ms) / 1000 for t, *_ in self.history]
             with self.chart.batch_update():
                 for i in range(len(SERIES)):
-                    self.chart.data[i].x = xs
-                    self.chart.data[i].y = [row[i + 1] for row in self.history]
+                    self.chart.data[i].x, self.chart.data[i].y = self._line(i)
+                for axis, ticks in ((self.chart.layout.yaxis, self._ticks(acknowledged=True)),
+                                    (self.chart.layout.yaxis2, self._ticks(acknowledged=False))):
+                    axis.update(tickmode="array", tickvals=ticks, tickformat=",d",
+                                range=[0, ticks[-1] * 1.04])
+                faults = [((t - self.start_ms) / 1000, label) for t, label in self.faults]
                 self.chart.layout.shapes = [
                     dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,
-                         line=dict(color="#999", dash="dot", width=1))
-                    for x in ((t - self.start_ms) / 1000 for t, _ in self.faults)]
+                         line=dict(color="#999", dash="dot", width=1)) for x, _ in faults]
+                span = max([1.0, *(x for x, _ in faults),
+                            *((t - self.start_ms) / 1000 for t, *_ in self.history[-1:])])
+                rows = label_rows([x for x, _ in faults], LABEL_SHARE * span)
                 self.chart.layout.annotations = [
-                    dict(x=(t - self.start_ms) / 1000, y=1, xref="x", yref="paper",
-                         text=label, showarrow=False, yanchor="bottom", font=dict(size=10))
-                    for t, label in self.faults]
+                    dict(x=x, y=1, xref="x", yref="paper", text=label, showarrow=False,
+                         yanchor="bottom", yshift=2 + 13 * row, font=dict(size=10))
+                    for (x, label), row in zip(faults, rows) if row is not None]
+                used = max((r for r in rows if r is not None), default=0)
+                self.chart.layout.margin.t = 40 + 13 * used
+
+    def segments(self, series: int) -> list[list[tuple[float, int]]]:
+        """One line of the chart (0 acknowledged, 1 lost, 2 failed) as stretches of
+        (simulated seconds, count) points; a new stretch starts where the widget did not watch
+        the time in between (:attr:`breaks`)."""
+        out: list[list[tuple[float, int]]] = []
+        for i, row in enumerate(self.history):
+            if not out or i in self.breaks:
+                out.append([])
+            out[-1].append(((row[0] - self.start_ms) / 1000, row[series + 1]))
+        return out
+
+    def _line(self, series: int) -> tuple[list, list]:
+        """x and y of one plotly trace, its stretches joined by a ``None`` point (a break)."""
+        xs: list = []
+        ys: list = []
+        for stretch in self.segments(series):
+            if xs:
+                xs.append(None)
+                ys.append(None)
+            xs.extend(x for x, _ in stretch)
+            ys.extend(y for _, y in stretch)
+        return xs, ys
+
+    def _ticks(self, acknowledged: bool) -> list[int]:
+        """Whole-number ticks of the acknowledged panel, or of the lost-and-failed one."""
+        rows = [row[1:2] if acknowledged else row[2:] for row in self.history]
+        return whole_number_ticks(max((max(r) for r in rows), default=0))
+
+    def _clock_text(self) -> str:
+        """The widget's clock as a learner reads it: ``t = 0 d 00:00:17`` since it started."""
+        return clock_text(self.cluster.now_ms() - self.start_ms)
 
     def _header_html(self, title: bool = True) -> str:
         s = self.summary()
         seconds = (self.cluster.now_ms() - self.start_ms) / 1000
         name = f"<b>{html.escape(self.title)}</b> · " if title else ""
-        return (f"<div>{name}t = {seconds:.1f} s simulated · "
+        return (f"<div class='kafkalab-cluster-header' data-seconds='{seconds:.3f}'>{name}"
+                f"{self._clock_text()} simulated · "
                 f"producer acks=<b>{self.acks}</b>, {self.rate} records/s · sent {s['sent']} · "
                 f"acknowledged <b>{s['acknowledged']}</b> · <span style='color:#d62728'>lost "
                 f"<b>{s['lost']}</b></span> · acknowledged but not yet committed "
@@ -487,53 +594,69 @@ class ClusterWidget(SteppedView):
                 f"{rows or f'<tr><td style={chr(39)}{_TD}{chr(39)} colspan=3>none yet</td></tr>'}"
                 f"</table>")
 
-    def _chart_svg(self, width: int = 560, height: int = 170) -> str:
-        """The chart as inline SVG, for the static picture."""
+    def _chart_svg(self, width: int = 560, height: int = 250) -> str:
+        """The chart as inline SVG, for the static picture: two panels over one time axis,
+        acknowledged above, lost and failed below, each with its own whole-number count axis."""
         if len(self.history) < 2:
             return ""
         xs = [(t - self.start_ms) / 1000 for t, *_ in self.history]
-        # acknowledged on the left axis; lost and failed on their own (right) axis, so that a
-        # few lost records among thousands acknowledged still show
-        top = max(row[1] for row in self.history) or 1
-        top2 = max(max(row[2:]) for row in self.history) or 1
-        left, bottom, right, upper = 50, height - 22, width - 44, 14
         x0, x1 = xs[0], xs[-1] if xs[-1] > xs[0] else xs[0] + 1
+        left, right = 56, width - 10
+        faults = [((t - self.start_ms) / 1000, label) for t, label in self.faults
+                  if x0 <= (t - self.start_ms) / 1000 <= x1]
 
         def px(x: float) -> float:
             return left + (x - x0) / (x1 - x0) * (right - left)
 
-        def py(y: float, scale: int) -> float:
-            return bottom - y / scale * (bottom - upper)
+        rows = label_rows([px(x) for x, _ in faults], LABEL_PX)
+        used = 1 + max((r for r in rows if r is not None), default=-1)
+        upper = 6 + 11 * used
+        bottom = height - 22
+        gap = 16
+        middle = upper + (bottom - upper - gap) * 0.55
+        # (panel top, panel bottom, ticks, series drawn in it)
+        panels = [(upper, middle, self._ticks(acknowledged=True), (0,)),
+                  (middle + gap, bottom, self._ticks(acknowledged=False), (1, 2))]
+        out = []
+        for top_px, bottom_px, ticks, series in panels:
+            scale = ticks[-1] or 1
 
-        out = [f"<line x1='{left}' y1='{bottom}' x2='{right}' y2='{bottom}' stroke='#999'/>",
-               f"<line x1='{left}' y1='{upper}' x2='{left}' y2='{bottom}' stroke='#999'/>",
-               f"<line x1='{right}' y1='{upper}' x2='{right}' y2='{bottom}' stroke='#999'/>",
-               f"<text x='{left - 4}' y='{upper + 8}' font-size='10' text-anchor='end' "
-               f"fill='{SERIES[0][1]}'>{top}</text><text x='{right + 4}' y='{upper + 8}' "
-               f"font-size='10' fill='{SERIES[1][1]}'>{top2}</text><text x='{right + 4}' "
-               f"y='{bottom}' font-size='10'>0</text>"
-               f"<text x='{left - 4}' y='{bottom}' font-size='10' text-anchor='end'>0"
-               f"</text><text x='{right}' y='{height - 4}' font-size='10' text-anchor='end'>"
-               f"{x1:.0f} s</text><text x='{left}' y='{height - 4}' font-size='10'>{x0:.0f} s"
-               f"</text>"]
-        for t, label in self.faults:
-            x = (t - self.start_ms) / 1000
-            if x0 <= x <= x1:
-                out.append(f"<line x1='{px(x):.1f}' y1='{upper}' x2='{px(x):.1f}' "
-                           f"y2='{bottom}' stroke='#bbb' stroke-dasharray='3,3'/><text "
-                           f"x='{px(x):.1f}' y='{upper - 3}' font-size='9' text-anchor="
-                           f"'middle'>{html.escape(label)}</text>")
-        for i, (name, color) in enumerate(SERIES):
-            scale = top if i == 0 else top2
-            points = " ".join(f"{px(x):.1f},{py(row[i + 1], scale):.1f}"
-                              for x, row in zip(xs, self.history))
-            out.append(f"<polyline fill='none' stroke='{color}' stroke-width='2' "
-                       f"points='{points}'/>")
+            def py(y: float, top_px=top_px, bottom_px=bottom_px, scale=scale) -> float:
+                return bottom_px - y / scale * (bottom_px - top_px)
+
+            out.append(f"<line x1='{left}' y1='{bottom_px:.1f}' x2='{right}' "
+                       f"y2='{bottom_px:.1f}' stroke='#999'/><line x1='{left}' "
+                       f"y1='{top_px:.1f}' x2='{left}' y2='{bottom_px:.1f}' stroke='#999'/>")
+            for tick in ticks:
+                out.append(f"<text class='kafkalab-tick' x='{left - 4}' y='{py(tick) + 3:.1f}' "
+                           f"font-size='9' text-anchor='end'>{tick:,}</text><line "
+                           f"x1='{left - 2}' y1='{py(tick):.1f}' x2='{left}' y2='{py(tick):.1f}' "
+                           f"stroke='#999'/>")
+            names = " and ".join(SERIES[i][0] for i in series)
+            out.append(f"<text x='{left + 4}' y='{top_px + 9:.1f}' font-size='9' "
+                       f"fill='#666'>{names}</text>")
+            for i in series:
+                color = SERIES[i][1]
+                for stretch in self.segments(i):  # no line across time the widget did not watch
+                    points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in stretch)
+                    out.append(f"<polyline class='kafkalab-series' data-series='{SERIES[i][0]}' "
+                               f"fill='none' stroke='{color}' stroke-width='2' "
+                               f"points='{points}'/>")
+        out.append(f"<text x='{right}' y='{height - 4}' font-size='10' text-anchor='end'>"
+                   f"{x1:.0f} s</text><text x='{left}' y='{height - 4}' font-size='10'>"
+                   f"{x0:.0f} s</text>")
+        for (x, label), row in zip(faults, rows):
+            out.append(f"<line x1='{px(x):.1f}' y1='{upper}' x2='{px(x):.1f}' y2='{bottom}' "
+                       f"stroke='#bbb' stroke-dasharray='3,3'/>")
+            if row is not None:
+                out.append(f"<text class='kafkalab-fault-label' x='{px(x):.1f}' "
+                           f"y='{upper - 3 - 11 * row}' font-size='9' text-anchor='middle'>"
+                           f"{html.escape(label)}</text>")
         legend = " ".join(f"<span style='color:{color}'>━ {name}</span>"
                           for name, color in SERIES)
-        return (f"<div>acknowledged (left axis) vs lost and failed records (right axis) over "
-                f"simulated time (dotted: a fault or repair)<br><svg width='{width}' "
-                f"height='{height}' font-family='sans-serif'>"
+        return (f"<div>acknowledged (top) and lost or failed records (bottom, on a scale of "
+                f"their own) over simulated time; dotted: a fault or repair<br><svg "
+                f"width='{width}' height='{height}' font-family='sans-serif'>"
                 f"{''.join(out)}</svg><br><small>{legend}</small></div>")
 
     def static_html(self) -> str:

@@ -48,6 +48,7 @@ from ..client.consumer import KafkaConsumer
 from ..client.producer import KafkaProducer
 from ..cluster.cluster import Cluster
 from ..coordinator import assignors as _assignors
+from ..timefmt import clock_text, duration_text
 from .live import SteppedView, start_loop
 
 ASSIGNORS = {
@@ -139,17 +140,22 @@ class ConsumerGroupWidget(SteppedView):
         self.generations: list[Generation] = []
         self.timeline: list[tuple[int, str, str]] = []  # (time_ms, kind, text)
         self.history: list[tuple[int, list[int]]] = []  # (time_ms, lag per partition)
+        # indices of ``history`` that start a new stretch of the lag line: simulated time moved
+        # on without the widget (other cells advanced the cluster), so nothing joins across
+        self.breaks: set[int] = set()
         self.reads: dict[tuple[int, int], int] = {}  # (partition, offset) -> times read
         self.sent = 0
         self._names = itertools.count(1)
         self._produce_budget = 0.0
         self._next_sample_ms = cluster.now_ms()
         self.start_ms = cluster.now_ms()
+        self._stepped_ms = self.start_ms  # where the widget's own steps left the clock
         self._partitions = len(cluster.topic(topic).partitions)
         self._admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap_servers)
         self._producer = KafkaProducer(bootstrap_servers=cluster.bootstrap_servers,
                                        value_serializer=lambda v: json.dumps(v).encode("utf-8"))
-        self._unsubscribe = cluster.events.subscribe(self._on_event)
+        self._unsubscribe = None
+        self._listen()
         self._task = None
         self._loop_id = 0  # the live loop that may run; an older one stops at its next step
         self._build_controls()
@@ -229,6 +235,7 @@ class ConsumerGroupWidget(SteppedView):
         name = name or f"consumer-{next(self._names)}"
         if name in self.members:
             raise ValueError(f"there is already a member called {name!r}")
+        self._listen()  # after close(): the group's events count again
         settings = {**self.consumer_config, **config}
         consumer = KafkaConsumer(bootstrap_servers=self.cluster.bootstrap_servers,
                                  group_id=self.group_id, client_id=name,
@@ -288,13 +295,29 @@ class ConsumerGroupWidget(SteppedView):
     def step(self, ms: int | None = None) -> None:
         """One step: produce, poll every running consumer once, advance time by ``ms``."""
         ms = self.step_ms if ms is None else ms
+        self._catch_up()
         self._produce(ms)
         for member in list(self.members.values()):
             if member.status == "running":
                 self._poll(member, ms)
         self.cluster.advance(ms=ms)
+        self._stepped_ms = self.cluster.now_ms()
         if self.cluster.now_ms() >= self._next_sample_ms:
             self._sample()
+
+    def _catch_up(self) -> None:
+        """If simulated time moved on without the widget (another cell advanced the cluster),
+        say so in the timeline and start a new stretch of the lag line: no line is drawn across
+        a stretch of time the widget did not watch."""
+        now = self.cluster.now_ms()
+        if now == self._stepped_ms:
+            return
+        self._note("widget", f"simulated time moved on by {duration_text(now - self._stepped_ms)} "
+                   "outside this widget (other cells advanced the cluster): the lag chart has a "
+                   "gap there")
+        self._stepped_ms = now
+        self.breaks.add(len(self.history))
+        self._sample()
 
     def _produce(self, ms: int) -> None:
         self._produce_budget += self.producer_rate * ms / 1000
@@ -403,15 +426,24 @@ class ConsumerGroupWidget(SteppedView):
         self.timeline.append((self.cluster.now_ms() if time_ms is None else time_ms, kind, text))
 
     def close(self) -> None:
-        """Stop the live loop, close every running consumer and stop listening to events."""
+        """Stop the live loop, close every running consumer and stop listening to events
+        (until a consumer is started again)."""
         self.run_toggle.value = False
         for member in self.members.values():
             if member.status == "running":
                 member.consumer.close()
                 member.status = "closed"
-        self._unsubscribe()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         self._update_pick()
         self.refresh()  # show the members as closed at once
+
+    def _listen(self) -> None:
+        """Follow the cluster's events (again, after :meth:`close`), so the generations and the
+        timeline go on when new consumers start."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self.cluster.events.subscribe(self._on_event)
 
     # --- drawing -------------------------------------------------------------------------------
     def _update_pick(self) -> None:
@@ -422,22 +454,46 @@ class ConsumerGroupWidget(SteppedView):
     def refresh(self) -> None:
         """Redraw every view from a fresh engine snapshot."""
         with self.cluster.lock:
-            seconds = (self.cluster.now_ms() - self.start_ms) / 1000
-            self.clock.value = f"&nbsp; t = {seconds:.1f} s simulated"
+            self.clock.value = f"&nbsp; {self._clock_text()} simulated"
             self.members_view.value = (self._members_html(title=False)
                                        + self._generations_html())
             self.timeline_view.value = self._timeline_html()
-            xs = [(t - self.start_ms) / 1000 for t, _ in self.history]
             with self.chart.batch_update():
                 for p in range(self._partitions):
-                    self.chart.data[p].x = xs
-                    self.chart.data[p].y = [lags[p] for _, lags in self.history]
-                self.chart.data[-1].x = xs
-                self.chart.data[-1].y = [sum(lags) for _, lags in self.history]
+                    self.chart.data[p].x, self.chart.data[p].y = self._line(
+                        lambda lags, p=p: lags[p])
+                self.chart.data[-1].x, self.chart.data[-1].y = self._line(sum)
                 self.chart.layout.shapes = [
                     dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,
                          line=dict(color="#999", dash="dot", width=1))
                     for x in ((g.time_ms - self.start_ms) / 1000 for g in self.generations)]
+
+    def _clock_text(self) -> str:
+        """The widget's clock as a learner reads it: ``t = 0 d 00:02:55`` since it started."""
+        return clock_text(self.cluster.now_ms() - self.start_ms)
+
+    def segments(self, value=sum) -> list[list[tuple[float, int]]]:
+        """The lag line as stretches of (simulated seconds, ``value(lags)``) points; a new
+        stretch starts where the widget did not watch the time in between (:attr:`breaks`)."""
+        out: list[list[tuple[float, int]]] = []
+        for i, (t, lags) in enumerate(self.history):
+            if not out or i in self.breaks:
+                out.append([])
+            out[-1].append(((t - self.start_ms) / 1000, value(lags)))
+        return out
+
+    def _line(self, value) -> tuple[list, list]:
+        """x and y of one plotly trace: the stretches joined by a ``None`` point (a break
+        in the line; plotly does not connect gaps)."""
+        xs: list = []
+        ys: list = []
+        for stretch in self.segments(value):
+            if xs:
+                xs.append(None)
+                ys.append(None)
+            xs.extend(x for x, _ in stretch)
+            ys.extend(y for _, y in stretch)
+        return xs, ys
 
     def _members_html(self, title: bool = True) -> str:
         lags = self.history[-1][1] if self.history else [0] * self._partitions
@@ -458,7 +514,7 @@ class ConsumerGroupWidget(SteppedView):
         lag_cells = "".join(f"<td style='{_TD}'>p{p}: <b>{lag}</b></td>"
                             for p, lag in enumerate(lags))
         seconds = (self.cluster.now_ms() - self.start_ms) / 1000
-        heading = (f"<b>{html.escape(self.title)}</b> · t = {seconds:.1f} s simulated · "
+        heading = (f"<b>{html.escape(self.title)}</b> · {self._clock_text()} simulated · "
                    if title else "")
         rate = "∞" if self.consumer_rate is None else self.consumer_rate
         generation = self.generations[-1].generation if self.generations else 0
@@ -521,9 +577,9 @@ class ConsumerGroupWidget(SteppedView):
         if len(self.history) < 2:
             return ""
         xs = [(t - self.start_ms) / 1000 for t, _ in self.history]
-        series = [[lags[p] for _, lags in self.history] for p in range(self._partitions)]
-        series.append([sum(lags) for _, lags in self.history])
-        top = max(max(s) for s in series) or 1
+        series = [self.segments(lambda lags, p=p: lags[p]) for p in range(self._partitions)]
+        series.append(self.segments(sum))
+        top = max(y for stretches in series for stretch in stretches for _, y in stretch) or 1
         left, bottom, right, upper = 44, height - 22, width - 8, 10
         x0, x1 = xs[0], xs[-1] if xs[-1] > xs[0] else xs[0] + 1
 
@@ -544,12 +600,13 @@ class ConsumerGroupWidget(SteppedView):
                 px = point(x, 0).split(",")[0]
                 out.append(f"<line x1='{px}' y1='{upper}' x2='{px}' y2='{bottom}' "
                            f"stroke='#bbb' stroke-dasharray='3,3'/>")
-        for i, ys in enumerate(series):
+        for i, stretches in enumerate(series):
             total = i == len(series) - 1
             color = "#222" if total else _COLORS[i % len(_COLORS)]
-            points = " ".join(point(x, y) for x, y in zip(xs, ys))
-            out.append(f"<polyline fill='none' stroke='{color}' stroke-width="
-                       f"'{2.5 if total else 1.3}' points='{points}'/>")
+            for stretch in stretches:  # no line across a gap the widget did not watch
+                points = " ".join(point(x, y) for x, y in stretch)
+                out.append(f"<polyline class='kafkalab-lag-line' fill='none' stroke='{color}' "
+                           f"stroke-width='{2.5 if total else 1.3}' points='{points}'/>")
         legend = " ".join(f"<span style='color:{_COLORS[p % len(_COLORS)]}'>━ partition {p}"
                           f"</span>" for p in range(self._partitions))
         return (f"<div>lag per partition over simulated time (dotted: a new generation)<br>"

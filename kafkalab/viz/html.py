@@ -35,7 +35,11 @@ def partition_row_html(p: Partition, positions: Mapping[str, int], max_cells: in
                for r in batch.records]
     shown = records[-max_cells:]
     if len(records) > len(shown):
-        cells.append(f"<span style='{_CELL}color:#888'>… {len(records) - len(shown)}</span>")
+        # the readers whose position is among the records not drawn keep their ▲ here
+        hidden = "".join(f"<div style='color:#c00'>▲{html.escape(name)} at {pos}</div>"
+                         for name, pos in positions.items() if pos < shown[0][0])
+        cells.append(f"<span class='kafkalab-hidden' style='{_CELL}color:#888'>… "
+                     f"{len(records) - len(shown)} earlier{hidden}</span>")
     for offset, key in shown:
         color = _COLORS[zlib.crc32(key) % len(_COLORS)] if key is not None else "#eeeeee"
         committed = offset < log.high_watermark
@@ -76,8 +80,13 @@ def cluster_html(cluster) -> str:
         f"<td>{t.replication_factor}</td>"
         f"<td>{sum(p.log_end_offset - p.log_start_offset for p in t.partitions)}</td></tr>"
         for t in sorted(cluster.topics.values(), key=lambda t: t.name))
+    quorum = cluster.controller
+    voters = ", ".join(str(v) for v in quorum.voters)
+    controllers = (f"KRaft controllers {voters}, active: {quorum.active_text()}"
+                   if quorum.dedicated else f"KRaft voters {voters} (combined mode), active: "
+                   f"{quorum.active_text()}")
     return (f"<b>kafkalab cluster</b> · {len(cluster.brokers)} broker(s): {brokers} · "
-            f"{cluster.clock_text()} · seed {cluster.seed}"
+            f"{html.escape(controllers)} · {cluster.clock_text()} · seed {cluster.seed}"
             f"<table><tr><th>topic</th><th>partitions</th><th>replication factor</th>"
             f"<th>records</th></tr>{rows}</table>")
 

@@ -34,6 +34,7 @@ import pandas as pd
 
 from ..client.producer import KafkaProducer
 from ..cluster.cluster import Cluster
+from .cluster_widget import whole_number_ticks
 from .live import StaticFallback, start_loop
 from .tables import decoded_text
 
@@ -421,7 +422,8 @@ class KeySpreadChart(StaticFallback):
 
 def batch_timeline_figure(runs: Mapping[str, WorkloadRun], height: int = 300):
     """One panel per run: each stored batch as a dot at (acknowledged at, partition), its size
-    the number of records in it."""
+    the number of records in it. With acks=0 there is no acknowledgement: the dot is drawn
+    when the batch was sent, and the axis says so."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -433,15 +435,17 @@ def batch_timeline_figure(runs: Mapping[str, WorkloadRun], height: int = 300):
                    if len(run.batches)), default=1)
     for col, run in enumerate(runs.values(), start=1):
         b = run.batches
+        when = ("sent at (acks=0: no acknowledgement)"
+                if _acks_name(run.settings.get("acks")) == "0" else "acknowledged at")
         fig.add_trace(go.Scatter(
             x=b["acked_ms"], y=b["partition"], mode="markers", showlegend=False,
             marker=dict(size=(6 + 30 * b["records"] / biggest).tolist(),
                         color=[_PARTITION_COLORS[p % 6] for p in b["partition"]],
                         line=dict(width=1, color="#333")),
             text=[f"{n} records" for n in b["records"]],
-            hovertemplate="partition %{y}, acknowledged at %{x} ms: %{text}<extra></extra>"),
+            hovertemplate=f"partition %{{y}}, {when} %{{x}} ms: %{{text}}<extra></extra>"),
             row=1, col=col)
-        fig.update_xaxes(title_text="acknowledged at (simulated ms)", row=1, col=col)
+        fig.update_xaxes(title_text=f"{when} (simulated ms)", row=1, col=col)
     fig.update_yaxes(title_text="partition", dtick=1, row=1, col=1)
     fig.update_layout(height=height, margin=dict(l=50, r=10, t=50, b=40))
     return fig
@@ -464,14 +468,33 @@ def bar_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], title: str,
     return fig
 
 
+def _acks_name(acks) -> str:
+    """'0', '1' or 'all' for any way of writing acks."""
+    return {0: "0", "0": "0", 1: "1", "1": "1", -1: "all", "-1": "all", "all": "all"}.get(
+        acks, str(acks))
+
+
+def lab_chart_titles(acks) -> tuple[str, str]:
+    """The producer lab's two chart titles. With acks=0 the broker never answers: there is
+    no acknowledgement, only the moment a request is sent."""
+    if _acks_name(acks) == "0":
+        return ("each bar is a batch, when it was sent (acks=0: no acknowledgement): "
+                "records in it", "each dot is a record: ms until it was sent, no "
+                "acknowledgement (acks=0)")
+    return ("each bar is a batch, when it was acknowledged: records in it",
+            "each dot is a record: ms until acknowledged")
+
+
 def summary_html(run: WorkloadRun) -> str:
     s, c = run.summary, run.settings
-    acks = {0: "0", 1: "1", -1: "all", "all": "all"}.get(c.get("acks"), c.get("acks"))
+    acks = _acks_name(c.get("acks"))
+    waited = ("sent, no acknowledgement (acks=0): ms until sent" if acks == "0"
+              else "latency")
     return (f"<div class='kafkalab-workload'><b>{s['records']} records</b> "
             f"({c['rate_per_ms']} per ms, linger_ms={c['linger_ms']}, "
             f"batch_size={c['batch_size']}, acks={acks}, "
             f"compression_type={c['compression_type']}) → <b>{s['batches']} batches</b>, "
-            f"{s['records_per_batch']} records per batch · latency avg "
+            f"{s['records_per_batch']} records per batch · {waited} avg "
             f"{s['latency_avg_ms']} ms, p99 {s['latency_p99_ms']} ms, max "
             f"{s['latency_max_ms']} ms · stored {s['stored_bytes']:,} bytes for "
             f"{s['payload_bytes']:,} bytes of keys and values"
@@ -530,9 +553,7 @@ class ProducerLabWidget(StaticFallback):
         self.status = widgets.HTML()
         self.table = widgets.HTML()
         self.figure = _figure_widget(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1,
-                                     subplot_titles=("each bar is a batch, when it was "
-                                                     "acknowledged: records in it",
-                                                     "each dot is a record: ms until acknowledged"))
+                                     subplot_titles=lab_chart_titles("all"))
         self.figure.add_trace(go.Bar(name="batch", marker_color="#4c78a8"), row=1, col=1)
         self.figure.add_trace(go.Scatter(name="record", mode="markers",
                                          marker=dict(size=4, color="#f58518")), row=2, col=1)
@@ -540,7 +561,7 @@ class ProducerLabWidget(StaticFallback):
                                   margin=dict(l=50, r=10, t=40, b=40))
         self.figure.update_xaxes(title_text="simulated ms since the first send", row=2, col=1)
         self.figure.update_yaxes(title_text="records", row=1, col=1)
-        self.figure.update_yaxes(title_text="latency ms", row=2, col=1)
+        self.figure.update_yaxes(title_text="latency ms", rangemode="tozero", row=2, col=1)
         controls = widgets.VBox([self.linger, self.batch_size, self.rate, self.acks,
                                  self.compression,
                                  widgets.HBox([self.run_button, self.status])])
@@ -606,7 +627,18 @@ class ProducerLabWidget(StaticFallback):
 
     def _draw(self, run: WorkloadRun) -> None:
         b, r = run.batches, run.records
+        acks = _acks_name(run.settings.get("acks"))
         with self.figure.batch_update():
+            # acks=0: the broker never answers, so there is no acknowledgement to time
+            for annotation, text in zip(self.figure.layout.annotations, lab_chart_titles(acks)):
+                annotation.text = text
+            self.figure.layout.yaxis2.title.text = ("ms until sent" if acks == "0"
+                                                    else "latency ms")
+            # whole records and whole simulated ms: distinct whole-number ticks from 0
+            for axis, values, least in ((self.figure.layout.yaxis, b["records"], 1),
+                                        (self.figure.layout.yaxis2, r["latency_ms"], 5)):
+                ticks = whole_number_ticks(max([least, *values.tolist()]))
+                axis.update(tickmode="array", tickvals=ticks, range=[0, ticks[-1] * 1.05])
             self.figure.data[0].x = b["acked_ms"].tolist()
             self.figure.data[0].y = b["records"].tolist()
             self.figure.data[0].marker.color = [_PARTITION_COLORS[p % 6] for p in b["partition"]]

@@ -1,8 +1,8 @@
 """Real-browser test: lesson 06's ClusterWidget (replication) in JupyterLab.
 
-After Run All, in the first ClusterWidget output (the ``lab`` of "critical-events" on a 3-broker
-cluster) it clicks *+1 s* (the view still shows the moment of its last redraw, long before the
-end of the notebook), reads the replica grid, clicks *Kill* of the broker that leads the most
+After Run All, in the live ClusterWidget of section 8 (``play``: "critical-events" on a 3-broker
+playground cluster of its own; the widgets earlier in the notebook are shown as static snapshots)
+it clicks *+1 s*, reads the replica grid, clicks *Kill* of the broker that leads the most
 partitions, checks that the grid greys that broker out at once, then clicks *+10 s* (the
 controller fences a broker it has not heard from for 9 s) and checks that every partition it led
 has a new leader among the other brokers, that its column says "down", and that the chart marks
@@ -25,7 +25,7 @@ GRID_JS = """el => {
   const grid = el.querySelector('.widget-html .kafkalab-cluster-grid');
   if (!grid) return null;
   const view = grid.closest('.widget-html');
-  const time = /t = ([\\d.]+) s simulated/.exec(view.textContent);
+  const header = view.querySelector('.kafkalab-cluster-header');  // data-seconds: its clock
   const cells = [...grid.querySelectorAll('td.kafkalab-replica')].map(td => ({
     broker: Number(td.dataset.broker), partition: Number(td.dataset.partition),
     role: td.dataset.role}));
@@ -33,7 +33,7 @@ GRID_JS = """el => {
     .map(small => small.textContent.replace(/\\s+/g, ' ').trim());
   const gd = el.querySelector('.js-plotly-plot');
   const notes = ((gd && gd.layout && gd.layout.annotations) || []).map(a => a.text);
-  return {seconds: time ? Number(time[1]) : null, cells, states, notes};
+  return {seconds: header ? Number(header.dataset.seconds) : null, cells, states, notes};
 }"""
 
 
@@ -57,14 +57,13 @@ def step(page, output, grid, label: str, seconds: float) -> dict:
 
 def kill_a_leader_and_step(page, server) -> dict:
     open_and_run_all(page, server, NOTEBOOK)
-    output = widget_output(page, GRID)  # the first one: cell `lab` of critical-events
+    output = widget_output(page, GRID)  # the live one: cell `play` of section 8
 
     def grid() -> dict:
         return output.evaluate(GRID_JS)
 
     assert settled(grid)["cells"], f"no replica grid: {grid()}"
-    # After Run All this view still shows the moment of its last redraw (cell `lab.run`); the
-    # notebook has moved the cluster on since. One step redraws it from the present.
+    # One step redraws the view from the present.
     step(page, output, grid, "+1 s", 1)
     before = settled(grid)
     led_by: dict[int, list[int]] = {}

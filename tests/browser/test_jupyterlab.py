@@ -119,7 +119,7 @@ def test_a_learner_opens_an_exercise_from_the_file_browser(jupyter_lab, lab_page
             ".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$")))
 
     def scenario() -> dict:
-        page.goto(f"{jupyter_lab.url}/lab/workspaces/file-browser-{time.monotonic_ns()}/tree")
+        page.goto(f"{jupyter_lab.url}/lab/workspaces/file-browser-{time.monotonic_ns()}")
         entry("exercises").wait_for(timeout=STEP_MS)
         listed = page.locator(".jp-DirListing-itemText").all_text_contents()
         entry("exercises").dblclick()
@@ -127,7 +127,7 @@ def test_a_learner_opens_an_exercise_from_the_file_browser(jupyter_lab, lab_page
         entry(EXERCISE).dblclick()
         page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=STEP_MS)
         page.locator(".jp-StatusBar-TextItem", has_text="| Idle").wait_for(timeout=STEP_MS)
-        tab = page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel").first
+        tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel").first
         answer = page.locator(".jp-Notebook .jp-CodeCell .cm-content",
                               has_text="write your answer here").first
         answer.wait_for(timeout=STEP_MS)

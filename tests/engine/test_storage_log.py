@@ -112,7 +112,7 @@ def test_segments_roll_by_segment_ms_in_simulated_time():
     clock.advance_to(T0 + HOUR_MS)
     append(log, batch_of(2))
     assert [s.base_offset for s in log.segments] == [0, 4]
-    assert f"3600000 ms old >= segment.ms=3600000" in events[-1][1]
+    assert "it is 1 h old >= segment.ms=3600000 (1 h)" in events[-1][1]
     # the new segment's age counts from its own first batch
     clock.advance_to(T0 + 2 * HOUR_MS - 1)
     append(log, batch_of(1))
