@@ -219,3 +219,19 @@ def test_cross_references_use_the_course_notebook_names(path):
                          re.IGNORECASE), "refer to other notebooks by their names (DESIGN §4)"
     for name in re.findall(r"\b(\d\d[ab]?-[a-z][a-z-]*[a-z])\b", text):
         assert name in COURSE_NOTEBOOKS, name
+
+
+def test_the_diagram_and_the_cluster_view_follow_a_controller_failover():
+    from kafkalab import Cluster, KafkaAdminClient
+    from kafkalab.viz.architecture import ArchitectureDiagram
+
+    cluster = Cluster(brokers=3, port=39092)
+    cluster.create_topic("orders", partitions=3, replication_factor=3)
+    cluster.kill_controller()  # 1000
+    cluster.advance(seconds=2)  # controller.quorum.election.timeout.ms passes
+    assert cluster.controller.active == 1001
+    assert "active controller: controller 1001" in ArchitectureDiagram(cluster, "orders").svg()
+    assert "active: controller 1001" in cluster._repr_html_()
+    # clients are still answered with a live broker, as in KRaft Kafka
+    admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap_servers)
+    assert admin.describe_cluster()["controller_id"] in cluster.brokers

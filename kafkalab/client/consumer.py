@@ -256,11 +256,9 @@ class KafkaConsumer:
             compiled = re.compile(pattern)
         else:
             if isinstance(topics, str) or not isinstance(topics, Sequence):
+                hint = f": subscribe([{topics!r}])" if isinstance(topics, str) else ""
                 raise TypeError(f"Topics must be a list (or non-str sequence), not "
-                                f"{type(topics).__name__}: subscribe([{topics!r}])"
-                                if isinstance(topics, str) else
-                                "Topics must be a list (or non-str sequence), not "
-                                f"{type(topics).__name__}")
+                                f"{type(topics).__name__}{hint}")
             for topic in topics:
                 _check_subscribed_topic(topic)
         if listener and not isinstance(
@@ -281,8 +279,10 @@ class KafkaConsumer:
         self._maybe_refresh_subscription()
 
     def subscription(self) -> set[str] | None:
-        if self._pattern is not None:
-            return {t for t in self._transport.topic_names() if self._pattern.match(t)}
+        if self._pattern is not None:  # internal topics match only if not excluded
+            return {t for t in self._transport.topic_names(
+                        include_internal=not self.config["exclude_internal_topics"])
+                    if self._pattern.match(t)}
         return set(self._subscription) if self._subscription is not None else None
 
     def unsubscribe(self) -> None:

@@ -18,9 +18,9 @@ own ``poll()``, never inside another client's call. A subscribed topic that appe
 gains partitions in the metadata makes the member rejoin (a topic subscribed before it exists
 is assigned once it does). Eager protocol: every partition is revoked before rejoining — and,
 as in kafka-python 3, the listener hears ``on_partitions_revoked`` even when there is nothing to
-revoke (an empty set at the first join; Java's client skips that call). Cooperative protocol (``CooperativeStickyAssignor``): only partitions that
-move (or whose topic is no longer subscribed) are revoked, and the member rejoins once more to
-receive them on the other side.
+revoke (an empty set at the first join; Java's client skips that call). Cooperative protocol
+(``CooperativeStickyAssignor``): only partitions that move (or whose topic is no longer
+subscribed) are revoked, and the member rejoins once more to receive them on the other side.
 
 Invariants: the consumer's assignment changes only in :meth:`ensure_active`; ``generation`` is
 that of the last completed SyncGroup (-1 when not a member).
@@ -107,6 +107,9 @@ class GroupMember:
         self._error: Exception | None = None
         self._joined_topics: dict[str, int] = {}
         self._seen_metadata_version = -1  # the cluster's metadata_version metadata_changed saw
+        # as kafka-python's ``rejoining``: the join was prepared (listener told, partitions
+        # revoked) and is being retried; cleared when a SyncGroup completes
+        self._prepared = False
         self._heartbeat = None
         self._poll_timer = None
         self.active = True
@@ -167,9 +170,10 @@ class GroupMember:
             # the group already gave these away (session or poll interval expired, fenced):
             # nothing can be committed for them, the listener hears on_partitions_lost
             consumer._lose(owned)
-        elif not self.cooperative:
+        elif not self.cooperative and (owned or not self._prepared):
             # eager, as kafka-python 3: the listener hears on_partitions_revoked even with
-            # nothing to revoke (the first join: an empty set)
+            # nothing to revoke (the first join: an empty set) — once per rebalance, not
+            # again when the JoinGroup is retried
             consumer._before_revoke()
             consumer._revoke(set(consumer.assignment_owned()))
         elif owned:  # cooperative: only partitions of topics no longer subscribed go now
@@ -177,6 +181,7 @@ class GroupMember:
             if gone:
                 consumer._before_revoke(gone)
                 consumer._revoke(gone)
+        self._prepared = True
         self._joining = True
         self.need_rejoin = False
         self.state = MemberState.REBALANCING
@@ -239,6 +244,7 @@ class GroupMember:
                 assignment, self.generation)
         self._pending_assignment = tps
         self._joining = False
+        self._prepared = False
         self.state = MemberState.STABLE
         self._schedule_heartbeat()
 
@@ -343,6 +349,7 @@ class GroupMember:
             self._transport.leave_group(self.group_id, self.member_id, why)
         self.member_id, self.generation = "", -1
         self.state = MemberState.UNJOINED
+        self._prepared = False  # the next join is a new rebalance for this member
         if self._heartbeat is not None:
             self._heartbeat.cancel()
 

@@ -172,7 +172,10 @@ class KafkaProducer:
     def send(self, topic: str, value: Any = None, key: Any = None, headers=None,
              partition: int | None = None, timestamp_ms: int | None = None
              ) -> FutureRecordMetadata:
-        """Queue one record; returns a future that resolves to its RecordMetadata."""
+        """Queue one record; returns a future that resolves to its RecordMetadata.
+
+        A topic not in the metadata yet (and not auto-created) is waited for up to
+        ``max_block_ms``, then ``KafkaTimeoutError`` (as kafka-python's send)."""
         if self._closed:
             raise IllegalStateError("KafkaProducer already closed: cannot send")
         if (self._plain and headers is None and type(value) is bytes
@@ -250,10 +253,12 @@ class KafkaProducer:
         if not transport.wait_for(lambda: transport.has_topic(topic), max_block_ms):
             why = ("allow_auto_create_topics=False" if not self._allow_auto_create
                    else "the brokers run with auto.create.topics.enable=false")
+            existing = ", ".join(transport.topic_names()) or "none"
             raise KafkaTimeoutError(
                 f"Failed to update metadata after {max_block_ms / 1000:.1f} secs. Topic "
-                f"{topic!r} is not present in metadata: it does not exist and is not "
-                f"auto-created ({why}); create it first (KafkaAdminClient.create_topics)")
+                f"{topic!r} is not present in metadata: it does not exist (existing topics: "
+                f"{existing}) and is not auto-created ({why}); create it first "
+                "(KafkaAdminClient.create_topics)")
         return transport.partitions_for(topic, False)
 
     def _serialize_record(self, topic: str, key: Any, value: Any, headers
@@ -347,7 +352,7 @@ class KafkaProducer:
             raise MessageSizeTooLargeError(
                 f"The message is {size} bytes when serialized which is larger than the maximum "
                 f"request size you have configured with the max_request_size configuration "
-                f"(max_request_size={self.config['max_request_size']})")
+                f"({self.config['max_request_size']})")
         if size > self.config["buffer_memory"]:
             raise MessageSizeTooLargeError(
                 f"The message is {size} bytes when serialized which is larger than the total "

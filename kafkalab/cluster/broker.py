@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from ..errors import NotEnoughReplicasError, NotLeaderForPartitionError
+from ..config import INTERNAL_TOPICS
+from ..errors import InvalidTopicError, NotEnoughReplicasError, NotLeaderForPartitionError
 from ..record import RecordBatch
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ class Broker:
                 f"retries)", broker=self.id, topic=topic, partition=partition)
             return
         try:
+            if topic in INTERNAL_TOPICS:  # only the coordinators write there (ReplicaManager)
+                raise InvalidTopicError(f"Cannot append to internal topic {topic}")
             p = self._led_partition(topic, partition)
             min_isr = p.leader_log.config["min.insync.replicas"]
             if acks == ACKS_ALL and len(p.isr) < min_isr:

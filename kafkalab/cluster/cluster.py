@@ -12,7 +12,9 @@ nothing.
 from __future__ import annotations
 
 import functools
+import os
 import random
+import sys
 import threading
 import warnings
 import weakref
@@ -80,6 +82,16 @@ def explains_refusals(kind: str, verb: str):
     return decorate
 
 
+def _caller_level() -> int:
+    """``stacklevel`` for a warning issued by ``warn_once``: the first frame outside kafkalab,
+    so the warning names the learner's line (and Python's once-per-line filter applies)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame, level = sys._getframe(2), 2  # warn_once's caller: stacklevel 2
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _imbalance(partitions, broker_id: int) -> float:
     """Share of the partitions preferring ``broker_id`` that it does not lead."""
     preferred = [p for p in partitions if p.preferred_leader == broker_id]
@@ -95,6 +107,9 @@ class Cluster:
                  controllers: int = 3):
         if not isinstance(brokers, int) or brokers < 1:
             raise ValueError(f"brokers must be a whole number >= 1, not {brokers!r}")
+        if not isinstance(controllers, int) or controllers < 1:
+            raise ValueError(f"controllers must be a whole number >= 1 (the KRaft quorum's "
+                             f"voters; 3 survive one failure), not {controllers!r}")
         self.lock = threading.RLock()
         self.clock = make_clock(clock)
         self.scheduler = Scheduler(self.clock)
@@ -229,7 +244,7 @@ class Cluster:
         kafkalab accepts but does not do yet (a topic or client config)."""
         if key not in self._warned:
             self._warned.add(key)
-            warnings.warn(message, UserWarning, stacklevel=4)
+            warnings.warn(message, UserWarning, stacklevel=_caller_level())
 
     def _check_assignment(self, assignment: Mapping[int, list[int]]) -> list[list[int]]:
         """Kafka's checks of a manual replica assignment (INVALID_REPLICA_ASSIGNMENT)."""

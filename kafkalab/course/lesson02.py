@@ -1,4 +1,4 @@
-"""Checks of lesson 02 (producers in depth).
+"""Checks of notebook 02-producers (producers in depth).
 
 Each check returns ``None`` when the answer is right and a hint when it is wrong, and never
 prints (``checks.run`` prints the pass line). Expected answers are computed, not stored: from

@@ -1,4 +1,4 @@
-"""Checks of lesson 03 (consumers and consumer groups).
+"""Checks of notebook 03-consumers (consumers and consumer groups).
 
 Each check returns ``None`` when the answer is right and a hint when it is wrong, and never
 prints (``checks.run`` prints the pass line; whatever a learner's function prints while a check

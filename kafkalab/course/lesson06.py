@@ -1,4 +1,4 @@
-"""Checks of lesson 06 (replication and fault tolerance).
+"""Checks of notebook 06-replication (replication and fault tolerance).
 
 Each check returns ``None`` when the answer is right and a hint when it is wrong, and never
 prints (``checks.run`` prints the pass line). Expected answers are computed, not stored: the

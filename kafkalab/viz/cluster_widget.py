@@ -458,7 +458,7 @@ class ClusterWidget(SteppedView):
                                     (self.chart.layout.yaxis2, self._ticks(acknowledged=False))):
                     axis.update(tickmode="array", tickvals=ticks, tickformat=",d",
                                 range=[0, ticks[-1] * 1.04])
-                faults = [((t - self.start_ms) / 1000, label) for t, label in self.faults]
+                faults = self._fault_labels()
                 self.chart.layout.shapes = [
                     dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,
                          line=dict(color="#999", dash="dot", width=1)) for x, _ in faults]
@@ -494,6 +494,18 @@ class ClusterWidget(SteppedView):
             xs.extend(x for x, _ in stretch)
             ys.extend(y for _, y in stretch)
         return xs, ys
+
+    def _fault_labels(self) -> list[tuple[float, str]]:
+        """(simulated seconds, label) of the faults, those at the same moment in one label:
+        ``kill 1, 2, 3``."""
+        merged: dict[int, dict[str, list[str]]] = {}
+        for t, label in self.faults:
+            verb, _, what = label.partition(" ")
+            merged.setdefault(t, {}).setdefault(verb, []).append(what)
+        return [((t - self.start_ms) / 1000,
+                 " · ".join(f"{verb} {', '.join(w for w in whats if w)}".strip()
+                            for verb, whats in verbs.items()))
+                for t, verbs in merged.items()]
 
     def _ticks(self, acknowledged: bool) -> list[int]:
         """Whole-number ticks of the acknowledged panel, or of the lost-and-failed one."""
@@ -602,8 +614,7 @@ class ClusterWidget(SteppedView):
         xs = [(t - self.start_ms) / 1000 for t, *_ in self.history]
         x0, x1 = xs[0], xs[-1] if xs[-1] > xs[0] else xs[0] + 1
         left, right = 56, width - 10
-        faults = [((t - self.start_ms) / 1000, label) for t, label in self.faults
-                  if x0 <= (t - self.start_ms) / 1000 <= x1]
+        faults = [(x, label) for x, label in self._fault_labels() if x0 <= x <= x1]
 
         def px(x: float) -> float:
             return left + (x - x0) / (x1 - x0) * (right - left)

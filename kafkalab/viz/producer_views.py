@@ -1,4 +1,4 @@
-"""Producer views for lesson 02: what a producer does with time, batches and bytes.
+"""Producer views for notebook 02-producers: what a producer does with time, batches and bytes.
 
 A real producer hides its batches: you see ``send()`` return and, later, a callback. In
 simulated time every batch boundary and every millisecond of waiting can be measured exactly,

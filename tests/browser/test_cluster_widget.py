@@ -1,4 +1,4 @@
-"""Real-browser test: lesson 06's ClusterWidget (replication) in JupyterLab.
+"""Real-browser test: the ClusterWidget of notebook 06-replication in JupyterLab.
 
 After Run All, in the live ClusterWidget of section 8 (``play``: "critical-events" on a 3-broker
 playground cluster of its own; the widgets earlier in the notebook are shown as static snapshots)

@@ -1,4 +1,4 @@
-"""Real-browser test: lesson 03's ConsumerGroupWidget in JupyterLab.
+"""Real-browser test: the ConsumerGroupWidget of notebook 03-consumers in JupyterLab.
 
 After Run All, in the first ConsumerGroupWidget output (``lab``, group email-service on the
 3-partition topic orders; the notebook has closed its consumers by then) it clicks

@@ -187,7 +187,8 @@ def test_eager_revokes_everything_before_joining_and_assigns_after_sync(cluster)
                                                                       StickyPartitionAssignor)
     assert generation(cluster) == gen + 1                      # one rebalance
     revoked = {name: set(s) for name, kind, s, _ in log if kind == "revoked"}
-    assert revoked == before                                   # every partition went back
+    # every partition went back; d's first join revokes nothing (kafka-python 3 still calls)
+    assert revoked == before | {"d": set()}
     events = list(cluster.events)
     joined = next(i for i, e in enumerate(events) if i >= mark and e.kind == "group.joined")
     stable = next(i for i, e in enumerate(events) if i > joined and e.kind == "group.stable")

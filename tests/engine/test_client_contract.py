@@ -90,6 +90,23 @@ def test_a_group_subscribes_to_a_topic_created_later_and_reads_it(cluster):
     assert all(got[c] for c in members)
 
 
+def test_a_waiting_poll_notices_the_subscribed_topic_appear(cluster):
+    consumer = consumer_for(cluster, group_id="billing", allow_auto_create_topics=False)
+    consumer.subscribe(["payments"])
+    assert consumer.poll(timeout_ms=5000) == {}          # joined, nothing to assign
+
+    def payments_appear():
+        cluster.create_topic("payments", partitions=2)
+        producer_for(cluster).send("payments", value=b"first", partition=1)
+    cluster.scheduler.call_later(2000, payments_appear)
+    started = cluster.now_ms()
+    records = consumer.poll(timeout_ms=60_000)
+    assert [r.value for r in records[TopicPartition("payments", 1)]] == [b"first"]
+    assert cluster.now_ms() - started < 5000            # the rebalance did not wait for 60 s
+    assert consumer.assignment() == {TopicPartition("payments", 0),
+                                     TopicPartition("payments", 1)}
+
+
 def test_a_consumer_without_group_is_assigned_a_topic_once_it_exists(cluster):
     consumer = consumer_for(cluster, "later", allow_auto_create_topics=False)
     assert consumer.poll(timeout_ms=100) == {} and consumer.assignment() == set()
@@ -215,6 +232,14 @@ def test_a_user_topic_starting_with_two_underscores_is_an_ordinary_topic(cluster
     by_pattern.subscribe(pattern="^__.*")
     assert by_pattern.subscription() == {"__mine"}
     assert by_pattern.assignment() == {TopicPartition("__mine", 0), TopicPartition("__mine", 1)}
+
+
+def test_a_client_cannot_append_to_an_internal_topic(cluster):
+    """Kafka's ReplicaManager: only the coordinators write __consumer_offsets."""
+    consumer_for(cluster, "orders", group_id="g").poll(timeout_ms=100)
+    future = producer_for(cluster).send("__consumer_offsets", b"forged", partition=0)
+    with pytest.raises(InvalidTopicError, match="Cannot append to internal topic __consumer_offsets"):
+        future.get(timeout=10)
 
 
 # --- 8. subscription modes, topic lists and headers as kafka-python checks them ------------------

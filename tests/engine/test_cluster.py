@@ -5,7 +5,7 @@ import pytest
 
 from kafkalab import Cluster, KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafkalab.cluster import registry
-from kafkalab.errors import KafkaConnectionError, UnknownTopicOrPartitionError
+from kafkalab.errors import KafkaConnectionError, KafkaTimeoutError, UnknownTopicOrPartitionError
 
 
 # --- determinism -------------------------------------------------------------------------------
@@ -120,8 +120,10 @@ def test_auto_create_topics_enable_false_refuses_unknown_topics():
     cluster = Cluster(config={"auto.create.topics.enable": False})
     cluster.create_topic("orders")
     producer = KafkaProducer(bootstrap_servers=cluster.bootstrap_servers)
-    with pytest.raises(UnknownTopicOrPartitionError, match="'ordrs' does not exist. "
-                                                           "Existing topics: orders"):
+    # as kafka-python: send() waits max_block_ms for the topic's metadata, then gives up
+    with pytest.raises(KafkaTimeoutError, match=r"Failed to update metadata after 60\.0 secs\. "
+                       r"Topic 'ordrs' .*existing topics: orders.*auto\.create\.topics\."
+                       r"enable=false"):
         producer.send("ordrs", value=b"typo")
     assert sorted(cluster.topics) == ["orders"]
     assert not cluster.events.of_kind("topic.auto_created")
@@ -138,7 +140,7 @@ def test_a_client_may_forbid_auto_creation():
     cluster = Cluster()
     producer = KafkaProducer(bootstrap_servers=cluster.bootstrap_servers,
                              allow_auto_create_topics=False)
-    with pytest.raises(UnknownTopicOrPartitionError):
+    with pytest.raises(KafkaTimeoutError, match="allow_auto_create_topics=False"):
         producer.send("orders", value=b"x")
     assert "orders" not in cluster.topics
 
@@ -239,3 +241,14 @@ def test_a_wall_clock_cluster_runs_in_real_time():
             cluster.advance(seconds=1)
     finally:
         cluster.close()
+
+
+@pytest.mark.parametrize("brokers, controllers, refused", [
+    (0, 3, "brokers must be a whole number >= 1"),
+    (3, 0, "controllers must be a whole number >= 1"),
+    (3, "3", "controllers must be a whole number >= 1"),
+])
+def test_a_cluster_needs_at_least_one_broker_and_one_controller(brokers, controllers, refused):
+    """With no controller voter nothing could ever be elected: refuse it with the reason."""
+    with pytest.raises(ValueError, match=refused):
+        Cluster(brokers=brokers, controllers=controllers)

@@ -94,11 +94,11 @@ def test_subscribe_by_pattern(orders):
 def test_assign_and_subscribe_are_mutually_exclusive(orders):
     consumer = consumer_for(orders)
     consumer.assign([P0])
-    with pytest.raises(IllegalStateError, match="mutually exclusive"):
+    with pytest.raises(IllegalStateError, match="only one way to configure your consumer"):
         consumer.subscribe(["orders"])
     consumer.unsubscribe()
     consumer.subscribe(["orders"])
-    with pytest.raises(IllegalStateError, match="mutually exclusive"):
+    with pytest.raises(IllegalStateError, match="only one way to configure your consumer"):
         consumer.assign([P0])
 
 

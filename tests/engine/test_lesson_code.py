@@ -551,7 +551,8 @@ def test_rebalance_listener_commits_before_a_second_instance_takes_partitions(le
     send_soon(lesson_cluster, [b"order %d" % i for i in range(6)])
     namespace = {"process": processed.append}
     lines = run(REBALANCE_LISTENER, namespace, capsys)
-    assert [printed_partitions(x) for x in lines] == [("assigned", [0, 1, 2])]
+    # kafka-python 3 (eager): the first join revokes an empty set, then assigns
+    assert [printed_partitions(x) for x in lines] == [("revoked", []), ("assigned", [0, 1, 2])]
     assert len(processed) == 6
     consumer = namespace["consumer"]
     positions = {tp.partition: consumer.position(tp) for tp in consumer.assignment()}
