@@ -41,7 +41,7 @@ import plotly.graph_objects as go
 from ..client.producer import KafkaProducer
 from ..cluster.cluster import Cluster
 from ..timefmt import clock_text, duration_text
-from .live import SteppedView, start_loop
+from .live import SteppedView, joined_stretches, start_loop
 
 #: role -> (fill colour, text colour, label)
 ROLES = {
@@ -453,7 +453,7 @@ class ClusterWidget(SteppedView):
             self.events_view.value = self._events_html()
             with self.chart.batch_update():
                 for i in range(len(SERIES)):
-                    self.chart.data[i].x, self.chart.data[i].y = self._line(i)
+                    self.chart.data[i].x, self.chart.data[i].y = joined_stretches(self.segments(i))
                 for axis, ticks in ((self.chart.layout.yaxis, self._ticks(acknowledged=True)),
                                     (self.chart.layout.yaxis2, self._ticks(acknowledged=False))):
                     axis.update(tickmode="array", tickvals=ticks, tickformat=",d",
@@ -482,18 +482,6 @@ class ClusterWidget(SteppedView):
                 out.append([])
             out[-1].append(((row[0] - self.start_ms) / 1000, row[series + 1]))
         return out
-
-    def _line(self, series: int) -> tuple[list, list]:
-        """x and y of one plotly trace, its stretches joined by a ``None`` point (a break)."""
-        xs: list = []
-        ys: list = []
-        for stretch in self.segments(series):
-            if xs:
-                xs.append(None)
-                ys.append(None)
-            xs.extend(x for x, _ in stretch)
-            ys.extend(y for _, y in stretch)
-        return xs, ys
 
     def _fault_labels(self) -> list[tuple[float, str]]:
         """(simulated seconds, label) of the faults, those at the same moment in one label:

@@ -49,7 +49,7 @@ from ..client.producer import KafkaProducer
 from ..cluster.cluster import Cluster
 from ..coordinator import assignors as _assignors
 from ..timefmt import clock_text, duration_text
-from .live import SteppedView, start_loop
+from .live import SteppedView, joined_stretches, start_loop
 
 ASSIGNORS = {
     "range": _assignors.RangePartitionAssignor,
@@ -460,9 +460,9 @@ class ConsumerGroupWidget(SteppedView):
             self.timeline_view.value = self._timeline_html()
             with self.chart.batch_update():
                 for p in range(self._partitions):
-                    self.chart.data[p].x, self.chart.data[p].y = self._line(
-                        lambda lags, p=p: lags[p])
-                self.chart.data[-1].x, self.chart.data[-1].y = self._line(sum)
+                    self.chart.data[p].x, self.chart.data[p].y = joined_stretches(self.segments(
+                        lambda lags, p=p: lags[p]))
+                self.chart.data[-1].x, self.chart.data[-1].y = joined_stretches(self.segments(sum))
                 self.chart.layout.shapes = [
                     dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,
                          line=dict(color="#999", dash="dot", width=1))
@@ -481,19 +481,6 @@ class ConsumerGroupWidget(SteppedView):
                 out.append([])
             out[-1].append(((t - self.start_ms) / 1000, value(lags)))
         return out
-
-    def _line(self, value) -> tuple[list, list]:
-        """x and y of one plotly trace: the stretches joined by a ``None`` point (a break
-        in the line; plotly does not connect gaps)."""
-        xs: list = []
-        ys: list = []
-        for stretch in self.segments(value):
-            if xs:
-                xs.append(None)
-                ys.append(None)
-            xs.extend(x for x, _ in stretch)
-            ys.extend(y for _, y in stretch)
-        return xs, ys
 
     def _members_html(self, title: bool = True) -> str:
         lags = self.history[-1][1] if self.history else [0] * self._partitions

@@ -29,6 +29,21 @@ class StaticFallback:
         return bundle
 
 
+def joined_stretches(stretches: list[list[tuple[float, float]]]) -> tuple[list, list]:
+    """x and y of one plotly trace drawn as separate stretches of (x, y) points: a ``None``
+    point between two stretches breaks the line (plotly does not connect gaps), so a chart
+    never draws a line across time the view did not watch."""
+    xs: list = []
+    ys: list = []
+    for stretch in stretches:
+        if xs:
+            xs.append(None)
+            ys.append(None)
+        xs.extend(x for x, _ in stretch)
+        ys.extend(y for _, y in stretch)
+    return xs, ys
+
+
 def start_loop(step: Callable[[], bool], interval_s: float) -> asyncio.Task | None:
     """Run ``step()`` every ``interval_s`` on the kernel's event loop until it returns False.
 
