@@ -2,7 +2,9 @@
 
 Replace ``from kafka import ...`` with ``from kafkalab import ...`` and the lesson's code runs
 against an in-process cluster in simulated time. Explicit re-exports only; importing has no
-side effects (the default cluster is created by the first client that needs it).
+side effects (the default cluster is created by the first client that needs it) except one:
+the engine's objects are told to show themselves with the HTML views of ``kafkalab.viz.html``
+(the engine hands views snapshots and never imports them, DESIGN §1).
 
 Every name ``kafka`` exports at top level is exported here too (kafka-python's own objects for
 the value types, serializers and listener interfaces; kafkalab's clients).
@@ -25,6 +27,9 @@ from .structs import (
     TopicPartition,
     TopicPartitionReplica,
 )
+from .viz import html as _html_views
+
+_html_views.register()
 
 __version__ = "0.1.0"
 

@@ -62,6 +62,11 @@ class WallClock:
     def advance_to(self, time_ms: int) -> None:
         """Real time cannot be driven; the scheduler only waits for it."""
 
+    def seconds_until(self, time_ms: int) -> float:
+        """Real seconds from now until ``time_ms`` (negative once it passed), to the
+        sub-millisecond: the wall-clock driver sleeps exactly this long for its next timer."""
+        return (time_ms - self._origin_ms) / 1000 - (time.monotonic() - self._origin_mono)
+
     def __repr__(self) -> str:
         return "WallClock()"
 

@@ -13,32 +13,15 @@ import re
 
 import pytest
 
-from notebook_text import code_cell, prose_after, shown_html, shown_text
+from notebook_text import (code_cell, flat, live_widget_cells, outputs_text, prose_after,
+                           prose_before, shown_html, shown_text)
 
 NOTEBOOK = "00-start-here.ipynb"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-# the notebook names of DESIGN §4: the only names a cross-reference may use
-COURSE_NOTEBOOKS = {
-    "00-start-here", "01-topics-partitions-offsets", "02-producers", "02b-transactions",
-    "03-consumers", "04-streams", "05-connect", "06-replication", "07-retention-compaction",
-    "08-monitoring", "09-patterns", "10-kafka-vs-queues", "11-self-check"}
 
 
 @pytest.fixture(scope="module")
 def nb(executed_notebook):
     return executed_notebook(NOTEBOOK)
-
-
-def flat(text: str) -> str:
-    """Markdown or shown text on one line, single spaces, no emphasis marks."""
-    return re.sub(r"\s+", " ", text.replace("**", "").replace("*", ""))
-
-
-def prose_before(notebook, fragment: str) -> str:
-    """The markdown cell right before the code cell containing ``fragment``."""
-    index = notebook.cells.index(code_cell(notebook, fragment))
-    before = [c for c in notebook.cells[:index] if c.cell_type == "markdown"]
-    return before[-1].source if before else ""
 
 
 def topic_log(cell) -> dict:
@@ -70,20 +53,45 @@ def queue_ready(cell) -> list[str]:
     return re.findall(r"<span class='kafkalab-queue-ready'[^>]*>([^<]*)<br>", shown_html(cell))
 
 
-def outputs_text(notebook) -> str:
-    return "\n".join(shown_text(c) for c in notebook.cells if c.cell_type == "code")
-
-
 # --- views: snapshots, one live widget ----------------------------------------------------------
+DAY_8 = "cluster.advance(days=6)  # to day 8"
+
+
 def test_the_live_widget_is_displayed_once_and_later_cells_show_snapshots(nb):
-    live = [c for c in nb.cells if c.cell_type == "code"
-            and any(WIDGET_VIEW in o.get("data", {}) for o in c.get("outputs", []))]
-    assert live == [code_cell(nb, "lab = QueueVsLogWidget(")], (
+    live = live_widget_cells(nb)
+    play = code_cell(nb, "play = QueueVsLogWidget(")
+    assert live == [play], (
         "a live widget shown in more than one cell shows its final state everywhere after Run "
-        "All; the cells after the first show lab.snapshot()")
-    for fragment in ("for _ in range(4):", "fraud_reader.seek(payments_0, 0)",
-                     "for day in range(6):"):
+        "All; the lesson's cells show lab.snapshot()")
+    for fragment in ("for _ in range(4):", "fraud_reader.seek(payments_0, 0)", DAY_8):
         assert "kafkalab-queue-vs-log" in shown_html(code_cell(nb, fragment)), fragment
+        assert "lab.snapshot()" in code_cell(nb, fragment).source, fragment
+
+
+def test_the_learners_widget_is_on_its_own_cluster_that_no_later_cell_moves(nb):
+    """DESIGN §4: the widget to click sits on a cluster of its own (its own port, so it never
+    takes over localhost:9092), and only the learner moves it: after Run All it still shows the
+    moment it was displayed, so the first click does not jump days ahead."""
+    play = code_cell(nb, "play = QueueVsLogWidget(")
+    assert re.search(r"playground = Cluster\([^)]*port=39092", play.source)
+    assert "QueueVsLogWidget(playground," in play.source
+    later = nb.cells[nb.cells.index(play) + 1:]
+    for cell in later:
+        if cell.cell_type == "code":
+            assert not re.search(r"\b(play|playground)\.", cell.source), cell.source
+    assert "t = 0 d 00:00:00" in shown_text(play), "the live widget shows its cluster's clock"
+    prose = flat(prose_before(nb, "play = QueueVsLogWidget("))
+    assert "runs on a cluster of its own" in prose and "no other cell moves its clock" in prose
+
+
+def test_each_snapshot_shows_the_clock_of_its_moment(nb):
+    from notebook_text import clock_seconds
+
+    assert clock_seconds(shown_text(code_cell(nb, "for _ in range(4):"))) < 3600 * 2
+    day8 = shown_text(code_cell(nb, DAY_8))
+    assert clock_seconds(day8) // 86400 == 8
+    printed = re.search(r"now: (t = \d+ d [\d:.]+)", day8).group(1)
+    assert f"clock: {printed}" in day8, "the snapshot's clock is the time the cell printed"
 
 
 def test_after_four_sends_the_snapshot_shows_what_the_prose_says(nb):
@@ -122,10 +130,10 @@ def test_the_segment_roll_is_where_the_prose_says(nb):
 
 
 def test_on_day_8_the_snapshot_shows_the_deletion_the_prose_describes(nb):
-    cell = code_cell(nb, "for day in range(6):")
+    cell = code_cell(nb, DAY_8)
     text, log = shown_text(cell), topic_log(cell)
     assert "now: t = 8 d" in text
-    prose = flat(prose_after(nb, "for day in range(6):"))
+    prose = flat(prose_after(nb, DAY_8))
     first, last, old, new = map(int, re.search(
         r"deleted the first segment, offsets (\d+)–(\d+)\. The log start offset moved from "
         r"(\d+) to (\d+)", prose).groups())
@@ -134,12 +142,12 @@ def test_on_day_8_the_snapshot_shows_the_deletion_the_prose_describes(nb):
     day = int(re.search(r"Just after day (\d+)", prose).group(1))
     assert re.search(rf"\[t = {day} d [^\]]+\] retention\.deleted: payments-0 .* log start "
                      rf"offset {old} -> {new}", text)
-    before = flat(prose_before(nb, "for day in range(6):"))
+    before = flat(prose_before(nb, DAY_8))
     assert "The snapshot below shows day 8" in before
 
 
 def test_the_reader_that_wants_a_deleted_offset_resets_to_the_log_start(nb):
-    day8 = topic_log(code_cell(nb, "for day in range(6):"))
+    day8 = topic_log(code_cell(nb, DAY_8))
     text = shown_text(code_cell(nb, "billing_reader.seek(payments_0, 0)"))
     assert f"reset payments-0 to offset {day8['log_start']} (earliest)" in text
     rereads = re.search(r"billing re-reads: \[([^\]]*)\]", text).group(1)
@@ -193,7 +201,7 @@ def test_the_record_counts_in_the_diagram_match_the_prose(nb):
     assert {p for p, n in counts.items() if n} == {a, b} and counts[empty] == 0
 
 
-# --- time and cross-references ------------------------------------------------------------------
+# --- time ---------------------------------------------------------------------------------------
 def test_simulated_time_is_shown_as_a_learner_reads_it(nb):
     text = outputs_text(nb)
     raw = re.findall(r"\b\d{4,} ms\b", text)
@@ -202,23 +210,34 @@ def test_simulated_time_is_shown_as_a_learner_reads_it(nb):
     assert "[t = 7 d 01:05:00] retention.deleted" in text
 
 
-@pytest.mark.parametrize("path", ["notebooks/00-start-here.ipynb",
-                                  "solutions/00-start-here.ipynb",
-                                  "kafkalab/viz/architecture.py"])
-def test_cross_references_use_the_course_notebook_names(path):
-    from kafkalab.course import paths
+def test_the_queue_vs_log_widget_shows_its_clock_and_every_button_explains_itself():
+    from kafkalab import Cluster, KafkaConsumer, TopicPartition
+    from kafkalab.viz.queue_vs_log import ClassicQueue, QueueVsLogWidget
 
-    file = paths.REPO_ROOT / path
-    if file.suffix == ".ipynb":
-        import nbformat
-
-        text = "\n".join(c.source for c in nbformat.read(file, as_version=4).cells)
-    else:
-        text = file.read_text()
-    assert not re.search(r"\blesson \d|\blesson of its own|\bthe \w+ lesson\b", text,
-                         re.IGNORECASE), "refer to other notebooks by their names (DESIGN §4)"
-    for name in re.findall(r"\b(\d\d[ab]?-[a-z][a-z-]*[a-z])\b", text):
-        assert name in COURSE_NOTEBOOKS, name
+    lesson = Cluster(brokers=1)
+    mine = Cluster(brokers=1, port=39092)
+    assert lesson.bootstrap_servers == "localhost:9092"
+    widgets = {}
+    for name, on in (("lesson", lesson), ("mine", mine)):
+        on.create_topic("payments", partitions=1, config={"segment.ms": 86_400_000})
+        reader = KafkaConsumer(bootstrap_servers=on.bootstrap_servers,
+                               auto_offset_reset="earliest")
+        reader.assign([TopicPartition("payments", 0)])
+        widgets[name] = QueueVsLogWidget(on, "payments", ClassicQueue("payments"),
+                                         readers={"billing": reader}, worker="billing")
+    play = widgets["mine"]
+    assert all(b.tooltip for b in play.buttons), [b.description for b in play.buttons]
+    [send] = [b for b in play.buttons if b.description == "Send a message to both"]
+    [wait] = [b for b in play.buttons if b.description == "Wait 1 day"]
+    send.click()
+    for _ in range(8):
+        wait.click()
+    shown = play.view.value
+    assert "clock: t = 8 d" in shown and "deleted by retention" in shown
+    assert play.actions[-1].startswith("[t = 8 d") and "1 day passed" in play.actions[-1]
+    # the other cluster's clock and widget did not move
+    lesson_view = widgets["lesson"].static_html()
+    assert "clock: t = 0 d 00:00:00" in lesson_view and "deleted by retention" not in lesson_view
 
 
 def test_the_diagram_and_the_cluster_view_follow_a_controller_failover():

@@ -13,30 +13,16 @@ import re
 
 import pytest
 
-from notebook_text import code_cell, prose_after, shown_html, shown_text
+from notebook_text import (code_cell, flat, live_widget_cells, outputs_text, prose_after,
+                           prose_before, shown_html, shown_text)
 
 NOTEBOOK = "01-topics-partitions-offsets.ipynb"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-COURSE_NOTEBOOKS = {
-    "00-start-here", "01-topics-partitions-offsets", "02-producers", "02b-transactions",
-    "03-consumers", "04-streams", "05-connect", "06-replication", "07-retention-compaction",
-    "08-monitoring", "09-patterns", "10-kafka-vs-queues", "11-self-check"}
 MARK = re.compile(r"▲([^<]+)</div>")
 
 
 @pytest.fixture(scope="module")
 def nb(executed_notebook):
     return executed_notebook(NOTEBOOK)
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("**", "").replace("*", ""))
-
-
-def prose_before(notebook, fragment: str) -> str:
-    index = notebook.cells.index(code_cell(notebook, fragment))
-    before = [c for c in notebook.cells[:index] if c.cell_type == "markdown"]
-    return before[-1].source if before else ""
 
 
 def partition_log(cell) -> dict[str, dict]:
@@ -79,8 +65,7 @@ def frame(cell) -> list[dict]:
 
 # --- views: snapshots, one live widget ----------------------------------------------------------
 def test_the_live_widget_is_displayed_once_and_later_cells_show_snapshots(nb):
-    live = [c for c in nb.cells if c.cell_type == "code"
-            and any(WIDGET_VIEW in o.get("data", {}) for o in c.get("outputs", []))]
+    live = live_widget_cells(nb)
     assert live == [code_cell(nb, "log_view = PartitionLogWidget(")], (
         "a live widget shown in more than one cell shows its final state everywhere after Run "
         "All; the cells after the first show log_view.snapshot()")
@@ -172,24 +157,57 @@ def test_the_last_snapshot_shows_the_consumer_at_the_end_of_both_partitions(nb):
     assert log["orders-0"]["positions"]["auditor"] == 3
 
 
-# --- time and cross-references ------------------------------------------------------------------
+# --- time ---------------------------------------------------------------------------------------
 def test_simulated_time_is_shown_as_a_learner_reads_it(nb):
-    text = "\n".join(shown_text(c) for c in nb.cells if c.cell_type == "code")
+    text = outputs_text(nb)
     raw = re.findall(r"\b\d{4,} ms\b", text)
     assert not raw, f"raw milliseconds shown: {raw[:3]}"
     assert re.search(r"\[t = 0 d 00:00:\d\d\.\d{3}\] consumer\.offset_reset", text)
 
 
-@pytest.mark.parametrize("path", ["notebooks/01-topics-partitions-offsets.ipynb",
-                                  "solutions/01-topics-partitions-offsets.ipynb"])
-def test_cross_references_use_the_course_notebook_names(path):
-    import nbformat
+def test_a_raw_retention_is_printed_with_its_readable_duration(nb):
+    text = shown_text(code_cell(nb, 'NewTopic(name="clicks"'))
+    assert "clicks retention.ms = 86400000 (1 day)" in text
 
-    from kafkalab.course import paths
 
-    cells = nbformat.read(paths.REPO_ROOT / path, as_version=4).cells
-    text = "\n".join(c.source for c in cells)
-    assert not re.search(r"\blesson \(?\d|\blesson of its own|\bthe \w+ lesson\b", text,
-                         re.IGNORECASE), "refer to other notebooks by their names (DESIGN §4)"
-    for name in re.findall(r"\b(\d\d[ab]?-[a-z][a-z-]*[a-z])\b", text):
-        assert name in COURSE_NOTEBOOKS, name
+# --- key colours --------------------------------------------------------------------------------
+def key_colours(cell) -> dict[str, set[str]]:
+    """Each key the partition-log snapshot shows, with the background colours of its cells."""
+    colours: dict[str, set[str]] = {}
+    for style, key in re.findall(r"<span class='kafkalab-record' data-offset='\d+' "
+                                 r"style='([^']*)'><b>\d+</b><br>([^<]*)", shown_html(cell)):
+        colour = re.search(r"background:(#[0-9a-f]{6})", style).group(1)
+        hatched = "repeating-linear-gradient" in style
+        colours.setdefault(html.unescape(key), set()).add(colour + ("/" if hatched else ""))
+    return colours
+
+
+@pytest.mark.parametrize("fragment", ["sent = log_view.produce(12)",
+                                      'log_view.readers["consumer"] = consumer'])
+def test_each_key_of_a_view_has_a_colour_of_its_own(nb, fragment):
+    """The prose says "each key has its own colour": within one view, one colour per key and no
+    two keys alike (bob and dave, alice and user_789 once shared or nearly shared one)."""
+    colours = key_colours(code_cell(nb, fragment))
+    assert {"alice", "bob", "carol", "dave", "erin", "frank"} <= set(colours)
+    assert all(len(c) == 1 for c in colours.values()), colours
+    keyed = [c for key, (c,) in ((k, tuple(v)) for k, v in colours.items()) if key != "∅"]
+    assert len(set(keyed)) == len(keyed), colours
+    prose = flat(prose_before(nb, "log_view = PartitionLogWidget("))
+    assert "each key has its own colour" in prose
+
+
+def test_keys_get_palette_colours_in_first_seen_order_and_hatches_past_the_palette():
+    from kafkalab.cluster.snapshots import PartitionSnapshot
+    from kafkalab.viz.html import KEY_COLORS, NO_KEY_COLOR, key_colors, partition_log_html
+
+    colors = key_colors([b"bob", None, b"dave", b"bob", b"alice", b"user_789"])
+    assert list(colors) == [b"bob", b"dave", b"alice", b"user_789"]
+    assert list(colors.values()) == list(KEY_COLORS[:4])
+    assert NO_KEY_COLOR not in KEY_COLORS and len(set(KEY_COLORS)) == len(KEY_COLORS) >= 10
+
+    keys = [f"k{i}".encode() for i in range(len(KEY_COLORS) + 3)]
+    partition = PartitionSnapshot("t", 0, 1, 0, (1,), (1,), 0, len(keys), len(keys),
+                                  tuple(enumerate(keys)))
+    shown = partition_log_html([partition])
+    assert shown.count("repeating-linear-gradient") == 3  # the keys past the palette
+    assert f"{len(keys)} keys but {len(KEY_COLORS)} colours: hatched cells" in shown

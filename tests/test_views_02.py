@@ -10,23 +10,16 @@ import re
 
 import pytest
 
-from kafkalab.viz.producer_views import ProducerLabWidget, batch_timeline_figure, run_workload
-from notebook_text import code_cell, prose_after, shown_text
+from kafkalab.viz.producer_views import (ProducerLabWidget, RandomPartitioner, bar_figure,
+                                          batch_timeline_figure, run_workload)
+from notebook_text import code_cell, flat, prose_after, shown_text
 
 NOTEBOOK = "02-producers.ipynb"
-COURSE_NOTEBOOKS = {
-    "00-start-here", "01-topics-partitions-offsets", "02-producers", "02b-transactions",
-    "03-consumers", "04-streams", "05-connect", "06-replication", "07-retention-compaction",
-    "08-monitoring", "09-patterns", "10-kafka-vs-queues", "11-self-check"}
 
 
 @pytest.fixture(scope="module")
 def nb(executed_notebook):
     return executed_notebook(NOTEBOOK)
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("**", "").replace("*", "").replace("`", ""))
 
 
 # --- the widgets ---------------------------------------------------------------------------
@@ -70,19 +63,51 @@ def test_acks_table_agrees_with_prose(nb):
                           shown_text(cell))
         assert match, shown_text(cell)
         rows[acks] = (float(match.group(1)), int(match.group(2)))
-    prose = flat(prose_after(nb, "lesson_table = {0:"))
+    prose = flat(prose_after(nb, "lesson_table = {0:")).replace("`", "")  # `acks=0`: 0 ms
     assert f"acks=0: {rows['0'][0]:g} ms" in prose and rows["0"][1] == -1
     assert "RecordMetadata.offset is -1" in prose
     assert f"acks=1: {rows['1'][0]:g} ms" in prose
     assert f"about {round(rows['all'][0])} ms" in prose
 
 
-def test_cross_references_name_notebooks(nb):
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        assert not re.search(r"\blesson \d|later lesson|lesson \(\d", cell.source, re.I), \
-            cell.source
-        for name in re.findall(r"`(\d\d[a-z]?-[a-z-]+)`", cell.source):
-            assert name in COURSE_NOTEBOOKS, name
+def test_the_transactions_notebook_is_named(nb):
+    """The prose sends the learner on to `02b-transactions` by its name (the names and
+    numbers of every cross-reference are checked in test_cross_references.py)."""
     assert any("`02b-transactions`" in c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def test_batch_timeline_draws_the_partitions_that_exist_on_both_panels():
+    """0..N-1 with one whole-number tick each and a title on every panel: no partition -1 or N
+    from the automatic range around big dots, no panel without labels."""
+    common = dict(records=120, rate_per_ms=5, partitions=6, linger_ms=5)
+    runs = {"sticky": run_workload(**common),
+            "random": run_workload(**common, partitioner=RandomPartitioner(0))}
+    layout = batch_timeline_figure(runs).layout
+    for axis in (layout.yaxis, layout.yaxis2):
+        assert tuple(axis.range) == (-0.5, 5.5)
+        assert list(axis.tickvals) == [0, 1, 2, 3, 4, 5]
+        assert axis.title.text == "partition" and axis.showticklabels is not False
+
+
+def test_bar_labels_are_written_alike_and_the_axis_is_titled():
+    import pandas as pd
+
+    frame = pd.DataFrame({"codec": ["none", "gzip"], "ratio": [1.0, 5.3123]})
+    figure = bar_figure(frame, x="codec", y="ratio", text="ratio", title="t")
+    assert list(figure.data[0].text) == ["1.00", "5.31"]
+    assert figure.layout.yaxis.title.text == "ratio"
+
+
+def test_the_compression_ratio_chart_has_a_titled_axis_and_even_labels(nb):
+    source = code_cell(nb, 'bar_figure(codecs, x="codec", y="ratio"').source
+    assert "yaxis_title=" in source
+
+
+def test_record_metadata_shows_the_raw_timestamp_and_how_it_reads(nb):
+    text = flat(shown_text(code_cell(nb, "record_metadata._asdict()")))
+    raw = int(re.search(r"timestamp (1\d{12})", text).group(1))
+    from kafkalab.viz.tables import timestamp_text
+
+    assert timestamp_text(raw) in text  # the date beside the raw value Kafka shows
+    assert re.search(rf"timestamp {raw} 2026-01-01 00:00:00(\.\d{{3}})? UTC "
+                     rf"\(t = 0 d 00:00:00(\.\d{{3}})?\)", text), text

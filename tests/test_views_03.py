@@ -14,29 +14,15 @@ import pytest
 
 from kafkalab import Cluster
 from kafkalab.viz.group_widget import ConsumerGroupWidget
-from notebook_text import code_cell, prose_after, shown_html, shown_text
+from notebook_text import clock_seconds, code_cell, flat, prose_after, shown_html, shown_text
 
 NOTEBOOK = "03-consumers.ipynb"
-COURSE_NOTEBOOKS = {
-    "00-start-here", "01-topics-partitions-offsets", "02-producers", "02b-transactions",
-    "03-consumers", "04-streams", "05-connect", "06-replication", "07-retention-compaction",
-    "08-monitoring", "09-patterns", "10-kafka-vs-queues", "11-self-check"}
 _ports = itertools.count(49092, 10)  # private clusters: never localhost:9092
 
 
 @pytest.fixture(scope="module")
 def nb(executed_notebook):
     return executed_notebook(NOTEBOOK)
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("**", "").replace("*", ""))
-
-
-def clock_seconds(text: str) -> int:
-    """The widget clock ``t = D d HH:MM:SS`` a view shows, in seconds."""
-    days, h, m, s = map(int, re.search(r"t = (\d+) d (\d\d):(\d\d):(\d\d)", text).groups())
-    return ((days * 24 + h) * 60 + m) * 60 + s
 
 
 def members(cell) -> dict[str, tuple[str, str]]:
@@ -92,7 +78,7 @@ def test_no_lag_line_across_time_the_widget_did_not_watch():
     lab.run(seconds=10)
     lab.cluster.advance(seconds=120)  # another cell moves the shared clock on
     lab.run(seconds=10)
-    xs, ys = lab._line(sum)  # the plotly trace of the total
+    xs, ys = map(list, (lab.chart.data[-1].x, lab.chart.data[-1].y))  # the plotly total
     gap = [i for i, x in enumerate(xs) if x is None]
     assert len(gap) == 1 and ys[gap[0]] is None, f"no break in the plotly line: {xs}"
     before, after = xs[gap[0] - 1], xs[gap[0] + 1]
@@ -115,6 +101,69 @@ def test_clock_reads_as_days_and_time():
     assert "t = 0 d 00:01:15" in lab.static_html()
     lab.refresh()
     assert "t = 0 d 00:01:15" in lab.clock.value
+
+
+def test_stop_and_crash_with_nothing_running_say_so_without_a_traceback():
+    lab = widget()
+    assert lab.stop_button.disabled and lab.crash_button.disabled  # nothing runs yet
+    lab.crash_button.click()  # a click that gets through anyway: a short line, no exception
+    lab.stop_button.click()
+    assert "no consumer is running" in lab.status.value and not lab.out.outputs
+    lab.start_button.click()
+    assert not lab.crash_button.disabled and "consumer-1 started" in lab.status.value
+    lab.crash_button.click()
+    assert lab.members["consumer-1"].status == "crashed" and "crashes" in lab.status.value
+    assert lab.stop_button.disabled and lab.crash_button.disabled
+    assert not lab.out.outputs
+
+
+def test_a_new_member_is_joining_until_its_first_assignment():
+    lab = widget(partitions=2)
+    lab.start_consumer()
+    lab.run(seconds=5)
+    lab.start_consumer()
+    lab.start_consumer()  # three members for two partitions
+    notes = dict(re.findall(r"data-member='([^']+)'.*?<td[^>]*>([^<]*)</td></tr>",
+                            lab.static_html()))
+    assert notes["consumer-2"] == notes["consumer-3"] == "joining: waits for its first " \
+        "assignment", notes
+    lab.run(seconds=5)
+    idle = [m for m in lab.members.values() if not m.consumer.assignment()]
+    assert len(idle) == 1
+    shown = lab.static_html()
+    assert "idle: no partition left for it" in shown and "joining" not in shown
+
+
+def test_the_static_lag_chart_has_titled_axes_with_whole_number_ticks():
+    lab = widget(producer_rate=40, consumer_rate=5)
+    lab.start_consumer()
+    lab.run(seconds=74)
+    shown = lab.static_html()
+    assert "<th style='border:1px solid #ddd;padding:2px 6px;text-align:left'></th>" \
+        not in shown, "a members column without a header"
+    svg = lab._lag_svg()
+    assert ">simulated seconds</text>" in svg and ">lag (records)</text>" in svg
+    y_ticks = [int(t) for t in re.findall(r"class='kafkalab-y-tick'[^>]*>(\d+)<", svg)]
+    x_ticks = [int(t) for t in re.findall(r"class='kafkalab-x-tick'[^>]*>(\d+)<", svg)]
+    assert 3 <= len(y_ticks) <= 5 and y_ticks[0] == 0 and y_ticks == sorted(set(y_ticks))
+    assert 3 <= len(x_ticks) <= 7 and x_ticks == sorted(set(x_ticks)), x_ticks
+    highest = max(sum(lags) for _, lags in lab.history)
+    assert y_ticks[-1] >= highest > y_ticks[-2], (y_ticks, highest)
+
+
+def test_partitions_with_equal_lag_stay_distinguishable():
+    """Lines that coincide: each partition has its own dash and the earlier ones are wider, so
+    the one drawn last never hides the others completely."""
+    lab = widget(producer_rate=30)
+    lab.run(seconds=5)  # no consumer: every partition's lag grows alike
+    lines = [t.line for t in lab.chart.data[:-1]]
+    assert len({line.dash for line in lines}) == len(lines)
+    assert [line.width for line in lines] == sorted((line.width for line in lines),
+                                                    reverse=True)
+    assert len({line.width for line in lines}) > 1
+    svg = lab._lag_svg()
+    dashes = re.findall(r"stroke-width='[\d.]+'(?: stroke-dasharray='([\d,]+)')? points", svg)
+    assert len(set(dashes[:-1])) == lab._partitions, dashes
 
 
 # --- the notebook --------------------------------------------------------------------------
@@ -164,7 +213,7 @@ def test_crash_snapshot_agrees_with_prose(nb):
 def test_each_rebalance_demo_has_a_topic_of_its_own(nb):
     cell = code_cell(nb, "cooperative.snapshot()")
     shown, svg = shown_text(cell), shown_html(cell)
-    assert "page-views-views-cooperative" in shown
+    assert "topic page-views-cooperative" in shown and "views-views" not in shown
     # the total lag starts at 0: no records left over by the eager demo
     total = re.findall(r"<polyline class='kafkalab-lag-line' fill='none' stroke='#222'[^>]*"
                        r"points='([^']*)'", svg)
@@ -179,12 +228,3 @@ def test_each_rebalance_demo_has_a_topic_of_its_own(nb):
     prose = flat(prose_after(nb, "revocations(cooperative)"))
     assert "In generation 2, the moving partitions belong to nobody" in prose
     assert gens[2].rstrip().endswith("[]") and not gens[3].rstrip().endswith("[]"), gens
-
-
-def test_cross_references_name_notebooks(nb):
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        assert not re.search(r"\blesson \d|later lesson", cell.source, re.I), cell.source
-        for name in re.findall(r"`(\d\d[a-z]?-[a-z-]+)`", cell.source):
-            assert name in COURSE_NOTEBOOKS, name

@@ -14,29 +14,17 @@ import re
 import pytest
 
 from kafkalab import Cluster
-from kafkalab.viz.cluster_widget import LABEL_PX, ClusterWidget, whole_number_ticks
-from notebook_text import code_cell, prose_after, shown_html, shown_text
+from kafkalab.viz.cluster_widget import (CHAR_PX, CHART_MARGIN, CHART_WIDTH, LABEL_CHARS,
+                                         SVG_CHAR_PX, ClusterWidget, whole_number_ticks)
+from notebook_text import clock_seconds, code_cell, flat, prose_after, shown_text
 
 NOTEBOOK = "06-replication.ipynb"
-COURSE_NOTEBOOKS = {
-    "00-start-here", "01-topics-partitions-offsets", "02-producers", "02b-transactions",
-    "03-consumers", "04-streams", "05-connect", "06-replication", "07-retention-compaction",
-    "08-monitoring", "09-patterns", "10-kafka-vs-queues", "11-self-check"}
 _ports = itertools.count(59092, 10)  # private clusters: never localhost:9092
 
 
 @pytest.fixture(scope="module")
 def nb(executed_notebook):
     return executed_notebook(NOTEBOOK)
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("**", "").replace("*", ""))
-
-
-def clock_seconds(text: str) -> int:
-    days, h, m, s = map(int, re.search(r"t = (\d+) d (\d\d):(\d\d):(\d\d)", text).groups())
-    return ((days * 24 + h) * 60 + m) * 60 + s
 
 
 def header_counts(text: str) -> dict[str, int]:
@@ -127,11 +115,67 @@ def test_fault_labels_do_not_overlap():
     assert "restart 1, 2" in [text for *_, text in labels], labels  # one moment, one label
     assert len(labels) >= 3 and len({y for _, y, _ in labels}) >= 3, labels  # staggered
     for (x1, y1, a), (x2, y2, b) in itertools.combinations(labels, 2):
-        assert y1 != y2 or abs(x1 - x2) >= LABEL_PX, f"{a!r} and {b!r} overlap: {labels}"
+        room = SVG_CHAR_PX * (len(a) + len(b)) / 2
+        assert y1 != y2 or abs(x1 - x2) >= room, f"{a!r} and {b!r} overlap: {labels}"
+    assert_live_labels_apart(lab)
+
+
+def label_extent(note, per_px: float) -> tuple[float, float]:
+    """Where a live chart's annotation sits on the x axis (seconds), from its anchor and the
+    width its text takes."""
+    width = CHAR_PX * len(note.text) * per_px
+    start = {"left": note.x, "right": note.x - width}.get(note.xanchor, note.x - width / 2)
+    return start, start + width
+
+
+def assert_live_labels_apart(lab) -> None:
     notes = lab.chart.layout.annotations
-    span = lab.history[-1][0] / 1000 - lab.start_ms / 1000
+    times = [(t - lab.start_ms) / 1000 for t, *_ in lab.history]
+    span = max(times[-1], *(n.x for n in notes)) - times[0]
+    per_px = span / (CHART_WIDTH - CHART_MARGIN["l"] - CHART_MARGIN["r"])
     for n1, n2 in itertools.combinations(notes, 2):
-        assert n1.yshift != n2.yshift or abs(n1.x - n2.x) >= 0.1 * span, (n1.text, n2.text)
+        (a1, b1), (a2, b2) = label_extent(n1, per_px), label_extent(n2, per_px)
+        assert n1.yshift != n2.yshift or b1 <= a2 or b2 <= a1, (n1.text, n2.text)
+
+
+def test_live_fault_labels_are_staggered_capped_and_keep_every_line():
+    """The walk's story: "restart 2" at 17 s and eight faults and a heal at 22 s. The live
+    chart's labels sit in rows of their own instead of running into each other; a merged label
+    is capped (its full text on hover); every fault keeps its dotted line."""
+    lab = widget(acks=1, rate=200)
+    lab.run(seconds=5)
+    lab.kill(2)
+    lab.run(seconds=12)
+    lab.restart(2)
+    lab.run(seconds=5)
+    for broker in (1, 2, 3):
+        lab.kill(broker)
+        lab.restart(broker)
+        lab.isolate(broker)
+    lab.heal()
+    lab.run(seconds=10)
+    notes = {n.text: n for n in lab.chart.layout.annotations}
+    assert "kill 1, 2, 3 +3 more" in notes, list(notes)
+    assert all(len(text) <= LABEL_CHARS for text in notes)
+    assert notes["kill 1, 2, 3 +3 more"].hovertext == \
+        "kill 1, 2, 3 · restart 1, 2, 3 · isolate 1, 2, 3 · heal"
+    assert notes["restart 2"].yshift != notes["kill 1, 2, 3 +3 more"].yshift
+    assert_live_labels_apart(lab)
+    assert sorted(shape.x0 for shape in lab.chart.layout.shapes) == [5.0, 17.0, 22.0]
+    assert "kill 1, 2, 3 +3 more" in lab._chart_svg()
+
+
+def test_heal_shows_in_the_events_table():
+    lab = widget(acks=1, rate=50, follower_delay_ms=0)
+    lab.run(seconds=2)
+    lab.isolate(2)
+    lab.run(seconds=2)
+    lab.heal()
+    lab.run(seconds=1)
+    healed = [text for _, kind, text, _ in lab.events if kind == "network.healed"]
+    assert healed == ["network healed: broker 2 had been cut off from the brokers; every link "
+                      "works again"], healed
+    assert "network.healed" in lab._events_html() and "heal" in dict(lab._fault_labels()).values()
 
 
 def test_no_line_across_time_the_widget_did_not_watch():
@@ -139,7 +183,7 @@ def test_no_line_across_time_the_widget_did_not_watch():
     lab.run(seconds=5)
     lab.cluster.advance(seconds=60)
     lab.run(seconds=5)
-    xs, ys = lab._line(0)
+    xs, ys = map(list, (lab.chart.data[0].x, lab.chart.data[0].y))  # acknowledged
     assert xs.count(None) == 1 and ys[xs.index(None)] is None, xs
     i = xs.index(None)
     assert xs[i + 1] - xs[i - 1] >= 60
@@ -179,12 +223,3 @@ def test_playground_is_live_and_its_snapshot_agrees(nb):
     counts = header_counts(picture)
     assert {k: summary[k] for k in counts} == counts, (summary, counts)
     assert clock_seconds(picture) == 5 + 12 + 5
-
-
-def test_cross_references_name_notebooks(nb):
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        assert not re.search(r"\blesson \d|later lesson", cell.source, re.I), cell.source
-        for name in re.findall(r"`(\d\d[a-z]?-[a-z-]+)`", cell.source):
-            assert name in COURSE_NOTEBOOKS, name

@@ -39,7 +39,8 @@ class ProducerBatch:
 
     __slots__ = ("tp", "records", "size", "first_timestamp", "created_ms", "linger_until_ms",
                  "full", "attempts", "retry_at_ms", "base_sequence", "producer_epoch",
-                 "in_request", "maybe_stored", "last_error", "wait_for", "done", "base_offset", "log_append_time", "error",
+                 "in_request", "maybe_stored", "last_error", "wait_for", "done", "base_offset",
+                 "log_append_time", "error",
                  "_waiters")
 
     def __init__(self, tp: TopicPartition, first_timestamp: int, now_ms: int, linger_ms: int,
@@ -123,6 +124,7 @@ class RecordAccumulator:
         self.buffer_memory = buffer_memory
         self.queues: dict[TopicPartition, deque[ProducerBatch]] = {}
         self.used_bytes = 0
+        self.unresolved = 0  # records appended and not yet answered (queued or in flight)
         self._wake_sender = wake_sender
         self._wait_for = wait_for
 
@@ -190,6 +192,7 @@ class RecordAccumulator:
     def release(self, batch: ProducerBatch) -> None:
         """Give back a batch's memory; once per batch, when it is answered."""
         self.used_bytes -= batch.size
+        self.unresolved -= len(batch.records)
 
     def has_unsent(self) -> bool:
         return any(self.queues.values())

@@ -40,10 +40,12 @@ from ..errors import (
     InvalidTopicError,
     KafkaError,
     KafkaConfigurationError,
+    KafkaTimeoutError,
     NoOffsetForPartitionError,
     OffsetOutOfRangeError,
     UnknownTopicOrPartitionError,
 )
+from ..metrics import Sensor
 from ..record import RecordBatch
 from ..structs import (
     ConsumerGroupMetadata,
@@ -54,8 +56,8 @@ from ..structs import (
     serialized_header_size,
 )
 from .config import check_not_yet_supported, merge_config
+from .futures import run_callback
 from .group_member import GroupMember
-from .metrics import Sensor
 from .transport import transport_for
 
 DEFAULT_CONFIG = dict(_KafkaPythonConsumer.DEFAULT_CONFIG)
@@ -191,7 +193,7 @@ class KafkaConsumer:
         self._value_deserializer = _deserializer(self.config["value_deserializer"])
         self._transport = transport_for(self.config["bootstrap_servers"])
         check_not_yet_supported("KafkaConsumer", self.config, self._transport.cluster.warn_once)
-        self._transport.cluster.register_client(self)
+        self._transport.cluster.register_client(self, on_crash=self._crash)
         self._states: dict[TopicPartition, _PartitionState] = {}
         self._subscription: set[str] | None = None
         self._pattern: re.Pattern | None = None
@@ -334,7 +336,8 @@ class KafkaConsumer:
     def _committed_offsets(self, partitions) -> dict:
         if self._group is None:
             return {}
-        return self._transport.fetch_offsets(self.config["group_id"], list(partitions))
+        # OffsetFetch from the group's coordinator, retried through rediscovery
+        return self._group.fetch_committed(list(partitions))
 
     def _reset_position(self, tp: TopicPartition, state: _PartitionState, policy: str,
                         why: str) -> None:
@@ -346,10 +349,11 @@ class KafkaConsumer:
                                                  _EARLIEST if policy == "earliest" else _LATEST)
         state.position = offset
         state.buffer.clear()
-        self._transport.cluster.events.emit(
-            "consumer.offset_reset", f"consumer reset {tp.topic}-{tp.partition} to offset "
-            f"{offset} ({policy}): {why}", topic=tp.topic, partition=tp.partition,
-            offset=offset)
+        with self._transport.lock:
+            self._transport.cluster.events.emit(
+                "consumer.offset_reset", f"consumer reset {tp.topic}-{tp.partition} to "
+                f"offset {offset} ({policy}): {why}", topic=tp.topic, partition=tp.partition,
+                offset=offset)
 
     def seek(self, partition: TopicPartition, offset: int) -> None:
         """Read ``partition`` from ``offset`` on at the next poll (replay or skip).
@@ -459,15 +463,18 @@ class KafkaConsumer:
             remaining = deadline - transport.now_ms()
             if records or remaining <= 0:
                 break
-            if not transport.wait_for(self._should_wake, remaining) and \
-                    not self._has_fetchable_data():
-                break
+            woke = transport.wait_for(self._should_wake, remaining)
+            if self._closed or (not woke and not self._has_fetchable_data()):
+                break  # (closed by another thread: as kafka-python, return what there is)
         self._fetch_latency.record(transport.now_ms() - started)
         return records
 
     def _should_wake(self) -> bool:
         """Data to hand out, or the group needs this member to rejoin (asked to, or a
-        subscribed topic appeared, went or grew in the metadata)."""
+        subscribed topic appeared, went or grew in the metadata) — or another thread closed
+        this consumer."""
+        if self._closed:
+            return True
         if self._in_group():
             group = self._group
             if group.need_rejoin or group.metadata_changed(self.subscription):
@@ -476,7 +483,10 @@ class KafkaConsumer:
 
     def _fetchable(self) -> list[tuple[TopicPartition, _PartitionState]]:
         self._maybe_refresh_subscription()
-        items = [(tp, s) for tp, s in self._states.items() if not s.paused]
+        # (a group's partition whose committed offset could not be fetched yet waits)
+        in_group = self._in_group()
+        items = [(tp, s) for tp, s in self._states.items()
+                 if not s.paused and (s.position is not None or not in_group)]
         if items:  # rotate the start so no partition is always served first
             start = self._next_start % len(items)
             items = items[start:] + items[:start]
@@ -581,6 +591,8 @@ class KafkaConsumer:
         while not batch:
             woke = self._transport.wait_for(self._should_wake, self.config["consumer_timeout_ms"],
                                             stop_when_idle=True)
+            if self._closed:
+                break
             self._maybe_join(self.config["consumer_timeout_ms"])
             batch = self._collect(self.config["max_poll_records"], update_offsets=False)
             if not woke:
@@ -620,9 +632,11 @@ class KafkaConsumer:
                 self._group.stop(leave=True)
                 self._closed = True
         self._closed = True
+        self._transport.wake()  # a poll() blocked in another thread returns at once
 
     def _crash(self) -> None:
-        """Die without committing or leaving (see ``cluster.faults.crash_consumer``)."""
+        """Die without committing or leaving: the crash hook this consumer registers with its
+        cluster, which ``cluster.faults.crash_consumer`` calls."""
         if self._group is not None:
             self._group.stop(leave=False)
         self._closed = True
@@ -634,9 +648,20 @@ class KafkaConsumer:
             # as Kafka's poll: every assigned partition gets its position (committed offset,
             # else auto_offset_reset) before anything is fetched, so a NoOffsetForPartition
             # error leaves no partition read past records the caller never saw
-            for tp, state in list(self._states.items()):
-                if state.position is None:
-                    self.position(tp)
+            missing = [tp for tp, state in self._states.items() if state.position is None]
+            if missing:
+                try:  # as kafka-python: the committed offsets, within the poll's time
+                    committed = self._group.fetch_committed(
+                        missing, None if timeout_ms == float("inf") else max(int(timeout_ms), 1))
+                except KafkaTimeoutError:
+                    return  # no coordinator yet: these partitions wait for the next poll
+                for tp in missing:
+                    state = self._states.get(tp)
+                    if state is not None and state.position is None:
+                        if tp in committed:
+                            state.position = committed[tp].offset
+                        else:
+                            self.position(tp)
 
     def _maybe_auto_commit(self) -> None:
         if (self._group is None or not self.config["enable_auto_commit"]
@@ -644,8 +669,14 @@ class KafkaConsumer:
             return
         self._next_auto_commit_ms = (self._transport.now_ms()
                                      + self.config["auto_commit_interval_ms"])
-        if self._states:
-            self._commit_quietly("auto-commit")
+        offsets = self._offsets_to_commit(None)
+        if offsets:  # as kafka-python's poll: an asynchronous commit, a failure only noted
+
+            def done(error) -> None:
+                if error is not None:
+                    self._explain("consumer.commit_failed", f"auto-commit of group "
+                                  f"{self.config['group_id']} failed: {error}")
+            self._group.commit_async(offsets, done, as_member=self._in_group())
 
     def _commit_quietly(self, why: str) -> None:
         try:
@@ -655,7 +686,8 @@ class KafkaConsumer:
                           f"failed: {error}")
 
     def _explain(self, kind: str, text: str) -> None:
-        self._transport.cluster.events.emit(kind, text, group=self.config["group_id"])
+        with self._transport.lock:  # this consumer's thread: events are emitted under the lock
+            self._transport.cluster.events.emit(kind, text, group=self.config["group_id"])
 
     def assignment_owned(self) -> set[TopicPartition]:
         return set(self._states)
@@ -700,10 +732,9 @@ class KafkaConsumer:
         offsets = self._offsets_to_commit(offsets)
         if not offsets:
             return
-        if self._in_group():
-            self._group.commit(offsets)
-        else:
-            self._transport.commit_offsets(self.config["group_id"], -1, "", offsets)
+        # kafka-python's commit_offsets_sync: retried through coordinator rediscovery until
+        # timeout_ms (default request_timeout_ms); acknowledged once the offsets are stored
+        self._group.commit(offsets, timeout_ms, as_member=self._in_group())
 
     def _offsets_to_commit(self, offsets) -> dict[TopicPartition, OffsetAndMetadata]:
         if offsets is None:
@@ -723,19 +754,34 @@ class KafkaConsumer:
         if callback is None:
             callback = self.config["default_offset_commit_callback"]
         future = Future()
+
+        def finish(outcome) -> None:
+            try:
+                if callback is not None:
+                    callback(offsets, outcome)
+            finally:
+                future.success(offsets) if outcome is None else future.failure(outcome)
+
+        def done(outcome) -> None:
+            # as kafka-python: a raising callback is logged, not raised; on a wall-clock
+            # cluster it runs on the driver's callback thread, outside the cluster's lock
+            run_callback(finish, outcome)
+
         try:
             offsets = self._offsets_to_commit(offsets)
-            self.commit(offsets)
-            outcome = None
+            if self._group is None:
+                raise IllegalStateError("commit_async() requires a group_id: the committed "
+                                        "offsets are stored for a consumer group")
         except KafkaError as error:
-            outcome = error
-
-        def done():
-            if callback is not None:
-                callback(offsets, outcome)
-            future.success(offsets) if outcome is None else future.failure(outcome)
-
-        self._transport.call_later(2 * self._transport.cluster.network_latency_ms, done)
+            self._transport.call_later(2 * self._transport.cluster.network_latency_ms,
+                                       lambda: done(error))
+            return future
+        if not offsets:
+            self._transport.call_later(2 * self._transport.cluster.network_latency_ms,
+                                       lambda: done(None))
+            return future
+        # one OffsetCommit, no retry (kafka-python's commit_offsets_async)
+        self._group.commit_async(offsets, done, as_member=self._in_group())
         return future
 
     def committed(self, partition: TopicPartition, metadata: bool = False, timeout_ms=None):

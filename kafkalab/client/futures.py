@@ -20,14 +20,27 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Protocol
 
 from kafka.future import Future
 
+from ..driver import callback_sink, callbacks_pending
 from ..errors import IllegalStateError, KafkaTimeoutError
+from ..structs import RecordMetadata
 
-if TYPE_CHECKING:
-    from .accumulator import ProducerBatch
+
+class ProducerBatch(Protocol):
+    """What a future reads of its :class:`~.accumulator.ProducerBatch` (defined here, so this
+    module need not import the accumulator that imports it)."""
+
+    done: bool
+    error: Exception | None
+    wait_for: Callable[..., bool]
+
+    def metadata(self, index: int) -> RecordMetadata: ...
+
+    def add_waiter(self, index: int, callback: Callable | None,
+                   errback: Callable | None) -> None: ...
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +75,13 @@ class FutureRecordMetadata(Future):
 
     # --- waiting ---------------------------------------------------------------------------------
     def get(self, timeout: float | None = None):
+        """The record's metadata once acknowledged, as kafka-python: after its callbacks ran
+        (on a wall-clock cluster they run on the driver's callback thread, so this waits for
+        them too)."""
         batch = self._batch
-        if not batch.done:
+        if not batch.done or callbacks_pending():
             timeout_ms = float("inf") if timeout is None else timeout * 1000
-            batch.wait_for(lambda: batch.done, timeout_ms)
+            batch.wait_for(lambda: batch.done, timeout_ms, callbacks=True)
         if not batch.done:
             raise KafkaTimeoutError(f"Timeout after waiting for {timeout} secs.")
         if batch.error is not None:
@@ -117,8 +133,17 @@ class FutureRecordMetadata(Future):
 
 def run_callback(f: Callable | None, argument) -> None:
     """Run a callback as kafka.future.Future does: an exception in it is logged, not raised
-    (unless ``Future.error_on_callbacks``)."""
+    (unless ``Future.error_on_callbacks``).
+
+    On a wall-clock cluster's driver (which holds the cluster's lock) it is handed to the
+    driver's callback thread instead, to run there outside the lock — as kafka-python runs
+    callbacks on its own thread, with no internal lock held; one that raises is logged there
+    and explained by a ``driver.callback_failed`` event. In simulated time it runs at once."""
     if f is None:
+        return
+    sink = callback_sink()
+    if sink is not None:
+        sink(f, argument)
         return
     try:
         f(argument)

@@ -22,12 +22,23 @@ revoke (an empty set at the first join; Java's client skips that call). Cooperat
 (``CooperativeStickyAssignor``): only partitions that move (or whose topic is no longer
 subscribed) are revoked, and the member rejoins once more to receive them on the other side.
 
+The coordinator is found as kafka-python finds it: FindCoordinator to any broker, then every
+group request goes to that broker. ``NotCoordinatorError``, ``CoordinatorNotAvailableError``, a
+connection error or no answer within ``request_timeout_ms`` (or no successful heartbeat for
+``session_timeout_ms``) mark it dead (``coordinator_dead``); it is looked up again after
+``retry_backoff_ms``, and the join, heartbeat or commit is retried — the member keeps its
+partitions and generation meanwhile. ``commit()`` follows kafka-python 3's
+``commit_offsets_sync``: retried through rediscovery until its timeout (default
+``request_timeout_ms``, then ``KafkaTimeoutError``), acknowledged once the offsets partition
+stored the commit.
+
 Invariants: the consumer's assignment changes only in :meth:`ensure_active`; ``generation`` is
-that of the last completed SyncGroup (-1 when not a member).
+that of the last completed SyncGroup (-1 when not a member); group requests go only to
+``coordinator_id`` (FindCoordinator to any broker).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from kafka.coordinator.assignors.abstract import RebalanceProtocol
 from kafka.protocol.consumer.metadata import (
@@ -36,17 +47,47 @@ from kafka.protocol.consumer.metadata import (
 )
 
 from ..coordinator.assignors import fixed
+from ..coordinator.group_coordinator import RESULTS
 from ..errors import (
     CommitFailedError,
+    CoordinatorNotAvailableError,
     IllegalGenerationError,
     KafkaConfigurationError,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    NodeNotReadyError,
+    NotCoordinatorError,
     RebalanceInProgressError,
+    RequestTimedOutError,
     UnknownMemberIdError,
 )
 from ..structs import MemberState, TopicPartition
+from .transport import InProcessTransport
 
-if TYPE_CHECKING:
-    from .consumer import KafkaConsumer
+
+class GroupConsumer(Protocol):
+    """What a member uses of the :class:`~.consumer.KafkaConsumer` it serves (declared here, so
+    this module need not import the consumer that imports it): its transport and config, and the
+    steps that move its assignment and tell its rebalance listener."""
+
+    config: dict[str, Any]
+    _poll_depth: int  # > 0 while inside poll(): waiting there is not "between polls"
+
+    @property
+    def _transport(self) -> InProcessTransport: ...
+
+    def _explain(self, kind: str, text: str) -> None: ...
+
+    def assignment_owned(self) -> set[TopicPartition]: ...
+
+    def _before_revoke(self, revoked: set[TopicPartition] | None = None) -> None: ...
+
+    def _lose(self, lost: set[TopicPartition]) -> None: ...
+
+    def _revoke(self, partitions: set[TopicPartition]) -> None: ...
+
+    def _assign_from_group(self, assigned: set[TopicPartition],
+                           added: set[TopicPartition]) -> None: ...
 
 
 class _JoinedMember:
@@ -88,7 +129,7 @@ def _assignors(strategies) -> list:
 
 
 class GroupMember:
-    def __init__(self, consumer: "KafkaConsumer"):
+    def __init__(self, consumer: GroupConsumer):
         self._consumer = consumer
         self._transport = consumer._transport
         config = self._config = consumer.config
@@ -111,8 +152,89 @@ class GroupMember:
         # revoked) and is being retried; cleared when a SyncGroup completes
         self._prepared = False
         self._heartbeat = None
+        self._heartbeat_in_flight = False
+        self._last_heartbeat_ok_ms = 0
         self._poll_timer = None
         self.active = True
+        #: the broker coordinating the group, as FindCoordinator last said (None: unknown)
+        self.coordinator_id: int | None = None
+        self._lookup_in_flight = False
+        self._backing_off = False  # retry_backoff_ms after a failed lookup or join
+        self._pending_fetch = None  # (partitions, [answer], node) of an OffsetFetch in flight
+
+    # --- requests to the coordinator ----------------------------------------------------------
+    def _send(self, api: str, on_result, node: int | None, timeout_ms: int | None = None,
+              **request) -> None:
+        """One request to broker ``node`` (None: any, for FindCoordinator); ``on_result``
+        gets the response, or a ``RequestTimedOutError`` one after ``request_timeout_ms``."""
+        transport = self._transport
+        timeout_ms = timeout_ms or self._config["request_timeout_ms"]
+        done = []
+
+        def finish(result) -> None:
+            if done:
+                return  # answered already, or timed out
+            done.append(result)
+            timer.cancel()
+            on_result(result)
+
+        with transport.lock:
+            timer = transport.cluster.scheduler.call_later(
+                timeout_ms, lambda: finish(RESULTS[api](RequestTimedOutError(
+                    f"{api} to broker {node} got no answer within {timeout_ms} ms"))),
+                background=True, owner=transport)
+            transport.groups.send(node, api, finish, owner=transport, **request)
+
+    def coordinator_dead(self, error: Exception) -> None:
+        """As kafka-python: forget the coordinator; the next request finds it again."""
+        if self.coordinator_id is not None:
+            self._consumer._explain(
+                "consumer.coordinator_lost", f"consumer {self.member_id or '(joining)'} of "
+                f"group {self.group_id} marks coordinator {self.coordinator_id} dead: {error}; "
+                "it will look the coordinator up again (FindCoordinator)")
+            self.coordinator_id = None
+
+    def _maybe_lookup(self) -> None:
+        """Send FindCoordinator unless the coordinator is known or a lookup is under way."""
+        if self.coordinator_id is not None or self._lookup_in_flight or self._backing_off:
+            return
+        self._lookup_in_flight = True
+        self._send("find_coordinator", self._on_find, None, group_id=self.group_id)
+
+    def _on_find(self, result) -> None:
+        self._lookup_in_flight = False
+        if not self.active:
+            return
+        if result.error is not None:
+            self._back_off()
+            return
+        self.coordinator_id = result.node_id
+        self._last_heartbeat_ok_ms = self._transport.now_ms()  # heartbeat.reset_timeouts()
+
+    def _back_off(self) -> None:
+        """Wait retry_backoff_ms before the next lookup or join (kafka-python's sleep)."""
+        if self._backing_off:
+            return
+        self._backing_off = True
+
+        def over() -> None:
+            self._backing_off = False
+        with self._transport.lock:
+            self._transport.cluster.scheduler.call_later(self._config["retry_backoff_ms"], over,
+                                                         owner=self._transport)
+
+    def _ensure_coordinator(self, deadline_ms: float) -> bool:
+        """kafka-python's ensure_coordinator_ready: look the coordinator up (retrying after
+        retry_backoff_ms) until it is known or the deadline passes."""
+        transport = self._transport
+        while self.coordinator_id is None and self.active:
+            self._maybe_lookup()
+            remaining = deadline_ms - transport.now_ms()
+            if remaining <= 0:
+                return False
+            transport.wait_for(lambda: self.coordinator_id is not None or not (
+                self._lookup_in_flight or self._backing_off), remaining)
+        return self.coordinator_id is not None
 
     # --- called from poll() --------------------------------------------------------------------
     def ensure_active(self, topics: set[str], timeout_ms: float) -> None:
@@ -131,14 +253,20 @@ class GroupMember:
                 raise error
             if not self.need_rejoin and not self._joining:
                 return
-            if self.need_rejoin and not self._joining:
-                self._start_join(topics)
+            if self.need_rejoin and not self._joining and not self._backing_off:
+                if self.coordinator_id is None:
+                    self._maybe_lookup()
+                else:
+                    self._start_join(topics)
             remaining = deadline - transport.now_ms()
             if remaining <= 0:
                 return
             transport.wait_for(lambda: self._pending_assignment is not None
                                or self._error is not None
-                               or (self.need_rejoin and not self._joining), remaining)
+                               or (self.need_rejoin and not self._joining
+                                   and not self._backing_off
+                                   and (self.coordinator_id is not None
+                                        or not self._lookup_in_flight)), remaining)
 
     def metadata_changed(self, subscription) -> bool:
         """While waiting in poll(): did a subscribed topic appear, go or change its partition
@@ -181,6 +309,8 @@ class GroupMember:
             if gone:
                 consumer._before_revoke(gone)
                 consumer._revoke(gone)
+        if self.coordinator_id is None or not self.active:
+            return  # the commit before revocation lost the coordinator: find it first
         self._prepared = True
         self._joining = True
         self.need_rejoin = False
@@ -194,11 +324,15 @@ class GroupMember:
                 assignor.member_assignment = sorted(owned)
             metadata = assignor.metadata(sorted(topics))  # sorted: the same bytes every run
             protocols.append((assignor.name, ConsumerProtocolSubscription.encode(metadata)))
-        self._transport.join_group(
-            self.group_id, self._on_join, member_id=self.member_id,
-            group_instance_id=self.instance_id, client_id=self._config["client_id"],
-            session_timeout_ms=self._config["session_timeout_ms"],
-            rebalance_timeout_ms=self._config["max_poll_interval_ms"], protocols=protocols)
+        rebalance_timeout = self._config["max_poll_interval_ms"]
+        # as kafka-python: a JoinGroup may wait a whole rebalance timeout for the others
+        self._send("join_group", self._on_join, self.coordinator_id,
+                   timeout_ms=max(self._config["request_timeout_ms"], rebalance_timeout + 5000),
+                   group_id=self.group_id, member_id=self.member_id,
+                   group_instance_id=self.instance_id, client_id=self._config["client_id"],
+                   session_timeout_ms=self._config["session_timeout_ms"],
+                   rebalance_timeout_ms=rebalance_timeout, protocols=protocols,
+                   protocol_type="consumer")
 
     # --- responses (run on the scheduler) -----------------------------------------------------
     def _on_join(self, result) -> None:
@@ -218,8 +352,12 @@ class GroupMember:
                 self.need_rejoin = True
                 self._error = error
                 return
-        self._transport.sync_group(self.group_id, self.generation, self.member_id,
-                                   assignments, self._on_sync)
+        if self.coordinator_id is None:
+            self._on_group_error(NotCoordinatorError("the coordinator was lost meanwhile"))
+            return
+        self._send("sync_group", self._on_sync, self.coordinator_id, group_id=self.group_id,
+                   generation=self.generation, member_id=self.member_id,
+                   assignments=assignments)
 
     def _assign(self, protocol: str, members) -> dict[str, bytes]:
         assignor = next(a for a in self.assignors if a.name == protocol)
@@ -246,12 +384,21 @@ class GroupMember:
         self._joining = False
         self._prepared = False
         self.state = MemberState.STABLE
+        self._last_heartbeat_ok_ms = self._transport.now_ms()
         self._schedule_heartbeat()
 
     def _on_group_error(self, error: Exception) -> None:
         self._joining = False
-        if isinstance(error, (UnknownMemberIdError, IllegalGenerationError,
-                              RebalanceInProgressError)):
+        if _coordinator_error(error):
+            # as kafka-python: the coordinator moved or is down — find it again, retry after
+            # retry_backoff_ms; the rebalance is retried, nothing is revoked twice
+            self.coordinator_dead(error)
+            self.need_rejoin = True
+            if self.state == MemberState.REBALANCING:
+                self.state = MemberState.UNJOINED
+            self._back_off()
+        elif isinstance(error, (UnknownMemberIdError, IllegalGenerationError,
+                                RebalanceInProgressError)):
             if isinstance(error, UnknownMemberIdError):
                 self.member_id, self.generation = "", -1
             elif isinstance(error, IllegalGenerationError):
@@ -276,32 +423,63 @@ class GroupMember:
             consumer._assign_from_group(new, new)
 
     # --- heartbeats and the poll interval ------------------------------------------------------
-    def _schedule_heartbeat(self) -> None:
+    def _schedule_heartbeat(self, delay_ms: int | None = None) -> None:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
-        self._heartbeat = self._transport.cluster.scheduler.call_later(
-            self._config["heartbeat_interval_ms"], self._send_heartbeat, background=True)
+        with self._transport.lock:
+            self._heartbeat = self._transport.cluster.scheduler.call_later(
+                self._config["heartbeat_interval_ms"] if delay_ms is None else delay_ms,
+                self._send_heartbeat, background=True, owner=self._transport)
 
     def _send_heartbeat(self) -> None:
+        """kafka-python's heartbeat thread: a heartbeat every heartbeat_interval_ms while
+        Stable; no successful one for session_timeout_ms marks the coordinator dead."""
         self._heartbeat = None
         if not self.active or self.state != MemberState.STABLE:
             return
-        error = self._transport.heartbeat(self.group_id, self.generation, self.member_id)
-        if isinstance(error, RebalanceInProgressError):
-            # rejoin at the next poll(); until then keep heartbeating, as Kafka's heartbeat
-            # thread does, so the group waits for this member (up to the rebalance timeout)
-            self.need_rejoin = True
-        elif error is not None:
-            self._on_group_error(error)  # no longer a member: heartbeats stop until it rejoins
+        now = self._transport.now_ms()
+        if now - self._last_heartbeat_ok_ms >= self._config["session_timeout_ms"]:
+            self.coordinator_dead(RequestTimedOutError(
+                f"no successful heartbeat for session_timeout_ms="
+                f"{self._config['session_timeout_ms']} ms"))
+            self._last_heartbeat_ok_ms = now
+        if self.coordinator_id is None:
+            self._maybe_lookup()
+            self._schedule_heartbeat(self._config["retry_backoff_ms"])
             return
+        if not self._heartbeat_in_flight:
+            self._heartbeat_in_flight = True
+            self._send("heartbeat", self._on_heartbeat, self.coordinator_id,
+                       group_id=self.group_id, generation=self.generation,
+                       member_id=self.member_id)
         self._schedule_heartbeat()
+
+    def _on_heartbeat(self, result) -> None:
+        self._heartbeat_in_flight = False
+        if not self.active or self.state != MemberState.STABLE:
+            return
+        error = result.error
+        if error is None or isinstance(error, RebalanceInProgressError):
+            self._last_heartbeat_ok_ms = self._transport.now_ms()
+            if error is not None:
+                # rejoin at the next poll(); until then keep heartbeating, as Kafka's heartbeat
+                # thread does, so the group waits for this member (up to the rebalance timeout)
+                self.need_rejoin = True
+        elif _coordinator_error(error):
+            self.coordinator_dead(error)
+        else:
+            if self._heartbeat is not None:  # no longer a member: heartbeats stop until it
+                self._heartbeat.cancel()     # rejoins
+                self._heartbeat = None
+            self._on_group_error(error)
 
     def _arm_poll_timer(self) -> None:
         if self._poll_timer is not None:
             self._poll_timer.cancel()
         limit = self._config["max_poll_interval_ms"]
-        self._poll_timer = self._transport.cluster.scheduler.call_later(
-            limit, self._poll_interval_exceeded, background=True)
+        with self._transport.lock:
+            self._poll_timer = self._transport.cluster.scheduler.call_later(
+                limit, self._poll_interval_exceeded, background=True, owner=self._transport)
 
     def poll_returned(self) -> None:
         """The consumer's poll() returned: max_poll_interval_ms counts from now."""
@@ -318,9 +496,73 @@ class GroupMember:
                    f"{self._config['max_poll_interval_ms']} ms")
         self.need_rejoin = True
 
-    # --- commits and leaving -------------------------------------------------------------------
-    def commit(self, offsets) -> None:
-        """Commit as this member; a commit refused because of a rebalance -> CommitFailedError."""
+    # --- commits and committed offsets ---------------------------------------------------------
+    def commit(self, offsets, timeout_ms: int | None = None, as_member: bool = True) -> None:
+        """kafka-python 3's commit_offsets_sync: send OffsetCommit to the coordinator, and on a
+        retriable error (coordinator moved or unavailable, no answer) find it again and retry
+        after retry_backoff_ms, until ``timeout_ms`` (default request_timeout_ms) has passed
+        (then ``KafkaTimeoutError``). A commit refused because of a rebalance ->
+        ``CommitFailedError``. Returns once the offsets partition accepted the commit."""
+        transport = self._transport
+        if timeout_ms is None:
+            timeout_ms = self._config["request_timeout_ms"]
+        deadline = transport.now_ms() + timeout_ms
+        while True:
+            if as_member:
+                self._check_can_commit()
+            if self._ensure_coordinator(deadline):
+                answer: list = []
+                self._send("offset_commit", answer.append, self.coordinator_id,
+                           group_id=self.group_id,
+                           generation=self.generation if as_member else -1,
+                           member_id=self.member_id if as_member else "", offsets=offsets)
+                transport.wait_for(lambda: bool(answer),
+                                   max(deadline - transport.now_ms(), 0))
+                if answer:
+                    error = self._commit_failure(answer[0].error)
+                    if error is None and answer[0].error is None:
+                        return
+                    if error is not None:
+                        raise error from None
+            remaining = deadline - transport.now_ms()
+            if remaining <= 0:
+                raise KafkaTimeoutError(
+                    f"commit of group {self.group_id} was not acknowledged within "
+                    f"{timeout_ms} ms: its coordinator could not be reached or could not store "
+                    "it (the commit may or may not have been stored)")
+            transport.wait_for(lambda: False, min(self._config["retry_backoff_ms"], remaining))
+
+    def commit_async(self, offsets, on_done, as_member: bool = True) -> None:
+        """kafka-python's commit_offsets_async: one OffsetCommit (after a FindCoordinator if
+        the coordinator is unknown), no retry; ``on_done(error_or_None)`` when answered."""
+        try:
+            if as_member:
+                self._check_can_commit()
+        except CommitFailedError as error:
+            self._transport.call_later(0, lambda: on_done(error))
+            return
+
+        def send() -> None:
+            if self.coordinator_id is None:
+                on_done(CoordinatorNotAvailableError(
+                    f"no coordinator known for group {self.group_id}"))
+                return
+            self._send("offset_commit", lambda result: on_done(
+                self._commit_failure(result.error, raise_retriable=True)), self.coordinator_id,
+                group_id=self.group_id, generation=self.generation if as_member else -1,
+                member_id=self.member_id if as_member else "", offsets=offsets)
+
+        if self.coordinator_id is not None:
+            send()
+            return
+        self._lookup_in_flight = True
+
+        def found(result) -> None:
+            self._on_find(result)
+            send() if result.error is None else on_done(result.error)
+        self._send("find_coordinator", found, None, group_id=self.group_id)
+
+    def _check_can_commit(self) -> None:
         if not self.member_id or self.generation < 0:
             # as Kafka's consumer: a subscribed consumer outside an active generation (never
             # joined, or kicked out) cannot commit — its partitions may belong to another member
@@ -329,21 +571,69 @@ class GroupMember:
                 f"group for auto partition assignment (group {self.group_id}); it is likely "
                 "that the consumer was kicked out of the group (session_timeout_ms or "
                 "max_poll_interval_ms expired). poll() rejoins the group")
-        try:
-            self._transport.commit_offsets(self.group_id, self.generation, self.member_id,
-                                           offsets)
-        except (IllegalGenerationError, UnknownMemberIdError, RebalanceInProgressError) as error:
+
+    def _commit_failure(self, error: Exception | None, raise_retriable: bool = False
+                        ) -> Exception | None:
+        """kafka-python's _handle_offset_commit_response: the error to give the caller, or
+        None for success or a retriable error (the coordinator is marked dead if it moved)."""
+        if error is None:
+            return None
+        if _coordinator_error(error):
+            self.coordinator_dead(error)
+            return error if raise_retriable else None
+        if getattr(error, "retriable", False):  # e.g. CoordinatorLoadInProgress
+            return error if raise_retriable else None
+        if isinstance(error, (IllegalGenerationError, UnknownMemberIdError,
+                              RebalanceInProgressError)):
             self.need_rejoin = True
             if isinstance(error, UnknownMemberIdError):  # as kafka-python: reset_generation()
                 self.member_id, self.generation = "", -1
             elif isinstance(error, IllegalGenerationError):
                 self.generation = -1
-            raise CommitFailedError(
+            return CommitFailedError(
                 "Commit cannot be completed since the group has already rebalanced and "
                 f"assigned the partitions to another member ({error}). poll() rejoins the "
-                "group; the uncommitted records will be read again by whoever owns them") \
-                from None
+                "group; the uncommitted records will be read again by whoever owns them")
+        return error
 
+    def fetch_committed(self, partitions, timeout_ms: int | None = None) -> dict:
+        """kafka-python's fetch_committed_offsets: OffsetFetch from the coordinator, retried
+        through rediscovery until ``timeout_ms`` (default request_timeout_ms), then
+        ``KafkaTimeoutError``."""
+        transport = self._transport
+        if timeout_ms is None:
+            timeout_ms = self._config["request_timeout_ms"]
+        deadline = transport.now_ms() + timeout_ms
+        wanted = frozenset(partitions)
+        while True:
+            if self._ensure_coordinator(deadline):
+                # as kafka-python, a request still in flight from an earlier call (a poll
+                # with a short timeout) is waited for again rather than sent anew
+                pending = self._pending_fetch
+                if pending is None or pending[0] != wanted or pending[2] != self.coordinator_id:
+                    pending = self._pending_fetch = (wanted, [], self.coordinator_id)
+                    self._send("offset_fetch", pending[1].append, self.coordinator_id,
+                               group_id=self.group_id, partitions=sorted(wanted))
+                answer = pending[1]
+                transport.wait_for(lambda: bool(answer),
+                                   max(deadline - transport.now_ms(), 0))
+                if answer:
+                    self._pending_fetch = None
+                    error = answer[0].error
+                    if error is None:
+                        return answer[0].offsets
+                    if _coordinator_error(error):
+                        self.coordinator_dead(error)
+                    elif not getattr(error, "retriable", False):
+                        raise error
+            remaining = deadline - transport.now_ms()
+            if remaining <= 0:
+                raise KafkaTimeoutError(
+                    f"the committed offsets of group {self.group_id} could not be fetched "
+                    f"within {timeout_ms} ms: its coordinator could not be reached")
+            transport.wait_for(lambda: False, min(self._config["retry_backoff_ms"], remaining))
+
+    # --- leaving -------------------------------------------------------------------------------
     def leave(self, why: str) -> None:
         if self.member_id and self.instance_id is None:
             self._transport.leave_group(self.group_id, self.member_id, why)
@@ -362,3 +652,10 @@ class GroupMember:
             if timer is not None:
                 timer.cancel()
 
+
+def _coordinator_error(error: Exception) -> bool:
+    """Errors that mean "the coordinator moved, is loading or cannot be reached": retriable,
+    after finding the coordinator again (kafka-python's coordinator_dead)."""
+    return isinstance(error, (NotCoordinatorError, CoordinatorNotAvailableError,
+                              RequestTimedOutError, KafkaConnectionError,
+                              NodeNotReadyError))

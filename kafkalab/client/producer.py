@@ -29,6 +29,7 @@ input) stores nothing.
 from __future__ import annotations
 
 import random
+import threading
 from typing import Any
 
 from kafka.partitioner import Partitioner
@@ -39,17 +40,18 @@ from kafka.serializer import Serializer
 from ..errors import (
     IllegalStateError,
     KafkaConfigurationError,
+    KafkaConnectionError,
     KafkaTimeoutError,
     MessageSizeTooLargeError,
     UnknownTopicOrPartitionError,
 )
+from ..metrics import Sensor
 from ..record import CODECS
 from ..record.batch import HEADER_SIZE, record_sizes
 from ..structs import TopicPartition
 from .accumulator import RecordAccumulator
 from .config import check_not_yet_supported, merge_config, normalize_acks
 from .futures import FutureRecordMetadata
-from .metrics import Sensor
 from .partitioner import StickyPartitioner, murmur2, partition_for_key
 from .sender import Sender
 from .transaction_manager import TransactionManager
@@ -115,7 +117,6 @@ class KafkaProducer:
         self._custom_partitioner = None if type(custom) is DefaultPartitioner else custom
         self._transaction_manager = TransactionManager(
             self._transport.init_producer_id if self.config["enable_idempotence"] else None)
-        self._unresolved = 0
         self._closed = False
         now = self._transport.now_ms
         self._sensors = {name: Sensor(now) for name in (
@@ -125,7 +126,8 @@ class KafkaProducer:
             self.config["batch_size"], self.config["linger_ms"], self.config["buffer_memory"],
             wake_sender=lambda at_ms: self._sender.wakeup(at_ms),
             wait_for=self._transport.wait_for)
-        self._sender = Sender(self, self._accumulator)
+        self._sender = Sender(self._transport, self.config, self._sensors,
+                             self._transaction_manager, self._accumulator)
         # read once per send(): configs never change after construction
         self._plain = self.config["key_serializer"] is None and \
             self.config["value_serializer"] is None
@@ -221,7 +223,7 @@ class KafkaProducer:
                 future = self._accumulator.append(tps[partition], timestamp, key_bytes,
                                                   value_bytes, record_headers, size, payload,
                                                   now)
-            self._unresolved += 1
+            self._accumulator.unresolved += 1
             return future
         finally:
             lock.release()
@@ -382,16 +384,34 @@ class KafkaProducer:
             self._sender.flushing = True
             self._sender.wakeup()
         try:
-            done = transport.wait_for(lambda: self._unresolved == 0, timeout_ms)
+            # as kafka-python: every callback of those records has run when flush() returns
+            done = transport.wait_for(lambda: self._accumulator.unresolved == 0, timeout_ms, callbacks=True)
         finally:
             self._sender.flushing = False
         if not done:
             raise KafkaTimeoutError(f"Timeout after waiting for {timeout} secs.")
 
     def close(self, timeout: float | None = None) -> None:
+        """Send what is buffered, wait up to ``timeout`` seconds (None: for ever) for every
+        answer, then close. Records still unanswered then — with ``timeout=0``, all that are
+        pending: it does not wait — fail with ``IllegalStateError('Producer is closed
+        forcefully.')``, as kafka-python's force close (and Java's ``close(Duration.ZERO)``);
+        so does a close after ``cluster.close()``. A negative timeout raises ValueError.
+
+        Differs from kafka-python 3.0.12 on purpose: its close() first calls
+        ``flush(timeout)``, which raises ``KafkaTimeoutError`` — leaving the producer open —
+        whenever a record is still pending when the timeout ends (always, for ``timeout=0``)."""
         if self._closed:
             return
-        self.flush(timeout)
+        if timeout is not None and not 0 <= timeout <= threading.TIMEOUT_MAX:
+            raise ValueError(f"Invalid timeout: {timeout}")
+        try:
+            self.flush(timeout)
+        except (KafkaTimeoutError, KafkaConnectionError):
+            transport = self._transport
+            with transport.lock, transport.deferring_callbacks():
+                self._sender.abort_incomplete(
+                    IllegalStateError("Producer is closed forcefully."))
         self._closed = True
 
     def partitions_for(self, topic: str) -> set[int]:

@@ -22,7 +22,7 @@ futures resolve once (``batch.done``).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import Any
 
 from ..cluster.broker import ProduceResult
 from ..errors import (
@@ -35,10 +35,11 @@ from ..errors import (
 )
 from ..record import RecordBatch
 from ..structs import TopicPartition
+from ..metrics import Sensor
 from .accumulator import ProducerBatch, RecordAccumulator
+from .transaction_manager import TransactionManager
+from .transport import InProcessTransport as Transport
 
-if TYPE_CHECKING:
-    from .producer import KafkaProducer
 
 
 class _Request:
@@ -53,19 +54,20 @@ class _Request:
 
 
 class Sender:
-    def __init__(self, producer: "KafkaProducer", accumulator: RecordAccumulator):
-        self._producer = producer
-        self._transport = producer._transport
+    def __init__(self, transport: Transport, config: dict[str, Any], sensors: dict[str, Sensor],
+                 sequences: TransactionManager, accumulator: RecordAccumulator):
+        self._transport = transport
         self._accumulator = accumulator
-        self._config = producer.config
-        self._sensors = producer._sensors
-        self._sequences = producer._transaction_manager
+        self._config = config
+        self._sensors = sensors
+        self._sequences = sequences
         self._in_flight: dict[int, int] = defaultdict(int)
         self._wakeup = None
         self._wakeup_ms: int | None = None
         self._requests: set[_Request] = set()  # unanswered requests (acks != 0)
         self.flushing = False
         self._leaderless = False  # some head batch's partition had no leader at the last run
+        self._closed = False  # force-closed: it never runs again
 
     @property
     def in_flight(self) -> int:
@@ -74,6 +76,8 @@ class Sender:
     # --- scheduling ------------------------------------------------------------------------------
     def wakeup(self, at_ms: int | None = None) -> None:
         """Make sure the sender runs at ``at_ms`` (default: now) or earlier."""
+        if self._closed:
+            return
         transport = self._transport
         at_ms = transport.now_ms() if at_ms is None else at_ms
         if self._wakeup_ms is not None and self._wakeup_ms <= at_ms:
@@ -158,7 +162,7 @@ class Sender:
 
     # --- requests ------------------------------------------------------------------------------
     def _send(self, node: int, batches: list[ProducerBatch], now: int) -> None:
-        producer, sequences = self._producer, self._sequences
+        sequences = self._sequences
         wire = []
         for batch in batches:
             if sequences.is_idempotent and batch.base_sequence < 0:
@@ -172,7 +176,7 @@ class Sender:
             self._record_batch_metrics(batch, record_batch)
             wire.append((batch.tp.topic, batch.tp.partition, record_batch))
         self._sensors["records-per-request"].record(sum(len(b.records) for b in batches))
-        acks = producer._acks
+        acks = self._config["acks"]
         request = _Request(node, batches, now)
         self._transport.produce(node, wire, acks, self._config["request_timeout_ms"],
                                 lambda results: self._on_response(request, results))
@@ -264,19 +268,35 @@ class Sender:
         self._fail(batch, KafkaTimeoutError(why) if error is None
                    else type(error)(f"{why}; last error: {error}"))
 
+    def abort_incomplete(self, error: Exception) -> None:
+        """Force-close: fail every batch not answered yet — queued or in flight — with
+        ``error`` (kafka-python's ``abort_incomplete_batches``), and never run again; a late
+        answer then changes nothing."""
+        self._closed = True
+        if self._wakeup is not None:
+            self._wakeup.cancel()
+            self._wakeup = self._wakeup_ms = None
+        for queue in self._accumulator.queues.values():
+            while queue:
+                self._fail(queue.popleft(), error)
+        for request in list(self._requests):
+            if request.timer is not None:
+                request.timer.cancel()
+            for batch in request.batches:
+                if not batch.done:
+                    self._fail(batch, error)
+
     # --- resolving futures ---------------------------------------------------------------------
     def _complete(self, batch: ProducerBatch, result: ProduceResult) -> None:
         self._accumulator.release(batch)
         self._sequences.on_stored(batch)
         self._sensors["record-send"].record(len(batch.records))
         batch.complete(result.base_offset, result.log_append_time)
-        self._producer._unresolved -= len(batch.records)
 
     def _fail(self, batch: ProducerBatch, error: Exception) -> None:
         self._accumulator.release(batch)
         self._sensors["record-error"].record(len(batch.records))
         batch.fail(error)
-        self._producer._unresolved -= len(batch.records)
         self._sequences.on_failed(batch, error)
 
 

@@ -1,6 +1,6 @@
 """The owner of an idempotent producer's identity: producer id, epoch, per-partition sequences.
 
-Java's ``TransactionManager`` (its idempotent half, KIP-360); the transactions lesson extends it.
+Java's ``TransactionManager`` (its idempotent half, KIP-360); 02b-transactions extends it.
 The sender asks it whether a partition's head batch may go (:meth:`can_drain`), has it number a
 batch on its first drain (:meth:`assign_sequence`) and tells it every outcome. It keeps, per
 partition, the epoch that partition's numbers belong to, the next sequence, the last sequence

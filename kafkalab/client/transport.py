@@ -6,6 +6,11 @@ round trip in simulated time; metadata, fetch and list-offsets answer at once (t
 waiting is modelled by its poll loop). A fault-injecting wrapper and the wire client plug in
 here later.
 
+On a wall-clock cluster, work a transport schedules for its client is *owned* by it: if that
+work fails, the driver reports it (an event) and hands the error here, and the client's next
+wait (``future.get``, ``flush``, ``poll``) raises it — instead of the driver dying and every
+wait timing out.
+
 Invariant: every call runs under the cluster's lock.
 """
 from __future__ import annotations
@@ -24,6 +29,8 @@ class InProcessTransport:
         self.lock = cluster.lock
         #: ``now_ms()``: the cluster clock's own method (a producer reads it once per record)
         self.now_ms = cluster.clock.now_ms
+        #: errors of this client's scheduled work, for its next wait to raise (wall clock)
+        self._failures: list[Exception] = []
 
     # --- time ----------------------------------------------------------------------------------
     @property
@@ -31,12 +38,44 @@ class InProcessTransport:
         return self.cluster.clock.simulated
 
     def wait_for(self, predicate: Callable[[], bool], timeout_ms: float,
-                 stop_when_idle: bool = False) -> bool:
-        return self.cluster.driver.wait_for(predicate, timeout_ms, stop_when_idle)
+                 stop_when_idle: bool = False, callbacks: bool = False) -> bool:
+        """Until ``predicate()`` or the timeout (see the drivers; ``callbacks``: and the
+        callbacks queued by then have run). Raises the error of this client's failed
+        scheduled work, if any (wall clock), and ``KafkaConnectionError`` once the cluster is
+        closed."""
+        driver = self.cluster.driver
+        if driver.simulated:  # failing work raises out of the wait that runs it
+            return driver.wait_for(predicate, timeout_ms, stop_when_idle)
+        failures = self._failures
+        self._raise_failure()
+        done = driver.wait_for(lambda: bool(failures) or predicate(), timeout_ms,
+                               stop_when_idle, callbacks)
+        self._raise_failure()
+        return done
+
+    def _raise_failure(self) -> None:
+        with self.lock:
+            error = self._failures.pop(0) if self._failures else None
+        if error is not None:
+            raise error
+
+    def engine_failed(self, error: Exception) -> None:
+        """The wall-clock driver: scheduled work of this client raised ``error``."""
+        with self.lock:
+            self._failures.append(error)
+
+    def wake(self) -> None:
+        """Make every waiter look at its condition again (e.g. its consumer was closed)."""
+        self.cluster.driver.wake()
+
+    def deferring_callbacks(self):
+        """A context in which futures resolved by this thread run their callbacks outside the
+        lock (wall clock: on the driver's callback thread; simulated time: at once)."""
+        return self.cluster.driver.deferring()
 
     def call_later(self, delay_ms: float, callback: Callable[[], None]):
         with self.lock:
-            return self.cluster.scheduler.call_later(delay_ms, callback)
+            return self.cluster.scheduler.call_later(delay_ms, callback, owner=self)
 
     # --- metadata ------------------------------------------------------------------------------
     def partitions_for(self, topic: str, allow_auto_create: bool) -> int:
@@ -87,7 +126,8 @@ class InProcessTransport:
                         faults.should_drop_response(t, p, results[(t, p)].error)
                         for t, p, _ in batches):
                     return
-                cluster.scheduler.call_later(latency, lambda: on_response(results))
+                cluster.scheduler.call_later(latency, lambda: on_response(results),
+                                             owner=self)
 
             broker = cluster.brokers.get(node_id)
             for t, p, batch in batches:
@@ -101,7 +141,7 @@ class InProcessTransport:
                                       lambda result, key=(t, p): answered(key, result))
 
         with self.lock:
-            cluster.scheduler.call_later(latency, arrive)
+            cluster.scheduler.call_later(latency, arrive, owner=self)
 
     def fetch(self, topic: str, partition: int, offset: int, max_bytes: int) -> FetchResult:
         """Batches from the partition's leader; none while no leader can be reached (offline,
@@ -153,11 +193,13 @@ class InProcessTransport:
 
     def _round_trip(self, arrive: Callable[[], None]) -> None:
         with self.lock:
-            self.cluster.scheduler.call_later(self.cluster.network_latency_ms, arrive)
+            self.cluster.scheduler.call_later(self.cluster.network_latency_ms, arrive,
+                                              owner=self)
 
     def _answer_later(self, respond: Callable) -> Callable:
         scheduler, latency = self.cluster.scheduler, self.cluster.network_latency_ms
-        return lambda result: scheduler.call_later(latency, lambda: respond(result))
+        return lambda result: scheduler.call_later(latency, lambda: respond(result),
+                                                   owner=self)
 
     def heartbeat(self, group_id: str, generation: int, member_id: str):
         with self.lock:

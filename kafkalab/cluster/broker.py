@@ -17,7 +17,7 @@ from ..errors import InvalidTopicError, NotEnoughReplicasError, NotLeaderForPart
 from ..record import RecordBatch
 
 if TYPE_CHECKING:
-    from .cluster import Cluster
+    from .context import BrokerContext
 
 ACKS_ALL = -1
 
@@ -43,7 +43,7 @@ class FetchResult:
 
 
 class Broker:
-    def __init__(self, cluster: "Cluster", broker_id: int, host: str, port: int):
+    def __init__(self, cluster: "BrokerContext", broker_id: int, host: str, port: int):
         self.cluster = cluster
         self.id = broker_id
         self.host = host
@@ -74,8 +74,17 @@ class Broker:
                 f"answer comes back (the producer times out after request_timeout_ms and "
                 f"retries)", broker=self.id, topic=topic, partition=partition)
             return
+        self.append_records(topic, partition, batch, acks, timeout_ms, respond)
+
+    def append_records(self, topic: str, partition: int, batch: RecordBatch, acks: int,
+                       timeout_ms: int, respond: Callable[[ProduceResult], None],
+                       internal_topics_allowed: bool = False) -> None:
+        """Kafka's ReplicaManager.appendRecords: the append path of produce requests, and of
+        this broker's coordinators writing their internal topics (``internal_topics_allowed``)
+        — leadership, ``min.insync.replicas`` and ``acks`` checked the same way."""
         try:
-            if topic in INTERNAL_TOPICS:  # only the coordinators write there (ReplicaManager)
+            if topic in INTERNAL_TOPICS and not internal_topics_allowed:
+                # only the coordinators write there (ReplicaManager)
                 raise InvalidTopicError(f"Cannot append to internal topic {topic}")
             p = self._led_partition(topic, partition)
             min_isr = p.leader_log.config["min.insync.replicas"]

@@ -17,7 +17,6 @@ import random
 import sys
 import threading
 import warnings
-import weakref
 from typing import Any, Mapping
 
 from ..clock import Clock, make_clock
@@ -42,11 +41,12 @@ from ..errors import (
     TopicDeletionDisabledError,
     UnknownTopicOrPartitionError,
 )
-from ..client.metrics import Sensor
+from ..metrics import Sensor
 from ..scheduler import Scheduler
 from ..storage.retention import enforce_retention
 from . import registry
 from .broker import Broker
+from .clients import ClientRegistry
 from .events import EventLog
 from .faults import FaultInjector
 from .partition import Partition
@@ -54,6 +54,7 @@ from .placement import assign_replicas
 from .controller import Controller
 from .network import Network
 from .replication import ReplicaManager
+from .snapshots import BrokerSnapshot, ClusterSnapshot, TopicSummary, render_html
 from .topic import Topic
 
 
@@ -125,7 +126,8 @@ class Cluster:
         # grows by one whenever a topic appears, goes or gains partitions: clients may cache
         # partition counts while it stays the same
         self.metadata_version = 0
-        self.faults = FaultInjector(self.events)
+        self._clients = ClientRegistry()
+        self.faults = FaultInjector(self.events, self._clients)
         self.group_coordinator = GroupCoordinator(self)
         self._next_producer_id = 0
         self.network = Network(lambda b: self.brokers[b].alive)
@@ -134,10 +136,9 @@ class Cluster:
         # per broker, as Kafka's ReplicaManager meters: counted on the leader whose ISR changed
         self._isr_shrinks = {b: Sensor(self.clock.now_ms) for b in self.brokers}
         self._isr_expands = {b: Sensor(self.clock.now_ms) for b in self.brokers}
-        self._clients: weakref.WeakSet = weakref.WeakSet()
         self._warned: set[str] = set()  # the keys of warn_once() warnings already given
         driver_class = SimDriver if self.clock.simulated else WallDriver
-        self.driver = driver_class(self.scheduler, self.lock)
+        self.driver = driver_class(self.scheduler, self.lock, self.events)
         self.events.emit("cluster.started", f"cluster of {brokers} broker(s) started at "
                          f"{self.bootstrap_servers} (seed {seed}, "
                          f"{'simulated' if self.clock.simulated else 'real'} time)",
@@ -175,8 +176,9 @@ class Cluster:
         return self.now_ms()
 
     def run_until_idle(self) -> None:
-        """Run every pending request, replication and timer (not periodic housekeeping)."""
-        self.driver.wait_for(lambda: False, float("inf"), stop_when_idle=True)
+        """Run every pending request, replication and timer (not periodic housekeeping).
+        Simulated time only: a wall-clock cluster refuses it (RuntimeError)."""
+        self.driver.run_until_idle()
 
     # --- topics --------------------------------------------------------------------------------
     @locked
@@ -410,8 +412,10 @@ class Cluster:
         return producer_id, 0
 
     # --- clients and housekeeping --------------------------------------------------------------
-    def register_client(self, client: object) -> None:
-        self._clients.add(client)
+    def register_client(self, client: object, on_crash=None) -> None:
+        """Know a client; ``on_crash`` (a method of it) is how ``faults.crash_consumer`` kills
+        it (see :mod:`.clients`)."""
+        self._clients.register(client, on_crash)
 
     @property
     def clients(self) -> list:
@@ -493,6 +497,7 @@ class Cluster:
         if the quorum needs one."""
         broker.alive = False
         self.replicas.drop_fetches(broker.id)
+        self.group_coordinator.on_broker_stopped(broker.id)  # its coordinator's memory is gone
         self.events.emit(kind, text, broker=broker.id)
         self.controller.maybe_reelect()
 
@@ -518,7 +523,15 @@ class Cluster:
         self.replicas.slow_followers.clear()
         for broker_id in slow:
             self.replicas.retime_fetches(broker_id)
-        self.events.emit("network.healed", f"network healed (was isolated: {isolated or 'none'})")
+        cut = []  # "brokers 1 and 2 had been cut off from the brokers"
+        for how in sorted(set(isolated.values())):
+            ids = [str(b) for b in sorted(b for b, h in isolated.items() if h == how)]
+            who = " and ".join(filter(None, [", ".join(ids[:-1]), ids[-1]]))
+            cut.append(f"broker{'s' if len(ids) > 1 else ''} {who} had been cut off from the "
+                       f"{how}")
+        cut = "; ".join(cut)
+        self.events.emit("network.healed", f"network healed: {cut or 'no broker was cut off'}; "
+                         f"every link works again", brokers=sorted(isolated))
         for broker_id in isolated:  # a replica cut off may have been a stale leader
             for topic in self.topics.values():
                 for p in topic.partitions:
@@ -611,14 +624,14 @@ class Cluster:
     # --- views ---------------------------------------------------------------------------------
     @locked
     def describe_topic(self, name: str):
-        from ..viz.tables import describe_topic_frame
+        from .tables import describe_topic_frame
 
         return describe_topic_frame(self.topic(name), lambda b: self.brokers[b].alive)
 
     @locked
     def records(self, topic: str, partition: int | None = None):
         """A partition's stored records (all partitions if None) as a DataFrame."""
-        from ..viz.tables import records_frame
+        from .tables import records_frame
 
         t = self.topic(topic)
         parts = t.partitions if partition is None else [self.partition(topic, partition)]
@@ -627,19 +640,37 @@ class Cluster:
     @locked
     def describe_consumer_group(self, group_id: str):
         """``kafka-consumer-groups --describe --group G`` as a DataFrame (lag per partition)."""
-        from ..viz.tables import consumer_group_frame
+        from .tables import consumer_group_frame
 
         return consumer_group_frame(self, group_id)
 
     @locked
-    def _repr_html_(self) -> str:
-        from ..viz.html import cluster_html
+    def snapshot(self) -> ClusterSnapshot:
+        """The cluster as views show it, now: brokers, topics, the controller quorum, time."""
+        topics = tuple(
+            TopicSummary(t.name, len(t.partitions), t.replication_factor,
+                         sum(p.view_log.log_end_offset - p.view_log.log_start_offset
+                             for p in t.partitions))
+            for t in sorted(self.topics.values(), key=lambda t: t.name))
+        return ClusterSnapshot(
+            tuple(BrokerSnapshot(b.id, b.address, b.alive) for b in self.brokers.values()),
+            topics, tuple(self.controller.voters), self.controller.active_text(),
+            self.controller.dedicated, self.clock_text(), self.seed)
 
-        return cluster_html(self)
+    @locked
+    def _repr_html_(self) -> str:
+        return render_html(self.snapshot())
 
     def close(self) -> None:
+        """Stop the cluster: its addresses are forgotten (a new client cannot reach it) and
+        every client call waiting on it — now or later — raises ``KafkaConnectionError``."""
+        registry.unregister(self)
         self.driver.close()
 
     def __repr__(self) -> str:
         return (f"Cluster(brokers={len(self.brokers)}, topics={sorted(self.topics)}, "
                 f"now_ms={self.now_ms()}, bootstrap_servers={self.bootstrap_servers!r})")
+
+
+# the first client with no cluster of its own gets a default Cluster() (see registry.resolve)
+registry.set_default_factory(Cluster)

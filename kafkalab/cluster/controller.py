@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import KafkaTimeoutError
 
 if TYPE_CHECKING:
-    from .cluster import Cluster
+    from .context import ControllerContext
     from .partition import Partition
 
 HEARTBEAT_INTERVAL_MS = 2000      # broker.heartbeat.interval.ms
@@ -43,7 +43,7 @@ class MetadataRecord:
 
 
 class Controller:
-    def __init__(self, cluster: "Cluster", voters: int = 3):
+    def __init__(self, cluster: "ControllerContext", voters: int = 3):
         self.cluster = cluster
         self.voters = [1000 + i for i in range(voters)]
         self.alive_voters = set(self.voters)

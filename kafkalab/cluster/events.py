@@ -8,11 +8,11 @@ Invariant: events are appended in time order and never changed.
 """
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from ..timefmt import clock_text
+from .snapshots import EventsSnapshot, render_html
 
 
 @dataclass(frozen=True)
@@ -34,17 +34,24 @@ class Event:
 
 
 class EventLog:
-    """An append-only list of events with filtering and a DataFrame/HTML view."""
+    """An append-only list of events with filtering, a DataFrame and a snapshot for views."""
 
     def __init__(self, now_ms: Callable[[], int], origin_ms: int = 0):
         self._now_ms = now_ms
         self.origin_ms = origin_ms
         self._events: list[Event] = []
         self._listeners: list[Callable[[Event], None]] = []
+        #: how listeners hear of an event: None calls them at once, in order (simulated time);
+        #: a wall-clock driver sets ``dispatch(listeners, event)`` to run them on its callback
+        #: thread, outside the cluster's lock
+        self.dispatch: Callable[[list, Event], None] | None = None
 
     def emit(self, kind: str, text: str, **data: Any) -> Event:
         event = Event(self._now_ms(), kind, text, data, self.origin_ms)
         self._events.append(event)
+        if self.dispatch is not None:
+            self.dispatch(list(self._listeners), event)
+            return event
         for listener in list(self._listeners):
             listener(event)
         return event
@@ -78,15 +85,13 @@ class EventLog:
                               "text": e.text} for e in events],
                             columns=["time", "time_ms", "kind", "text"])
 
+    def snapshot(self, last: int = 20) -> EventsSnapshot:
+        """The last ``last`` events as ``(clock, kind, text)``, for views."""
+        return EventsSnapshot(len(self._events), tuple((e.clock, e.kind, e.text)
+                                                       for e in self._events[-last:]))
+
     def _repr_html_(self, last: int = 20) -> str:
-        rows = "".join(
-            f"<tr><td>{e.clock}</td><td><code>{html.escape(e.kind)}</code></td>"
-            f"<td style='text-align:left'>{html.escape(e.text)}</td></tr>"
-            for e in self._events[-last:])
-        more = len(self._events) - min(last, len(self._events))
-        note = f"<p>… and {more} earlier events</p>" if more else ""
-        return (f"<b>cluster events</b> ({len(self._events)}){note}<table><tr><th>time</th>"
-                f"<th>kind</th><th>what happened</th></tr>{rows}</table>")
+        return render_html(self.snapshot(last))
 
     def __repr__(self) -> str:
         return "\n".join(str(e) for e in self._events[-20:]) or "(no events)"

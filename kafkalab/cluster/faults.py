@@ -10,7 +10,8 @@ retried" with "the acknowledgement was lost".
 * ``fail_produce_requests(count, error)`` — the broker refuses the batch with ``error`` (default
   ``NotLeaderForPartitionError``, retriable) before appending.
 * ``delay(ms, count)`` — requests (and their answers) take ``ms`` longer each way.
-* ``crash_consumer(consumer)`` — a consumer dies without committing or leaving its group.
+* ``crash_consumer(consumer)`` — a consumer dies without committing or leaving its group (by the
+  crash hook it registered with the cluster, see :mod:`.clients`).
 
 Invariant: with no rules left, the transport behaves exactly as without a FaultInjector.
 """
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from ..errors import NotLeaderForPartitionError
 
 if TYPE_CHECKING:
+    from .clients import ClientRegistry
     from .events import EventLog
 
 
@@ -38,8 +40,9 @@ class _Rule:
 
 
 class FaultInjector:
-    def __init__(self, events: "EventLog"):
+    def __init__(self, events: "EventLog", clients: "ClientRegistry"):
         self._events = events
+        self._clients = clients
         self._rules: list[_Rule] = []
 
     # --- the lab API ---------------------------------------------------------------------------
@@ -60,7 +63,7 @@ class FaultInjector:
         """Kill a consumer on the spot: no commit, no LeaveGroup. Its group notices only when
         ``session_timeout_ms`` passes without a heartbeat; uncommitted work is read again."""
         group = consumer.config.get("group_id")
-        consumer._crash()
+        self._clients.crash(consumer)
         self._events.emit("fault.consumer_crashed", f"injected fault: a consumer of group "
                           f"{group} crashed without committing or leaving; the group will "
                           f"notice after session.timeout.ms={consumer.config['session_timeout_ms']}",

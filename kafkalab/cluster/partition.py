@@ -17,6 +17,7 @@ from typing import Callable
 from ..config import TopicConfig
 from ..storage import PartitionLog
 from ..structs import TopicPartition
+from .snapshots import PartitionSnapshot, render_html
 
 
 class Partition:
@@ -95,10 +96,17 @@ class Partition:
             return True
         return False
 
-    def _repr_html_(self) -> str:
-        from ..viz.html import partition_log_html
+    def snapshot(self) -> PartitionSnapshot:
+        """The partition as views show it, now (positions and records of :attr:`view_log`)."""
+        log = self.view_log
+        return PartitionSnapshot(
+            self.topic, self.index, self.leader, self.leader_epoch, tuple(self.replicas),
+            tuple(self.isr), log.log_start_offset, log.high_watermark, log.log_end_offset,
+            tuple((batch.base_offset + r.offset_delta, r.key) for batch in log.batches()
+                  for r in batch.records))
 
-        return partition_log_html([self], title=f"partition {self.name}")
+    def _repr_html_(self) -> str:
+        return render_html(self.snapshot())
 
     def __repr__(self) -> str:
         return (f"Partition({self.name}, leader={self.leader}, epoch={self.leader_epoch}, "

@@ -30,13 +30,13 @@ from ..errors import (
 from .partition import Partition
 
 if TYPE_CHECKING:
-    from .cluster import Cluster
+    from .context import ReplicationContext
 
 Respond = Callable[[Exception | None], None]
 
 
 class ReplicaManager:
-    def __init__(self, cluster: "Cluster"):
+    def __init__(self, cluster: "ReplicationContext"):
         self.cluster = cluster
         # (topic, partition, follower) -> (timer, partition) of its fetch on its way
         self._pending_fetch: dict[tuple[str, int, int], tuple] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..config import TopicConfig
 from .partition import Partition
+from .snapshots import TopicSnapshot, render_html
 
 
 class Topic:
@@ -26,10 +27,12 @@ class Topic:
     def __len__(self) -> int:
         return len(self.partitions)
 
-    def _repr_html_(self) -> str:
-        from ..viz.html import topic_html
+    def snapshot(self) -> TopicSnapshot:
+        return TopicSnapshot(self.name, self.internal, self.replication_factor,
+                             tuple(p.snapshot() for p in self.partitions))
 
-        return topic_html(self)
+    def _repr_html_(self) -> str:
+        return render_html(self.snapshot())
 
     def __repr__(self) -> str:
         return (f"Topic({self.name!r}, partitions={len(self.partitions)}, "

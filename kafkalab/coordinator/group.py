@@ -75,6 +75,7 @@ class Group:
     new_member_added: bool = False  # a new member came during a new group's initial delay
     initial_remaining_ms: int = 0  # how much longer the initial delay may still be extended
     fenced: dict[str, str] = field(default_factory=dict)  # replaced static member id -> instance
+    assignment_pending: bool = False  # the leader's assignment is being stored (SyncGroup)
     state_since_ms: int = 0
 
     def supported_protocols(self) -> set[str]:

@@ -1,4 +1,4 @@
-"""Checks of lesson 00 (start here: message queue vs event streaming, replay, retention).
+"""Checks of notebook 00-start-here (message queue vs event streaming, replay, retention).
 
 Each check returns ``None`` when the answer is right and a hint when it is wrong, and never
 prints (``checks.run`` prints the pass line). Checks that need "the truth" rebuild it in a fresh

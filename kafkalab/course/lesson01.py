@@ -1,4 +1,4 @@
-"""Checks of lesson 01 (topics, partitions, offsets).
+"""Checks of notebook 01-topics-partitions-offsets (topics, partitions, offsets).
 
 Each check returns ``None`` when the answer is right and a hint when it is wrong, and never
 prints (``checks.run`` prints the pass line). Expected answers are computed, not stored: key ->

@@ -54,16 +54,25 @@ SERIES = (("acknowledged", "#2e9e4f"), ("lost", "#d62728"), ("failed", "#888888"
 EVENT_KINDS = ("broker.", "partition.", "isr.", "replica.", "controller.", "network.",
                "produce.rejected", "topic.config_changed", "widget.")
 ACKS_OPTIONS = [("0", 0), ("1", 1), ("all", "all")]
+RUN_TIP = "run simulated time on, the producer writing, until pressed again"
+PAUSE_TIP = "pause simulated time"
 PRODUCER_DEFAULTS = {"linger_ms": 0, "request_timeout_ms": 10_000,
                      "delivery_timeout_ms": 30_000}
 _TABLE = "border-collapse:collapse;margin:4px 0 8px 0;font-size:12px"
 _TD = "border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top"
-#: fault labels above the chart: rows they may take, and the room one label needs (as a share
-#: of the chart's width, and in pixels on the static picture); a label with no room left is
-#: thinned out (its dotted line stays; the events table lists every fault)
+#: fault labels above the chart: the rows they may take, the longest label (faults at one
+#: moment merge into one label, ``kill 1, 2, 3 +2 more`` past this), and the width of a
+#: character and the gap between two labels, in pixels (live chart: 10 px font; static
+#: picture: 9 px). A label with no room left in any row is left out; its dotted line stays, and
+#: the events table lists every fault.
 LABEL_ROWS = 3
-LABEL_SHARE = 0.1
-LABEL_PX = 56
+LABEL_CHARS = 24
+CHAR_PX = 6.0
+SVG_CHAR_PX = 5.4
+LABEL_GAP_PX = 8
+#: the live chart's width and side margins (fixed, so label widths can be known in advance)
+CHART_WIDTH = 640
+CHART_MARGIN = dict(l=60, r=10)
 
 
 def whole_number_ticks(top: float, most: int = 6) -> list[int]:
@@ -87,16 +96,24 @@ def whole_number_ticks(top: float, most: int = 6) -> list[int]:
         power *= 10
 
 
-def label_rows(xs: list[float], room: float, rows: int = LABEL_ROWS) -> list[int | None]:
-    """A row (0 = nearest the chart) for each label at ``xs`` (in order), so that labels in one
-    row are at least ``room`` apart; None where no row has room (the label is left out)."""
-    last: list[float | None] = [None] * rows
-    out: list[int | None] = []
-    for x in xs:
-        row = next((r for r in range(rows) if last[r] is None or x - last[r] >= room), None)
+def label_layout(xs: list[float], widths: list[float], lo: float, hi: float, gap: float = 0,
+                 rows: int = LABEL_ROWS) -> list[tuple[int | None, str]]:
+    """Place labels centred at ``xs`` (in order) with ``widths`` (same units), kept within
+    ``[lo, hi]``: for each a row (0 = nearest the chart; None where no row has room, so the
+    label is left out) and its anchor (``center``, or ``left``/``right`` at the chart's edges).
+    Labels in one row are at least ``gap`` apart: they never overlap."""
+    ends: list[float | None] = [None] * rows
+    out: list[tuple[int | None, str]] = []
+    for x, width in zip(xs, widths):
+        start, anchor = x - width / 2, "center"
+        if start < lo:
+            start, anchor = x, "left"
+        elif x + width / 2 > hi:
+            start, anchor = x - width, "right"
+        row = next((r for r in range(rows) if ends[r] is None or start - ends[r] >= gap), None)
         if row is not None:
-            last[row] = x
-        out.append(row)
+            ends[row] = start + width
+        out.append((row, anchor))
     return out
 
 
@@ -173,7 +190,8 @@ class ClusterWidget(SteppedView):
             columns.append(widgets.VBox([widgets.HTML(f"<b>broker {b}</b>"), kill, restart,
                                          isolate],
                                         layout=widgets.Layout(margin="0 12px 0 0")))
-        self.heal_button = widgets.Button(description="Heal network", icon="link", layout=small)
+        self.heal_button = widgets.Button(description="Heal network", icon="link", layout=small,
+                                          tooltip="reconnect every isolated broker")
         self.heal_button.on_click(capture(lambda _: self.heal()))
         self.acks_pick = widgets.Dropdown(options=ACKS_OPTIONS, value=self.acks,
                                           description="acks",
@@ -184,10 +202,14 @@ class ClusterWidget(SteppedView):
                                              style={"description_width": "initial"})
         self.rate_slider.observe(lambda change: setattr(self, "rate", change["new"]),
                                  names="value")
-        self.run_toggle = widgets.ToggleButton(value=False, description="Run", icon="play")
+        self.run_toggle = widgets.ToggleButton(value=False, description="Run", icon="play",
+                                               tooltip=RUN_TIP)
         self.run_toggle.observe(self._on_toggle, names="value")
-        self.step1 = widgets.Button(description="+1 s", icon="forward", layout=small)
-        self.step10 = widgets.Button(description="+10 s", icon="fast-forward", layout=small)
+        self.step1 = widgets.Button(description="+1 s", icon="forward", layout=small,
+                                    tooltip="move simulated time 1 s on, the producer writing")
+        self.step10 = widgets.Button(description="+10 s", icon="fast-forward", layout=small,
+                                     tooltip="move simulated time 10 s on, the producer "
+                                             "writing")
         self.step1.on_click(capture(lambda _: self.run(ms=1000, animate=False)))
         self.step10.on_click(capture(lambda _: self.run(ms=10_000, animate=False)))
         self.grid_view = widgets.HTML()
@@ -200,7 +222,7 @@ class ClusterWidget(SteppedView):
         self.chart = go.FigureWidget(make_subplots(
             rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.55, 0.45]))
         self.chart.update_layout(
-            height=340, margin=dict(l=60, r=10, t=40, b=40),
+            height=340, width=CHART_WIDTH, margin=dict(**CHART_MARGIN, t=40, b=40),
             title=dict(text="acknowledged, lost and failed records", y=0.98, yanchor="top"),
             legend=dict(orientation="h", y=-0.2))
         self.chart.update_xaxes(title_text="simulated seconds", row=2, col=1)
@@ -218,12 +240,14 @@ class ClusterWidget(SteppedView):
     def _on_toggle(self, change) -> None:
         if change["new"]:
             self.run_toggle.description, self.run_toggle.icon = "Pause", "pause"
+            self.run_toggle.tooltip = PAUSE_TIP
             # an error in a step shows in the widget's output area and stops the loop
             self._task = start_loop(self.out.capture()(self._live_step), self.interval_s)
             if self._task is None:  # no event loop (plain Python): nothing can run live
                 self.run_toggle.value = False
         else:
             self.run_toggle.description, self.run_toggle.icon = "Run", "play"
+            self.run_toggle.tooltip = RUN_TIP
 
     def _live_step(self) -> bool:
         if not self.run_toggle.value:
@@ -459,17 +483,17 @@ class ClusterWidget(SteppedView):
                     axis.update(tickmode="array", tickvals=ticks, tickformat=",d",
                                 range=[0, ticks[-1] * 1.04])
                 faults = self._fault_labels()
+                full = dict(self._fault_labels(cap=None))
+                layout = self._chart_label_layout()
                 self.chart.layout.shapes = [
                     dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,
                          line=dict(color="#999", dash="dot", width=1)) for x, _ in faults]
-                span = max([1.0, *(x for x, _ in faults),
-                            *((t - self.start_ms) / 1000 for t, *_ in self.history[-1:])])
-                rows = label_rows([x for x, _ in faults], LABEL_SHARE * span)
                 self.chart.layout.annotations = [
                     dict(x=x, y=1, xref="x", yref="paper", text=label, showarrow=False,
-                         yanchor="bottom", yshift=2 + 13 * row, font=dict(size=10))
-                    for (x, label), row in zip(faults, rows) if row is not None]
-                used = max((r for r in rows if r is not None), default=0)
+                         yanchor="bottom", xanchor=anchor, yshift=2 + 13 * row,
+                         font=dict(size=10), hovertext=full[x] if full[x] != label else None)
+                    for (x, label), (row, anchor) in zip(faults, layout) if row is not None]
+                used = max((r for r, _ in layout if r is not None), default=0)
                 self.chart.layout.margin.t = 40 + 13 * used
 
     def segments(self, series: int) -> list[list[tuple[float, int]]]:
@@ -483,17 +507,39 @@ class ClusterWidget(SteppedView):
             out[-1].append(((row[0] - self.start_ms) / 1000, row[series + 1]))
         return out
 
-    def _fault_labels(self) -> list[tuple[float, str]]:
+    def _fault_labels(self, cap: int | None = LABEL_CHARS) -> list[tuple[float, str]]:
         """(simulated seconds, label) of the faults, those at the same moment in one label:
-        ``kill 1, 2, 3``."""
+        ``kill 1, 2, 3 · heal``; one longer than ``cap`` characters keeps its first parts and
+        says how many it leaves out: ``kill 1, 2, 3 +3 more``."""
         merged: dict[int, dict[str, list[str]]] = {}
         for t, label in self.faults:
             verb, _, what = label.partition(" ")
             merged.setdefault(t, {}).setdefault(verb, []).append(what)
-        return [((t - self.start_ms) / 1000,
-                 " · ".join(f"{verb} {', '.join(w for w in whats if w)}".strip()
-                            for verb, whats in verbs.items()))
-                for t, verbs in merged.items()]
+        out = []
+        for t, verbs in merged.items():
+            parts = [f"{verb} {', '.join(w for w in whats if w)}".strip()
+                     for verb, whats in verbs.items()]
+            label = " · ".join(parts)
+            if cap is not None and len(label) > cap:
+                kept = 1
+                while kept < len(parts) - 1 and len(" · ".join(parts[:kept + 1])
+                                                    + f" +{len(parts) - kept - 1} more") <= cap:
+                    kept += 1
+                label = " · ".join(parts[:kept]) + f" +{len(parts) - kept} more"
+            out.append(((t - self.start_ms) / 1000, label))
+        return out
+
+    def _chart_label_layout(self) -> list[tuple[int | None, str]]:
+        """Rows and anchors of the live chart's fault labels (:func:`label_layout`), with the
+        widths the labels take at the chart's fixed width."""
+        faults = self._fault_labels()
+        times = [(t - self.start_ms) / 1000 for t, *_ in self.history]
+        lo = min([*times[:1], *(x for x, _ in faults)], default=0.0)
+        hi = max([lo + 1.0, *times[-1:], *(x for x, _ in faults)])
+        per_px = (hi - lo) / (CHART_WIDTH - CHART_MARGIN["l"] - CHART_MARGIN["r"])
+        return label_layout([x for x, _ in faults],
+                            [CHAR_PX * len(label) * per_px for _, label in faults],
+                            lo, hi, gap=LABEL_GAP_PX * per_px)
 
     def _ticks(self, acknowledged: bool) -> list[int]:
         """Whole-number ticks of the acknowledged panel, or of the lost-and-failed one."""
@@ -607,7 +653,10 @@ class ClusterWidget(SteppedView):
         def px(x: float) -> float:
             return left + (x - x0) / (x1 - x0) * (right - left)
 
-        rows = label_rows([px(x) for x, _ in faults], LABEL_PX)
+        layout = label_layout([px(x) for x, _ in faults],
+                              [SVG_CHAR_PX * len(label) for _, label in faults], left, right,
+                              gap=LABEL_GAP_PX)
+        rows = [row for row, _ in layout]
         used = 1 + max((r for r in rows if r is not None), default=-1)
         upper = 6 + 11 * used
         bottom = height - 22
@@ -644,13 +693,14 @@ class ClusterWidget(SteppedView):
         out.append(f"<text x='{right}' y='{height - 4}' font-size='10' text-anchor='end'>"
                    f"{x1:.0f} s</text><text x='{left}' y='{height - 4}' font-size='10'>"
                    f"{x0:.0f} s</text>")
-        for (x, label), row in zip(faults, rows):
+        anchors = {"center": "middle", "left": "start", "right": "end"}
+        for (x, label), (row, anchor) in zip(faults, layout):
             out.append(f"<line x1='{px(x):.1f}' y1='{upper}' x2='{px(x):.1f}' y2='{bottom}' "
                        f"stroke='#bbb' stroke-dasharray='3,3'/>")
             if row is not None:
                 out.append(f"<text class='kafkalab-fault-label' x='{px(x):.1f}' "
-                           f"y='{upper - 3 - 11 * row}' font-size='9' text-anchor='middle'>"
-                           f"{html.escape(label)}</text>")
+                           f"y='{upper - 3 - 11 * row}' font-size='9' "
+                           f"text-anchor='{anchors[anchor]}'>{html.escape(label)}</text>")
         legend = " ".join(f"<span style='color:{color}'>━ {name}</span>"
                           for name, color in SERIES)
         return (f"<div>acknowledged (top) and lost or failed records (bottom, on a scale of "

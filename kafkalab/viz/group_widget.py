@@ -49,6 +49,7 @@ from ..client.producer import KafkaProducer
 from ..cluster.cluster import Cluster
 from ..coordinator import assignors as _assignors
 from ..timefmt import clock_text, duration_text
+from .cluster_widget import whole_number_ticks
 from .live import SteppedView, joined_stretches, start_loop
 
 ASSIGNORS = {
@@ -57,8 +58,15 @@ ASSIGNORS = {
     "sticky": _assignors.StickyPartitionAssignor,
     "cooperative-sticky": _assignors.CooperativeStickyAssignor,
 }
+RUN_TIP = "run simulated time on (the producer writes, the members poll) until pressed again"
+PAUSE_TIP = "pause simulated time"
 _COLORS = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#eeca3b",
            "#9d755d", "#ff9da6", "#bab0ac"]
+#: each partition's line has its own dash and the earlier ones are drawn wider, so lines that
+#: coincide (partitions with equal lag) still show each colour instead of the last one drawn
+_DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
+_SVG_DASHES = {"solid": "", "dash": "6,4", "dot": "2,3", "dashdot": "6,3,2,3",
+               "longdash": "12,4", "longdashdot": "12,3,2,3"}
 _TABLE = "border-collapse:collapse;margin:4px 0 10px 0;font-size:12px"
 _TD = "border:1px solid #ddd;padding:2px 6px;text-align:left"
 
@@ -72,6 +80,10 @@ class Member:
     status: str = "running"  # running | closed | crashed
     read: int = 0
     budget: float = 0.0  # records it may still process (consumer_rate)
+    #: has its listener been handed an assignment since it (re)joined? False until the first
+    #: one, and again while a rebalance has taken its partitions away
+    assigned: bool = False
+    joins: int = 0  # assignments handed to it so far
 
 
 @dataclass(frozen=True)
@@ -92,10 +104,16 @@ class _TimelineListener(ConsumerRebalanceListener):
 
     def on_partitions_revoked(self, revoked):
         if revoked:
+            member = self.widget.members.get(self.name)
+            if member is not None and not (member.consumer.assignment() - set(revoked)):
+                member.assigned = False  # it keeps nothing: it waits for its next assignment
             self.widget._note("listener", f"{self.name}: on_partitions_revoked "
                               f"{_partitions(revoked)}")
 
     def on_partitions_assigned(self, assigned):
+        member = self.widget.members.get(self.name)
+        if member is not None:
+            member.assigned, member.joins = True, member.joins + 1
         self.widget._note("listener", f"{self.name}: on_partitions_assigned "
                           f"{_partitions(assigned)}{'' if assigned else ' (nothing new)'}")
 
@@ -167,19 +185,29 @@ class ConsumerGroupWidget(SteppedView):
         self.out = widgets.Output()
         button = dict(layout=widgets.Layout(width="auto"))
         self.start_button = widgets.Button(description="Start consumer", icon="plus",
-                                           button_style="success", **button)
+                                           button_style="success", **button,
+                                           tooltip="start one more consumer in the group: it "
+                                                   "joins and gets partitions at a rebalance")
         self.pick = widgets.Dropdown(options=[], description="member",
                                      layout=widgets.Layout(width="220px"))
-        self.stop_button = widgets.Button(description="Stop (close)", icon="stop", **button)
+        self.stop_button = widgets.Button(description="Stop (close)", icon="stop", **button,
+                                          tooltip="close the chosen member: it leaves the "
+                                                  "group at once (LeaveGroup)")
         self.crash_button = widgets.Button(description="Crash", icon="bolt",
-                                           button_style="danger", **button)
+                                           button_style="danger", **button,
+                                           tooltip="crash the chosen member: the group notices "
+                                                   "only when its session times out")
         self.rate = widgets.IntSlider(value=self.producer_rate, min=0, step=5,
                                       max=max(200, 2 * self.producer_rate),
                                       description="producer /s",
                                       style={"description_width": "initial"})
-        self.run_toggle = widgets.ToggleButton(value=False, description="Run", icon="play")
-        self.step_button = widgets.Button(description="+1 s", icon="forward", **button)
+        self.run_toggle = widgets.ToggleButton(value=False, description="Run", icon="play",
+                                               tooltip=RUN_TIP)
+        self.step_button = widgets.Button(description="+1 s", icon="forward", **button,
+                                          tooltip="move simulated time 1 s on: the producer "
+                                                  "writes, the members poll")
         self.clock = widgets.HTML()
+        self.status = widgets.HTML()  # what the last click did, or why it could not
         self.members_view = widgets.HTML()
         self.timeline_view = widgets.HTML()
         self.chart = go.FigureWidget(layout=go.Layout(
@@ -188,15 +216,17 @@ class ConsumerGroupWidget(SteppedView):
             legend=dict(orientation="h", y=-0.25)))
         for p in range(self._partitions):
             self.chart.add_scatter(name=f"partition {p}", mode="lines",
-                                   line=dict(color=_COLORS[p % len(_COLORS)], width=1.5))
+                                   line=dict(color=_COLORS[p % len(_COLORS)],
+                                             dash=_DASHES[p % len(_DASHES)],
+                                             width=self._line_width(p)))
         self.chart.add_scatter(name="total", mode="lines", line=dict(color="#222", width=3))
 
         capture = self.out.capture(clear_output=True)
-        self.start_button.on_click(capture(lambda _: (self.start_consumer(), self.refresh())))
-        self.stop_button.on_click(capture(lambda _: (self.stop_consumer(self.pick.value),
-                                                     self.refresh())))
-        self.crash_button.on_click(capture(lambda _: (self.crash_consumer(self.pick.value),
-                                                      self.refresh())))
+        self.start_button.on_click(capture(lambda _: self._click(self.start_consumer)))
+        self.stop_button.on_click(capture(lambda _: self._click(self.stop_consumer,
+                                                                self.pick.value)))
+        self.crash_button.on_click(capture(lambda _: self._click(self.crash_consumer,
+                                                                 self.pick.value)))
         self.step_button.on_click(capture(lambda _: self.run(ms=1000, animate=False)))
         self.rate.observe(lambda change: self.set_producer_rate(change["new"]), names="value")
         self.run_toggle.observe(self._on_toggle, names="value")
@@ -204,11 +234,31 @@ class ConsumerGroupWidget(SteppedView):
             widgets.HTML(f"<b>{html.escape(self.title)}</b>"),
             widgets.HBox([self.start_button, self.pick, self.stop_button, self.crash_button]),
             widgets.HBox([self.rate, self.run_toggle, self.step_button, self.clock]),
-            self.out, self.members_view, self.chart, self.timeline_view])
+            self.status, self.out, self.members_view, self.chart, self.timeline_view])
+        self._update_pick()  # Stop and Crash stay disabled until a consumer runs
+
+    def _click(self, action, *args) -> None:
+        """What a button does, with a short line in the status line instead of a traceback
+        when it cannot (e.g. *Crash* with no consumer running)."""
+        try:
+            action(*args)
+        except ValueError as error:
+            self.status.value = f"<span style='color:#c33'>⚠ {html.escape(str(error))}</span>"
+        else:  # the sentence the action wrote into the timeline
+            said = next((text for _, kind, text in reversed(self.timeline) if kind == "widget"),
+                        "")
+            self.status.value = f"<span style='color:#555'>{html.escape(said)}</span>"
+        self.refresh()
+
+    @staticmethod
+    def _line_width(p: int) -> float:
+        """Earlier partitions are drawn wider: a line on top of another leaves its edges."""
+        return 2 + 1.5 * max(0, 2 - p)
 
     def _on_toggle(self, change) -> None:
         if change["new"]:
             self.run_toggle.description, self.run_toggle.icon = "Pause", "pause"
+            self.run_toggle.tooltip = PAUSE_TIP
             self._loop_id += 1
             loop_id = self._loop_id
             self._task = start_loop(lambda: self._live_step(loop_id), self.interval_s)
@@ -216,6 +266,7 @@ class ConsumerGroupWidget(SteppedView):
                 self.run_toggle.value = False
         else:
             self.run_toggle.description, self.run_toggle.icon = "Run", "play"
+            self.run_toggle.tooltip = RUN_TIP
 
     def _live_step(self, loop_id: int) -> bool:
         if not self.run_toggle.value or loop_id != self._loop_id:
@@ -273,7 +324,8 @@ class ConsumerGroupWidget(SteppedView):
         member = self._running(name)
         timeout = member.consumer.config["session_timeout_ms"]
         self._note("widget", f"{member.name} crashes: its partitions wait until the group "
-                   f"misses its heartbeats for session_timeout_ms={timeout} ms")
+                   f"misses its heartbeats for session_timeout_ms={timeout} "
+                   f"({duration_text(timeout)})")
         self.cluster.faults.crash_consumer(member.consumer)
         member.status = "crashed"
         self._update_pick()
@@ -450,6 +502,9 @@ class ConsumerGroupWidget(SteppedView):
         running = [m.name for m in self.members.values() if m.status == "running"]
         self.pick.options = running
         self.pick.value = running[-1] if running else None
+        for button in (self.stop_button, self.crash_button):
+            button.disabled = not running
+        self.pick.disabled = not running
 
     def refresh(self) -> None:
         """Redraw every view from a fresh engine snapshot."""
@@ -488,8 +543,11 @@ class ConsumerGroupWidget(SteppedView):
         for m in self.members.values():
             parts = _partitions(m.consumer.assignment()) if m.status == "running" else []
             color = {"running": "#2a7", "closed": "#888", "crashed": "#c33"}[m.status]
-            note = "idle: no partition left for it" if m.status == "running" and not parts \
-                and self.generations else ""
+            note = ""
+            if m.status == "running" and not parts:
+                note = ("idle: no partition left for it" if m.assigned
+                        else "joining: waits for its first assignment" if not m.joins
+                        else "rebalancing: waits for its new assignment")
             rows.append(f"<tr class='kafkalab-member' data-member='{html.escape(m.name)}' "
                         f"data-status='{m.status}' data-partitions='{','.join(map(str, parts))}'>"
                         f"<td style='{_TD}'><b>{html.escape(m.name)}</b></td>"
@@ -512,7 +570,8 @@ class ConsumerGroupWidget(SteppedView):
                 f"read twice {self.read_twice}"
                 f"<table style='{_TABLE}'><tr><th style='{_TD}'>member</th>"
                 f"<th style='{_TD}'>status</th><th style='{_TD}'>partitions</th>"
-                f"<th style='{_TD}'>records read</th><th style='{_TD}'></th></tr>{''.join(rows)}"
+                f"<th style='{_TD}'>records read</th><th style='{_TD}'>note</th></tr>"
+                f"{''.join(rows)}"
                 f"</table>lag now (LOG-END-OFFSET − committed offset): <table style='{_TABLE}'>"
                 f"<tr>{lag_cells}<td style='{_TD}'>total: <b>{sum(lags)}</b></td></tr></table>"
                 f"</div>")
@@ -559,46 +618,72 @@ class ConsumerGroupWidget(SteppedView):
                 f"<th style='{_TD}'>kind</th><th style='{_TD}'>what happened</th></tr>{rows}"
                 f"</table>")
 
-    def _lag_svg(self, width: int = 560, height: int = 170) -> str:
-        """The lag chart as inline SVG, for the static picture."""
+    def _lag_svg(self, width: int = 560, height: int = 200) -> str:
+        """The lag chart as inline SVG, for the static picture: lag in records against
+        simulated seconds, titled axes with a few whole-number ticks."""
         if len(self.history) < 2:
             return ""
         xs = [(t - self.start_ms) / 1000 for t, _ in self.history]
         series = [self.segments(lambda lags, p=p: lags[p]) for p in range(self._partitions)]
         series.append(self.segments(sum))
-        top = max(y for stretches in series for stretch in stretches for _, y in stretch) or 1
-        left, bottom, right, upper = 44, height - 22, width - 8, 10
+        highest = max(y for stretches in series for stretch in stretches for _, y in stretch)
+        y_ticks = whole_number_ticks(highest, most=4)
+        top = y_ticks[-1]
+        left, bottom, right, upper = 62, height - 36, width - 8, 10
         x0, x1 = xs[0], xs[-1] if xs[-1] > xs[0] else xs[0] + 1
+        x_ticks = [t for t in whole_number_ticks(x1, most=6) if x0 <= t <= x1] or [round(x0)]
+
+        def px(x):
+            return left + (x - x0) / (x1 - x0) * (right - left)
+
+        def py(y):
+            return bottom - y / top * (bottom - upper)
 
         def point(x, y):
-            return (f"{left + (x - x0) / (x1 - x0) * (right - left):.1f},"
-                    f"{bottom - y / top * (bottom - upper):.1f}")
+            return f"{px(x):.1f},{py(y):.1f}"
 
         out = [f"<line x1='{left}' y1='{bottom}' x2='{right}' y2='{bottom}' stroke='#999'/>",
-               f"<line x1='{left}' y1='{upper}' x2='{left}' y2='{bottom}' stroke='#999'/>",
-               f"<text x='{left - 4}' y='{upper + 8}' font-size='10' text-anchor='end'>{top}"
-               f"</text><text x='{left - 4}' y='{bottom}' font-size='10' text-anchor='end'>0"
-               f"</text><text x='{right}' y='{height - 4}' font-size='10' text-anchor='end'>"
-               f"{x1:.0f} s</text><text x='{left}' y='{height - 4}' font-size='10'>{x0:.0f} s"
-               f"</text>"]
+               f"<line x1='{left}' y1='{upper}' x2='{left}' y2='{bottom}' stroke='#999'/>"]
+        for y in y_ticks:
+            out.append(f"<line x1='{left - 3}' y1='{py(y):.1f}' x2='{right}' y2='{py(y):.1f}' "
+                       f"stroke='#eee'/><text class='kafkalab-y-tick' x='{left - 5}' "
+                       f"y='{py(y) + 3:.1f}' font-size='10' text-anchor='end'>{y}</text>")
+        for x in x_ticks:
+            out.append(f"<line x1='{px(x):.1f}' y1='{bottom}' x2='{px(x):.1f}' "
+                       f"y2='{bottom + 3}' stroke='#999'/><text class='kafkalab-x-tick' "
+                       f"x='{px(x):.1f}' y='{bottom + 14}' font-size='10' "
+                       f"text-anchor='middle'>{x}</text>")
+        out.append(f"<text class='kafkalab-x-title' x='{(left + right) / 2:.0f}' "
+                   f"y='{height - 4}' font-size='11' text-anchor='middle'>simulated seconds"
+                   f"</text><text class='kafkalab-y-title' x='12' y='{(upper + bottom) / 2:.0f}' "
+                   f"font-size='11' text-anchor='middle' transform='rotate(-90 12 "
+                   f"{(upper + bottom) / 2:.0f})'>lag (records)</text>")
         for g in self.generations:
             x = (g.time_ms - self.start_ms) / 1000
             if x0 <= x <= x1:
-                px = point(x, 0).split(",")[0]
-                out.append(f"<line x1='{px}' y1='{upper}' x2='{px}' y2='{bottom}' "
-                           f"stroke='#bbb' stroke-dasharray='3,3'/>")
+                out.append(f"<line x1='{px(x):.1f}' y1='{upper}' x2='{px(x):.1f}' "
+                           f"y2='{bottom}' stroke='#bbb' stroke-dasharray='3,3'/>")
         for i, stretches in enumerate(series):
             total = i == len(series) - 1
             color = "#222" if total else _COLORS[i % len(_COLORS)]
+            dash = "" if total else _SVG_DASHES[_DASHES[i % len(_DASHES)]]
+            dash = f" stroke-dasharray='{dash}'" if dash else ""
+            stroke = 2.5 if total else self._line_width(i)
             for stretch in stretches:  # no line across a gap the widget did not watch
                 points = " ".join(point(x, y) for x, y in stretch)
                 out.append(f"<polyline class='kafkalab-lag-line' fill='none' stroke='{color}' "
-                           f"stroke-width='{2.5 if total else 1.3}' points='{points}'/>")
-        legend = " ".join(f"<span style='color:{_COLORS[p % len(_COLORS)]}'>━ partition {p}"
-                          f"</span>" for p in range(self._partitions))
-        return (f"<div>lag per partition over simulated time (dotted: a new generation)<br>"
-                f"<svg width='{width}' height='{height}' font-family='sans-serif'>"
-                f"{''.join(out)}</svg><br><small>{legend} <b>━ total</b></small></div>")
+                           f"stroke-width='{stroke}'{dash} points='{points}'/>")
+        legend = " ".join(
+            f"<svg width='26' height='8'><line x1='0' y1='4' x2='26' y2='4' "
+            f"stroke='{_COLORS[p % len(_COLORS)]}' stroke-width='{self._line_width(p)}'"
+            + (f" stroke-dasharray='{_SVG_DASHES[_DASHES[p % len(_DASHES)]]}'"
+               if _SVG_DASHES[_DASHES[p % len(_DASHES)]] else "")
+            + f"/></svg> partition {p}" for p in range(self._partitions))
+        return (f"<div>lag per partition over simulated time (dotted grey: a new generation; "
+                f"lines of equal lag overlap, each partition with its own dash and width)<br>"
+                f"<svg class='kafkalab-lag-chart' width='{width}' height='{height}' "
+                f"font-family='sans-serif'>{''.join(out)}</svg><br><small>{legend} "
+                f"<b>━ total</b></small></div>")
 
     def static_html(self) -> str:
         with self.cluster.lock:

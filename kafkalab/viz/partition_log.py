@@ -23,6 +23,8 @@ from .html import partition_log_html
 from .live import StaticFallback, start_loop
 
 USERS = ("alice", "bob", "carol", "dave", "erin", "frank")
+RUN_TIP = "keep sending one order every 100 simulated ms until pressed again"
+STOP_TIP = "stop the producer"
 
 
 class PartitionLogWidget(StaticFallback):
@@ -51,9 +53,11 @@ class PartitionLogWidget(StaticFallback):
                                                         "sticky partitioner spreads batches"])
         self.produce_button = widgets.Button(description="Produce 10 records",
                                              button_style="primary", icon="plus",
-                                             layout=widgets.Layout(width="auto"))
+                                             layout=widgets.Layout(width="auto"),
+                                             tooltip="send 10 orders and wait for the broker's "
+                                                     "acknowledgements")
         self.run_toggle = widgets.ToggleButton(description="Run producer", icon="play",
-                                               value=False)
+                                               value=False, tooltip=RUN_TIP)
         self.view = widgets.HTML()
         self.chart = go.FigureWidget(
             data=[go.Bar(name="records", marker_color="#4c78a8")],
@@ -84,9 +88,11 @@ class PartitionLogWidget(StaticFallback):
     def _on_toggle(self, change) -> None:
         if change["new"]:
             self.run_toggle.description, self.run_toggle.icon = "Stop producer", "stop"
+            self.run_toggle.tooltip = STOP_TIP
             start_loop(self._live_step, self.interval_s)
         else:
             self.run_toggle.description, self.run_toggle.icon = "Run producer", "play"
+            self.run_toggle.tooltip = RUN_TIP
 
     def _live_step(self) -> bool:
         if not self.run_toggle.value:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import json
+import numbers
 import random
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -446,20 +447,33 @@ def batch_timeline_figure(runs: Mapping[str, WorkloadRun], height: int = 300):
             hovertemplate=f"partition %{{y}}, {when} %{{x}} ms: %{{text}}<extra></extra>"),
             row=1, col=col)
         fig.update_xaxes(title_text=f"{when} (simulated ms)", row=1, col=col)
-    fig.update_yaxes(title_text="partition", dtick=1, row=1, col=1)
+    # the partitions that exist, 0..N-1, one whole-number tick each, named on every panel
+    # (a big dot would otherwise pad the automatic range out to partitions -1 and N)
+    partitions = max(int(run.settings.get("partitions") or 0) for run in runs.values())
+    partitions = max(partitions, *(int(run.batches["partition"].max()) + 1
+                                   for run in runs.values() if len(run.batches)), 1)
+    fig.update_yaxes(title_text="partition", range=[-0.5, partitions - 0.5],
+                     tickvals=list(range(partitions)), showticklabels=True, zeroline=False)
     fig.update_layout(height=height, margin=dict(l=50, r=10, t=50, b=40))
     return fig
 
 
 def bar_figure(frame: pd.DataFrame, x: str, y: str | Sequence[str], title: str,
-               yaxis_title: str = "", height: int = 280, text: str | None = None):
-    """A plain (grouped) bar chart of ``frame``."""
+               yaxis_title: str = "", height: int = 280, text: str | None = None,
+               text_format: str = ".2f"):
+    """A plain (grouped) bar chart of ``frame``; the y axis is titled ``yaxis_title`` (default:
+    the one column drawn). ``text`` labels each bar with that column, numbers written alike
+    (``text_format``: ``1`` and ``5.3`` both as ``1.00``, ``5.30``)."""
     import plotly.graph_objects as go
 
     ys = [y] if isinstance(y, str) else list(y)
+    yaxis_title = yaxis_title or (ys[0] if len(ys) == 1 else "")
+    labels = None
+    if text is not None:
+        labels = [format(v, text_format) if isinstance(v, numbers.Real) else str(v)
+                  for v in frame[text]]
     fig = go.Figure([go.Bar(name=column, x=frame[x].astype(str), y=frame[column],
-                            marker_color=_PARTITION_COLORS[i % 6],
-                            text=None if text is None else frame[text],
+                            marker_color=_PARTITION_COLORS[i % 6], text=labels,
                             textposition="outside" if text else None, cliponaxis=False)
                      for i, column in enumerate(ys)])
     fig.update_layout(title=title, barmode="group", height=height, xaxis_title=x,
@@ -548,7 +562,9 @@ class ProducerLabWidget(StaticFallback):
         self.compression = widgets.Dropdown(options=list(CODEC_NAMES), value="none",
                                             description="compression", style=style)
         self.run_button = widgets.Button(description="Run", icon="play",
-                                         button_style="primary")
+                                         button_style="primary",
+                                         tooltip="send the records with these settings and "
+                                                 "draw their batches and latencies")
         self.run_button.on_click(lambda _: self.run(animate=True))
         self.status = widgets.HTML()
         self.table = widgets.HTML()

@@ -16,8 +16,10 @@ no such record.
 
 :class:`QueueVsLogWidget` sends each message to a queue and to a topic at once and draws both
 side by side: the queue's ready / unacknowledged / deleted messages, and the topic's partition
-log with each reader's position. Methods do what the buttons do, so code (and headless runs)
-can drive it; without a frontend it renders as static HTML.
+log with each reader's position, under the topic's cluster clock (``t = 8 d 00:05:00``: simulated
+time since that cluster started). A *Wait 1 day* button moves that clock, so retention can be
+watched deleting old segments. Methods do what the buttons do, so code (and headless runs) can
+drive it; without a frontend it renders as static HTML.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from typing import Mapping
 from ..client.consumer import KafkaConsumer
 from ..client.producer import KafkaProducer
 from ..cluster.cluster import Cluster
+from ..timefmt import duration_text
 from .live import StaticFallback
 
 
@@ -224,23 +227,33 @@ class QueueVsLogWidget(StaticFallback):
         self._counter = itertools.count(1)
         self._producer = KafkaProducer(bootstrap_servers=cluster.bootstrap_servers,
                                        value_serializer=lambda v: v.encode("utf-8"))
+        auto = widgets.Layout(width="auto")
         send = widgets.Button(description="Send a message to both", button_style="primary",
-                              icon="paper-plane", layout=widgets.Layout(width="auto"))
-        take = widgets.Button(description=f"queue {worker}: receive + ack",
-                              layout=widgets.Layout(width="auto"))
+                              icon="paper-plane", layout=auto,
+                              tooltip="send the next message to the queue and to the topic")
+        take = widgets.Button(description=f"queue {worker}: receive + ack", layout=auto,
+                              tooltip=f"{worker} takes the oldest ready message from the queue "
+                                      f"and acks it: the queue deletes it")
+        wait = widgets.Button(description="Wait 1 day", icon="clock", layout=auto,
+                              tooltip="move this cluster's simulated clock one day on (retention "
+                                      "deletes segments whose newest record is too old)")
         send.on_click(lambda _: self.send())
         take.on_click(lambda _: self.work())
-        buttons = [send, take]
+        wait.on_click(lambda _: self.wait(days=1))
+        self.buttons = [send, take, wait]
         for name in self.readers:
-            poll = widgets.Button(description=f"topic {name}: poll",
-                                  layout=widgets.Layout(width="auto"))
+            poll = widgets.Button(description=f"topic {name}: poll", layout=auto,
+                                  tooltip=f"{name} polls the topic: reads from its position on "
+                                          f"and moves the position; the records stay")
             replay = widgets.Button(description=f"topic {name}: replay from 0", icon="undo",
-                                    layout=widgets.Layout(width="auto"))
+                                    layout=auto,
+                                    tooltip=f"{name} seeks back to offset 0: its next poll "
+                                            f"reads again from there")
             poll.on_click(lambda _, n=name: self.poll(n))
             replay.on_click(lambda _, n=name: self.replay(n, 0))
-            buttons += [poll, replay]
+            self.buttons += [poll, replay]
         self.view = widgets.HTML()
-        self.box = widgets.VBox([widgets.HBox(buttons[:2]), widgets.HBox(buttons[2:]),
+        self.box = widgets.VBox([widgets.HBox(self.buttons[:3]), widgets.HBox(self.buttons[3:]),
                                  self.view])
         self.refresh()
 
@@ -279,8 +292,15 @@ class QueueVsLogWidget(StaticFallback):
             consumer.seek(tp, offset)
         self._note(f"topic {reader} seeks to offset {offset}: its next poll reads from there")
 
+    def wait(self, ms: int = 0, *, days: float = 0) -> None:
+        """Move the cluster's simulated clock on (by ``ms`` + ``days``); retention runs on the
+        way."""
+        total = int(ms + days * 86_400_000)
+        self.cluster.advance(total)
+        self._note(f"{duration_text(total)} passed (retention checks ran on the way)")
+
     def _note(self, text: str) -> None:
-        self.actions.append(text)
+        self.actions.append(f"[{self.cluster.clock_text()}] {text}")
         self.refresh()
 
     # --- drawing -------------------------------------------------------------------------------
@@ -297,7 +317,14 @@ class QueueVsLogWidget(StaticFallback):
                   for name, values in self.got.items())
         recent = "".join(f"<li>{html.escape(a)}</li>" for a in self.actions[-4:])
         cell = "vertical-align:top;text-align:left;padding:4px 10px;width:50%"
-        return (f"<div class='kafkalab-queue-vs-log'><table style='width:100%'><tr>"
+        clock = self.cluster.clock_text()
+        first, *more = self.cluster.bootstrap_servers.split(",")
+        where = f"{first}{'…' if more else ''}"
+        return (f"<div class='kafkalab-queue-vs-log'>"
+                f"<div class='kafkalab-clock' style='font:12px monospace;color:#333'>clock: {clock}"
+                f" <small style='font-family:sans-serif;color:#777'>(simulated time since the "
+                f"cluster at {html.escape(where)} started)</small>"
+                f"</div><table style='width:100%'><tr>"
                 f"<th style='{cell}'>classic message queue</th>"
                 f"<th style='{cell}'>Kafka topic (event log)</th></tr><tr>"
                 f"<td style='{cell}'>{queue_html(self.queue)}</td>"

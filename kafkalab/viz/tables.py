@@ -1,93 +1,29 @@
-"""DataFrames a learner would want: a topic's partitions, a partition's records."""
-from __future__ import annotations
+"""The lab's DataFrames, built by the engine (:mod:`kafkalab.cluster.tables`), re-exported here
+for the views that show them; and :func:`timestamp_text`, a Kafka timestamp as a learner reads
+it."""
+from datetime import datetime, timezone
 
-import pandas as pd
+from ..cluster.tables import (  # noqa: F401
+    DESCRIBE_COLUMNS,
+    GROUP_COLUMNS,
+    RECORD_COLUMNS,
+    consumer_group_frame,
+    decoded_text,
+    describe_topic_frame,
+    records_frame,
+)
 
-from ..cluster.partition import Partition
-from ..cluster.topic import Topic
-
-DESCRIBE_COLUMNS = ["topic", "partition", "leader", "leader_epoch", "replicas", "isr",
-                    "offline_replicas", "log_start_offset", "high_watermark", "log_end_offset",
-                    "replica_log_end_offsets", "replica_high_watermarks", "records",
-                    "size_bytes", "segments"]
-RECORD_COLUMNS = ["partition", "offset", "timestamp", "key", "value", "headers",
-                  "batch_base_offset"]
-
-
-def describe_topic_frame(topic: Topic, broker_alive=lambda broker_id: True) -> pd.DataFrame:
-    """One row per partition, like ``kafka-topics --describe`` plus the log's positions."""
-    rows = []
-    for p in topic.partitions:
-        log = p.view_log
-        rows.append({"topic": topic.name, "partition": p.index, "leader": p.leader,
-                     "leader_epoch": p.leader_epoch, "replicas": list(p.replicas),
-                     "isr": list(p.isr),
-                     "offline_replicas": [b for b in p.replicas if not broker_alive(b)],
-                     "log_start_offset": log.log_start_offset,
-                     "high_watermark": log.high_watermark, "log_end_offset": log.log_end_offset,
-                     "replica_log_end_offsets": {b: l.log_end_offset for b, l in p.logs.items()},
-                     "replica_high_watermarks": {b: l.high_watermark for b, l in p.logs.items()},
-                     "records": sum(s.record_count for s in log.segments),
-                     "size_bytes": log.size_bytes, "segments": len(log.segments)})
-    return pd.DataFrame(rows, columns=DESCRIBE_COLUMNS)
+__all__ = ["DESCRIBE_COLUMNS", "GROUP_COLUMNS", "RECORD_COLUMNS", "consumer_group_frame",
+           "decoded_text", "describe_topic_frame", "records_frame", "timestamp_text"]
 
 
-def decoded_text(data: bytes | None):
-    """A key or value as text where it is UTF-8, else the bytes (None stays None)."""
-    if data is None:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data
-
-
-def records_frame(partitions: list[Partition]) -> pd.DataFrame:
-    """Every stored record of the partitions (leader's log), keys and values decoded as text
-    where they are UTF-8."""
-    rows = []
-    for p in partitions:
-        for batch in p.view_log.batches():
-            for r in batch.records:
-                rows.append({"partition": p.index, "offset": batch.base_offset + r.offset_delta,
-                             "timestamp": r.timestamp, "key": decoded_text(r.key),
-                             "value": decoded_text(r.value), "headers": list(r.headers),
-                             "batch_base_offset": batch.base_offset})
-    return pd.DataFrame(rows, columns=RECORD_COLUMNS)
-
-
-GROUP_COLUMNS = ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
-                 "CONSUMER-ID", "HOST", "CLIENT-ID"]
-
-
-def consumer_group_frame(cluster, group_id: str) -> pd.DataFrame:
-    """``kafka-consumer-groups --describe --group G``: per partition the committed offset, the
-    log end (high watermark), the lag between them, and which member owns it."""
-    from kafka.protocol.consumer.metadata import ConsumerProtocolAssignment
-
-    coordinator = cluster.group_coordinator
-    group = coordinator.groups.get(group_id)
-    owners = {}
-    for member in (group.members.values() if group else ()):
-        if member.assignment:
-            assignment = ConsumerProtocolAssignment.decode(member.assignment)
-            for item in assignment.assigned_partitions:
-                for p in item.partitions:
-                    owners[(item.topic, p)] = member
-    committed = coordinator.fetch_offsets(group_id)
-    keys = sorted(set(owners) | {(tp.topic, tp.partition) for tp in committed})
-    rows = []
-    for topic, index in keys:
-        if topic not in cluster.topics or index >= len(cluster.topics[topic].partitions):
-            continue
-        end = cluster.topics[topic].partitions[index].high_watermark
-        om = next((o for tp, o in committed.items() if (tp.topic, tp.partition) == (topic, index)),
-                  None)
-        member = owners.get((topic, index))
-        rows.append({"GROUP": group_id, "TOPIC": topic, "PARTITION": index,
-                     "CURRENT-OFFSET": om.offset if om else "-", "LOG-END-OFFSET": end,
-                     "LAG": end - om.offset if om else "-",
-                     "CONSUMER-ID": member.member_id if member else "-",
-                     "HOST": member.client_host if member else "-",
-                     "CLIENT-ID": member.client_id if member else "-"})
-    return pd.DataFrame(rows, columns=GROUP_COLUMNS)
+def timestamp_text(timestamp_ms: int, cluster=None) -> str:
+    """A Kafka timestamp (ms since 1970, as Kafka shows it) as a date, and with ``cluster`` as
+    its simulated time since that cluster started: ``2026-01-01 00:00:00 UTC (t = 0 d
+    00:00:00)``."""
+    moment = datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc)
+    text = moment.strftime("%Y-%m-%d %H:%M:%S")
+    if timestamp_ms % 1000:
+        text += f".{timestamp_ms % 1000:03d}"
+    text += " UTC"
+    return f"{text} ({cluster.clock_text(timestamp_ms)})" if cluster is not None else text

@@ -140,7 +140,7 @@ def test_the_first_rebalance_of_an_empty_group_waits_for_more_members(orders):
     [delayed] = orders.events.of_kind("group.rebalance_delayed")
     [joined] = orders.events.of_kind("group.joined")
     assert "group.initial.rebalance.delay.ms" in started.text
-    assert started.time_ms - start <= 2
+    assert started.time_ms - start <= 3    # FindCoordinator's round trip, then JoinGroup
     # b came during the delay: Kafka waits one more delay for further members (up to the
     # rebalance timeout), so consumers starting together cause one rebalance
     assert delayed.time_ms - started.time_ms == 3000           # the delay, in simulated time

@@ -69,7 +69,7 @@ def records_of(cluster, group):
 def test_commits_are_records_of_the_groups_partition(orders):
     c = member(orders, "orders", group="analytics-service", enable_auto_commit=False)
     drain(orders, [c], "analytics-service")
-    committed_at = orders.now_ms()
+    committed_at = orders.now_ms() + orders.network_latency_ms  # when it reaches the coordinator
     c.commit({ORDERS[0]: OffsetAndMetadata(7, "row 7 done", -1), ORDERS[2]: 10})
     topic = orders.topic(ot.TOPIC)
     assert len(topic.partitions) == 50

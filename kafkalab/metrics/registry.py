@@ -1,4 +1,6 @@
-"""Client metrics with Kafka's names, measured in the cluster's (simulated) time.
+"""Kafka's metrics, measured in the cluster's (simulated) time: one registry for the engine (the
+brokers' ``kafka.server`` meters) and the clients (``producer-metrics``,
+``consumer-fetch-manager-metrics``), so both count the same way and use Kafka's names.
 
 A :class:`Sensor` keeps a sliding window of ``(time_ms, value)`` samples — Kafka's default is 2
 samples of 30 s, so rates are over the last 30-60 s — and reports ``rate`` (per second),
