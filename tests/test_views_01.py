@@ -13,8 +13,8 @@ import re
 
 import pytest
 
-from notebook_text import (code_cell, flat, live_widget_cells, outputs_text, prose_after,
-                           prose_before, shown_html, shown_text)
+from notebook_text import (clock_seconds, code_cell, flat, live_widget_cells, outputs_text,
+                           prose_after, prose_before, shown_html, shown_text)
 
 NOTEBOOK = "01-topics-partitions-offsets.ipynb"
 MARK = re.compile(r"▲([^<]+)</div>")
@@ -63,16 +63,73 @@ def frame(cell) -> list[dict]:
     return rows
 
 
-# --- views: snapshots, one live widget ----------------------------------------------------------
-def test_the_live_widget_is_displayed_once_and_later_cells_show_snapshots(nb):
+# --- views: snapshots, the learner's live widget, one live animation ---------------------------
+PLAY = "play = PartitionLogWidget("
+BUSY = "for second in range(30):"
+SNAPSHOTS = ("sent = log_view.produce(12)", "workers = {}", 'log_view.readers["auditor"] = auditor',
+             "murmur2(key) =", 'log_view.readers["consumer"] = consumer')
+
+
+def test_live_views_are_the_learners_widget_and_the_animation_the_rest_are_snapshots(nb):
     live = live_widget_cells(nb)
-    assert live == [code_cell(nb, "log_view = PartitionLogWidget(")], (
+    assert live == [code_cell(nb, PLAY), code_cell(nb, BUSY)], (
         "a live widget shown in more than one cell shows its final state everywhere after Run "
-        "All; the cells after the first show log_view.snapshot()")
-    for fragment in ("sent = log_view.produce(12)", "workers = {}",
-                     'log_view.readers["auditor"] = auditor', "murmur2(key) =",
-                     'log_view.readers["consumer"] = consumer'):
+        "All; the lesson's cells show log_view.snapshot()")
+    assert "log_view" not in code_cell(nb, PLAY).source
+    for fragment in SNAPSHOTS:
         assert "kafkalab-partition-log" in shown_html(code_cell(nb, fragment)), fragment
+        assert "log_view.snapshot()" in code_cell(nb, fragment).source, fragment
+    # the lesson's widget itself is never displayed live: it is driven in code
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not re.search(r"^(log_view|display\(log_view\))\s*(#.*)?$", cell.source,
+                                 re.M), cell.source
+
+
+def test_the_learners_widget_is_on_its_own_cluster_that_no_later_cell_moves(nb):
+    """DESIGN §4: the widget to click sits on a cluster of its own (its own port, so it never
+    takes over localhost:9092) with a topic of its own, and only the learner moves it: after
+    Run All it still shows the empty topic at t = 0, so the first click does not land in a topic
+    that later cells filled."""
+    play = code_cell(nb, PLAY)
+    assert re.search(r"playground = Cluster\([^)]*port=39092", play.source)
+    assert 'playground.create_topic("orders"' in play.source
+    assert 'PartitionLogWidget(playground, "orders")' in play.source
+    later = nb.cells[nb.cells.index(play) + 1:]
+    for cell in later:
+        if cell.cell_type == "code":
+            assert not re.search(r"\b(play|playground)\b", cell.source), cell.source
+    shown = shown_html(play)
+    assert "data-records='0'" in shown, "the learner's topic starts empty"
+    text = shown_text(play)
+    assert "clock: t = 0 d 00:00:00 " in text and "cluster at localhost:39092" in text
+    prose = flat(prose_before(nb, PLAY))
+    for said in ("runs on a cluster of its own", "`localhost:39092`", "its own `orders` topic",
+                 "no other cell moves it"):
+        assert said in prose, said
+
+
+def test_the_animation_shows_its_own_live_view_and_keeps_the_end_of_the_traffic(nb):
+    """§5 animates a view of the lesson's topic: a fresh live view shown by that cell (no buttons,
+    redrawn by no later cell), whose saved picture is the end of the busy half-minute."""
+    cell = code_cell(nb, BUSY)
+    assert "controls=False" in cell.source and "display(busy_view" in cell.source
+    later = nb.cells[nb.cells.index(cell) + 1:]
+    assert not any("busy_view" in c.source for c in later if c.cell_type == "code")
+    table = {r["partition"]: r for r in frame(cell)}
+    log = partition_log(cell)
+    assert {p: row["leo"] for p, row in log.items()} == {
+        f"orders-{p}": int(r["log_end_offset"]) for p, r in table.items()}
+    assert f"data-records='{sum(int(r['records']) for r in table.values())}'" in shown_html(cell)
+    assert clock_seconds(shown_text(cell)) == 30, "the picture is the end of the half-minute"
+    prose = flat(prose_before(nb, BUSY))
+    assert "no later cell redraws it" in prose and "no buttons" in prose
+
+
+def test_each_snapshot_shows_the_clock_of_its_moment(nb):
+    clocks = [clock_seconds(shown_text(code_cell(nb, f))) for f in SNAPSHOTS]
+    assert clocks == sorted(clocks) and clocks[0] < 1 and clocks[-1] >= 30, clocks
+    assert all("cluster at localhost:9092" in shown_text(code_cell(nb, f)) for f in SNAPSHOTS)
 
 
 def test_each_user_lands_in_the_partition_the_prose_names(nb):
@@ -192,7 +249,7 @@ def test_each_key_of_a_view_has_a_colour_of_its_own(nb, fragment):
     assert all(len(c) == 1 for c in colours.values()), colours
     keyed = [c for key, (c,) in ((k, tuple(v)) for k, v in colours.items()) if key != "∅"]
     assert len(set(keyed)) == len(keyed), colours
-    prose = flat(prose_before(nb, "log_view = PartitionLogWidget("))
+    prose = flat(prose_before(nb, PLAY))
     assert "each key has its own colour" in prose
 
 

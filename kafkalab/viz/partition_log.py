@@ -1,14 +1,17 @@
 """The partition-log widget: watch records land in partitions while a producer runs.
 
 One row per partition and one cell per record (offset and key); the log start offset, high
-watermark, log end offset and each reader's position are marked. Buttons produce records (keyed
-by user id, or without a key) and start/stop a producer that keeps sending in the background;
-a bar chart shows records per partition. Every redraw reads a fresh engine snapshot.
+watermark, log end offset and each reader's position are marked, under the topic's cluster clock
+(``t = 0 d 00:00:30``: simulated time since that cluster started). Buttons produce records
+(keyed by user id, or without a key) and start/stop a producer that keeps sending in the
+background; a bar chart shows records per partition. Every redraw reads a fresh engine snapshot.
+``controls=False`` leaves the buttons out: a view to watch while code drives the topic.
 
 Without a frontend (papermill, GitHub) the same picture is rendered as static HTML.
 """
 from __future__ import annotations
 
+import html
 import itertools
 import json
 from typing import Mapping
@@ -31,12 +34,14 @@ class PartitionLogWidget(StaticFallback):
     """Live view of one topic's partitions with producer controls.
 
     ``readers`` maps a name to a consumer whose positions are drawn. ``produce(n)`` can be
-    called from code too (that is what FAST/headless runs do).
+    called from code too (that is what FAST/headless runs do). With ``controls=False`` the view
+    has no buttons: it only watches (``refresh()`` redraws it).
     """
 
     def __init__(self, cluster: Cluster, topic: str,
                  readers: Mapping[str, KafkaConsumer] | None = None,
-                 users: tuple[str, ...] = USERS, interval_s: float = 0.3):
+                 users: tuple[str, ...] = USERS, interval_s: float = 0.3,
+                 controls: bool = True):
         self.cluster = cluster
         self.topic = topic
         self.readers = dict(readers or {})
@@ -66,9 +71,9 @@ class PartitionLogWidget(StaticFallback):
                              yaxis_title="records", bargap=0.3))
         self.produce_button.on_click(lambda _: self.produce(10))
         self.run_toggle.observe(self._on_toggle, names="value")
-        self.box = widgets.VBox([
-            widgets.HBox([self.produce_button, self.run_toggle, self.key_mode]),
-            self.chart, self.view])
+        buttons = widgets.HBox([self.produce_button, self.run_toggle, self.key_mode])
+        self.box = widgets.VBox([buttons, self.chart, self.view] if controls
+                                else [self.chart, self.view])
         self.refresh()
 
     # --- actions -------------------------------------------------------------------------------
@@ -108,8 +113,14 @@ class PartitionLogWidget(StaticFallback):
     def static_html(self) -> str:
         with self.cluster.lock:
             topic = self.cluster.topic(self.topic)
-            return partition_log_html(topic.partitions, self._positions(),
-                                      title=f"topic {self.topic}")
+            log = partition_log_html(topic.partitions, self._positions(),
+                                     title=f"topic {self.topic}")
+            clock = self.cluster.clock_text()
+        first, *more = self.cluster.bootstrap_servers.split(",")
+        where = f"{first}{'…' if more else ''}"
+        return (f"<div class='kafkalab-clock' style='font:12px monospace;color:#333'>clock: {clock}"
+                f" <small style='font-family:sans-serif;color:#777'>(simulated time since the "
+                f"cluster at {html.escape(where)} started)</small></div>{log}")
 
     def refresh(self) -> None:
         with self.cluster.lock:

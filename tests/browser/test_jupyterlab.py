@@ -1,8 +1,10 @@
 """Real-browser test: lesson 01 in JupyterLab, driven by Debian's headless Chromium.
 
 Opens the notebook, waits for the kernel ("| Idle" in the status bar), runs all cells, then
-clicks the first "Produce 10 records" button and checks that the partition-log view of the same
-widget shows 10 more records and that its plotly bar chart (a FigureWidget) followed.
+clicks the "Produce 10 records" button of the learner's widget (``play``, on its own cluster at
+localhost:39092) and checks that after Run All it still showed its empty topic at t = 0 (no later
+cell moved it), and that after the click the partition-log view of the same widget shows 10 more
+records and its plotly bar chart (a FigureWidget) followed.
 Fixtures (isolated server, browser) are in ``conftest.py``, shared steps in ``labdriver.py``.
 """
 
@@ -21,6 +23,7 @@ BUTTON = "Produce 10 records"
 # The partition-log view is an ipywidgets HTML widget (class widget-html); the static fallback
 # (text/html) uses the same markup, so always look inside the widget.
 VIEW = ".widget-html .kafkalab-partition-log"
+CLOCK = ".widget-html .kafkalab-clock"
 RECORD = ".kafkalab-record"
 BARS = ".js-plotly-plot .barlayer .point"
 # The chart's bar heights, as plotly holds them on its graph div.
@@ -59,18 +62,20 @@ def run_all_and_produce(page, server, notebook: str) -> dict:
     open_and_run_all(page, server, notebook)
     produce = button(page, BUTTON).first
     produce.wait_for(timeout=STEP_MS)
-    # the nearest output around this button holds its view and chart (lesson 01 displays the same
-    # widget again further down; those copies are other outputs)
+    # the nearest output around this button holds its view and chart (lesson 01 shows other
+    # views of its own topic further down: snapshots, and a live view without buttons)
     output = output_of(produce)
     view = output.locator(VIEW)
     view.wait_for(timeout=STEP_MS)
-    output.locator(BARS).first.wait_for(timeout=STEP_MS)
+    # attached, not visible: the learner's topic starts empty, so its bars have no height yet
+    output.locator(BARS).first.wait_for(state="attached", timeout=STEP_MS)
     output.scroll_into_view_if_needed()
 
     def seen() -> dict:
         shown = view.locator(RECORD).all_text_contents()
         return {"records": int(view.get_attribute("data-records")), "cells": len(shown),
                 "last_cells": shown[-3:], "bars_total": output.evaluate(BAR_TOTAL_JS),
+                "clock": " ".join(output.locator(CLOCK).first.text_content().split()),
                 "_shown": shown}
 
     before = settled(seen)
@@ -82,7 +87,7 @@ def run_all_and_produce(page, server, notebook: str) -> dict:
         arg=[output.element_handle(), VIEW, str(before["records"])], timeout=STEP_MS, polling=100)
     after = settled(seen)  # the chart is a separate widget; its update follows the view's
     output.evaluate("el => el.scrollIntoView({block: 'start'})")  # for the screenshot
-    return {"before": before, "after": after}
+    return {"before": before, "after": after, "buttons": button(page, BUTTON).count()}
 
 
 def check_notebook(page, server, notebook: str, tmp_path: Path) -> dict:
@@ -102,7 +107,12 @@ def check_notebook(page, server, notebook: str, tmp_path: Path) -> dict:
 @pytest.mark.browser
 def test_lesson_01_produce_button_updates_partition_log(jupyter_lab, lab_page, tmp_path):
     assert (jupyter_lab.root / NOTEBOOK).exists(), f"{NOTEBOOK} is missing"
-    check_notebook(lab_page, jupyter_lab, NOTEBOOK, tmp_path)  # or dev_notebook(jupyter_lab.root)
+    seen = check_notebook(lab_page, jupyter_lab, NOTEBOOK, tmp_path)  # or dev_notebook(...)
+    # the one widget to click is the learner's: after Run All it still shows its start state
+    before = seen["before"]
+    assert seen["buttons"] == 1, f"one widget with buttons, the learner's: {seen}"
+    assert "cluster at localhost:39092" in before["clock"], seen
+    assert before["clock"].startswith("clock: t = 0 d 00:00:00 ") and before["records"] == 0, seen
 
 
 EXERCISE = "01-topics-partitions-offsets.ipynb"
