@@ -320,20 +320,6 @@ class ClusterWidget(SteppedView):
         if self.cluster.now_ms() >= self._next_sample_ms:
             self._sample()
 
-    def _catch_up(self) -> None:
-        """If simulated time moved on without the widget (another cell advanced the cluster),
-        say so and start a new stretch of the chart's lines: nothing is drawn across time the
-        widget did not watch."""
-        now = self.cluster.now_ms()
-        if now == self._stepped_ms:
-            return
-        self._note("widget.gap", f"simulated time moved on by "
-                   f"{duration_text(now - self._stepped_ms)} outside this widget (other cells "
-                   "advanced the cluster): the chart has a gap there")
-        self._stepped_ms = now
-        self.breaks.add(len(self.history))
-        self._sample()
-
     def _producer(self) -> KafkaProducer:
         if self.acks not in self._producers:
             self._producers[self.acks] = KafkaProducer(

@@ -357,20 +357,6 @@ class ConsumerGroupWidget(SteppedView):
         if self.cluster.now_ms() >= self._next_sample_ms:
             self._sample()
 
-    def _catch_up(self) -> None:
-        """If simulated time moved on without the widget (another cell advanced the cluster),
-        say so in the timeline and start a new stretch of the lag line: no line is drawn across
-        a stretch of time the widget did not watch."""
-        now = self.cluster.now_ms()
-        if now == self._stepped_ms:
-            return
-        self._note("widget", f"simulated time moved on by {duration_text(now - self._stepped_ms)} "
-                   "outside this widget (other cells advanced the cluster): the lag chart has a "
-                   "gap there")
-        self._stepped_ms = now
-        self.breaks.add(len(self.history))
-        self._sample()
-
     def _produce(self, ms: int) -> None:
         self._produce_budget += self.producer_rate * ms / 1000
         while self._produce_budget >= 1:

@@ -6,6 +6,8 @@ import asyncio
 import time
 from typing import Callable
 
+from ..timefmt import duration_text
+
 
 class StaticFallback:
     """Mixin: display ``self.box`` as a widget, with ``self.static_html()`` beside it so
@@ -71,9 +73,26 @@ class SteppedView(StaticFallback):
     """Mixin for views that drive simulated time in steps: ``run()`` advances it with the
     view's ``_advance(ms)`` and redraws, optionally animating in real time (``animate``).
 
-    Needs ``cluster``, ``step_ms``, ``speed``, ``interval_s``, ``animate``, ``_advance`` and
-    ``refresh``.
+    Needs ``cluster``, ``step_ms``, ``sample_ms``, ``speed``, ``interval_s``, ``animate``,
+    ``_advance``, ``refresh``, ``history`` and ``breaks`` (indexes of ``history`` where a chart's
+    line starts a new stretch), ``_stepped_ms`` (where the view's own steps left the clock),
+    ``_note`` and ``_sample``.
     """
+
+    def _catch_up(self) -> None:
+        """If simulated time moved on without the view by more than one sample interval (another
+        cell advanced the cluster), say so and start a new stretch of the chart's lines: nothing
+        is drawn across time the view did not watch. A shorter move (the view's own action, such
+        as a consumer committing as it closes) is simply taken in."""
+        now = self.cluster.now_ms()
+        moved_ms = now - self._stepped_ms
+        self._stepped_ms = now
+        if moved_ms <= self.sample_ms:
+            return
+        self._note("widget.gap", f"simulated time moved on by {duration_text(moved_ms)} outside "
+                   "this view (other cells advanced the cluster): the chart has a gap there")
+        self.breaks.add(len(self.history))
+        self._sample()
 
     def run(self, ms: int = 0, *, seconds: float = 0, animate: bool | None = None) -> None:
         """Advance simulated time by ``ms`` + ``seconds`` in steps of ``step_ms``; then redraw.
