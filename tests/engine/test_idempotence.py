@@ -12,6 +12,20 @@ def two_partitions_led_by_broker_1(cluster: Cluster) -> None:
                          replica_assignment={0: [1, 2, 3], 1: [1, 2, 3]})
 
 
+def followers_die_then_two_sends(**timeouts):
+    """Brokers 2 and 3 (both followers of payments-0 and -1) die; one record goes to partition
+    0, and 5 s later one to partition 1. Returns (cluster, producer, first, second)."""
+    cluster = Cluster(brokers=3)
+    two_partitions_led_by_broker_1(cluster)
+    producer = KafkaProducer(bootstrap_servers=cluster.bootstrap_servers, **timeouts)
+    cluster.kill_broker(2)
+    cluster.kill_broker(3)
+    first = producer.send("payments", value=b"first", partition=0)
+    cluster.advance(seconds=5)
+    second = producer.send("payments", value=b"second", partition=1)
+    return cluster, producer, first, second
+
+
 def values(cluster, partition):
     return cluster.records("payments", partition)["value"].tolist()
 
@@ -20,15 +34,8 @@ def test_a_batch_retried_across_another_partitions_epoch_bump_is_stored_once():
     """The audit's case: two followers die, a batch on partition 0 expires and bumps the
     epoch while a batch on partition 1 — appended by the leader, never acknowledged — is still
     being retried. After the followers return it must be recognised, not stored again."""
-    cluster = Cluster(brokers=3)
-    two_partitions_led_by_broker_1(cluster)
-    producer = KafkaProducer(bootstrap_servers=cluster.bootstrap_servers,
-                             request_timeout_ms=1000, delivery_timeout_ms=30_000)
-    cluster.kill_broker(2)
-    cluster.kill_broker(3)
-    first = producer.send("payments", value=b"first", partition=0)
-    cluster.advance(seconds=5)
-    second = producer.send("payments", value=b"second", partition=1)  # appended, unanswered
+    cluster, producer, first, second = followers_die_then_two_sends(
+        request_timeout_ms=1000, delivery_timeout_ms=30_000)  # second: appended, unanswered
     cluster.advance(seconds=26)
     assert first.failed() and not second.is_done          # the epoch was bumped for partition 0
     assert producer.producer_epoch == 1
@@ -47,15 +54,8 @@ def test_a_batch_retried_across_another_partitions_epoch_bump_is_stored_once():
 def test_a_batch_appended_before_the_isr_shrank_keeps_its_sequence():
     """NotEnoughReplicasAfterAppend: the leader has the batch. Its retry must not be
     renumbered by an epoch bump, or the partition would hold it twice."""
-    cluster = Cluster(brokers=3)
-    two_partitions_led_by_broker_1(cluster)
-    producer = KafkaProducer(bootstrap_servers=cluster.bootstrap_servers,
-                             request_timeout_ms=20_000, delivery_timeout_ms=60_000)
-    cluster.kill_broker(2)
-    cluster.kill_broker(3)
-    first = producer.send("payments", value=b"first", partition=0)
-    cluster.advance(seconds=5)
-    second = producer.send("payments", value=b"second", partition=1)
+    cluster, producer, first, second = followers_die_then_two_sends(
+        request_timeout_ms=20_000, delivery_timeout_ms=60_000)
     cluster.advance(seconds=10)   # fenced: the ISR shrinks to [1] under the waiting append,
     assert not second.is_done     # answered NotEnoughReplicasAfterAppend, and is retried
     cluster.advance(seconds=47)                            # first expires: epoch bump
