@@ -33,10 +33,6 @@ class InProcessTransport:
         self._failures: list[Exception] = []
 
     # --- time ----------------------------------------------------------------------------------
-    @property
-    def simulated(self) -> bool:
-        return self.cluster.clock.simulated
-
     def wait_for(self, predicate: Callable[[], bool], timeout_ms: float,
                  stop_when_idle: bool = False, callbacks: bool = False) -> bool:
         """Until ``predicate()`` or the timeout (see the drivers; ``callbacks``: and the
@@ -181,41 +177,9 @@ class InProcessTransport:
     def groups(self):
         return self.cluster.group_coordinator
 
-    def join_group(self, group_id: str, respond: Callable, **request) -> None:
-        """JoinGroup, answered one round trip after the coordinator completes the join."""
-        self._round_trip(lambda: self.groups.join_group(
-            group_id, respond=self._answer_later(respond), **request))
-
-    def sync_group(self, group_id: str, generation: int, member_id: str,
-                   assignments: dict, respond: Callable) -> None:
-        self._round_trip(lambda: self.groups.sync_group(
-            group_id, generation, member_id, assignments, self._answer_later(respond)))
-
-    def _round_trip(self, arrive: Callable[[], None]) -> None:
-        with self.lock:
-            self.cluster.scheduler.call_later(self.cluster.network_latency_ms, arrive,
-                                              owner=self)
-
-    def _answer_later(self, respond: Callable) -> Callable:
-        scheduler, latency = self.cluster.scheduler, self.cluster.network_latency_ms
-        return lambda result: scheduler.call_later(latency, lambda: respond(result),
-                                                   owner=self)
-
-    def heartbeat(self, group_id: str, generation: int, member_id: str):
-        with self.lock:
-            return self.groups.heartbeat(group_id, generation, member_id)
-
     def leave_group(self, group_id: str, member_id: str, reason: str) -> None:
         with self.lock:
             self.groups.leave_group(group_id, member_id, reason)
-
-    def commit_offsets(self, group_id: str, generation: int, member_id: str, offsets) -> None:
-        with self.lock:
-            self.groups.commit_offsets(group_id, generation, member_id, offsets)
-
-    def fetch_offsets(self, group_id: str, partitions=None):
-        with self.lock:
-            return self.groups.fetch_offsets(group_id, partitions)
 
     def partitions_of(self, topic: str) -> set[int] | None:
         """kafka-python's ``ClusterMetadata.partitions_for_topic`` for assignors."""

@@ -1053,23 +1053,6 @@ class GroupCoordinator:
                                                f"{ot.TOPIC} partition has no live leader")
         return coordinator
 
-    def join_group(self, group_id: str, respond: Callable, **request) -> None:
-        """JoinGroup at the group's current coordinator (the in-process transport's call)."""
-        coordinator = self.current(group_id)
-        if coordinator is None:
-            respond(JoinResult(self.find_coordinator(group_id).error or
-                               CoordinatorNotAvailableError(f"group {group_id}: no coordinator")))
-            return
-        coordinator.handle_join_group(group_id, respond=respond, **request)
-
-    def sync_group(self, group_id: str, generation: int, member_id: str,
-                   assignments: dict[str, bytes], respond: Callable) -> None:
-        coordinator = self.current(group_id)
-        if coordinator is None:
-            respond(SyncResult(CoordinatorNotAvailableError(f"group {group_id}: no coordinator")))
-            return
-        coordinator.handle_sync_group(group_id, generation, member_id, assignments, respond)
-
     def heartbeat(self, group_id: str, generation: int, member_id: str) -> Exception | None:
         coordinator = self.current(group_id)
         if coordinator is None:
