@@ -73,6 +73,76 @@ class InProcessTransport:
         with self.lock:
             return self.cluster.scheduler.call_later(delay_ms, callback, owner=self)
 
+    # --- requests ------------------------------------------------------------------------------
+    def _reachable(self, node_id: int | None) -> tuple[int | None, Exception | None, bool]:
+        """(the broker a request goes to, the connection error if it is down, whether the
+        request is lost on the way). ``None`` means any broker: a client tries the brokers it
+        knows until one connects, as kafka-python's least loaded node."""
+        cluster = self.cluster
+        if node_id is None:
+            node_id = next((b for b, broker in cluster.brokers.items() if broker.alive
+                            and cluster.network.client_reaches(b)), None)
+            if node_id is None:
+                return None, KafkaConnectionError("no broker can be reached"), False
+        broker = cluster.brokers.get(node_id)
+        if broker is None or not broker.alive:
+            return node_id, KafkaConnectionError(
+                f"connection to broker {node_id} failed: it is down"), False
+        return node_id, None, not cluster.network.client_reaches(node_id)
+
+    def send(self, node_id: int | None, request, on_response: Callable[[object], None],
+             extra_delay_ms: int = 0) -> None:
+        """One request to broker ``node_id`` (None: any broker that answers), a network round
+        trip in the cluster's time. ``on_response(response)`` runs when the answer is back;
+        ``on_response(KafkaConnectionError)`` when the broker is down; never when the broker is
+        cut off from clients or stops before answering (the client's request timeout decides),
+        nor for a produce request with acks=0."""
+        cluster = self.cluster
+        latency = cluster.network_latency_ms + extra_delay_ms
+
+        def back(response) -> None:
+            cluster.scheduler.call_later(latency, lambda: on_response(response), owner=self)
+
+        def arrive() -> None:
+            node, error, lost = self._reachable(node_id)
+            if error is not None:
+                back(error)
+                return
+            if lost:
+                cluster.events.emit(
+                    "request.lost", f"a {request.API_NAME} request never reached broker {node}: "
+                    "it is cut off from clients, so nothing is done and no answer comes back "
+                    "(the client times out after request_timeout_ms)", broker=node,
+                    api=request.API_NAME)
+                return
+            broker = cluster.brokers[node]
+
+            def answer(response) -> None:
+                if broker.alive and cluster.network.client_reaches(node):
+                    back(response)
+
+            broker.handle(request, answer)
+
+        with self.lock:
+            cluster.scheduler.call_later(latency, arrive, owner=self)
+
+    def call(self, node_id: int | None, request):
+        """A request answered at once (reads and admin requests, whose waiting the client
+        models itself): the response. Raises ``KafkaConnectionError`` when the broker is down or
+        cut off from clients."""
+        with self.lock:
+            node, error, lost = self._reachable(node_id)
+            if lost:
+                error = KafkaConnectionError(f"broker {node} cannot be reached: it is cut off "
+                                             "from clients")
+            if error is not None:
+                raise error
+            answer: list = []
+            self.cluster.brokers[node].handle(request, answer.append)
+            if not answer:
+                raise RuntimeError(f"{request.API_NAME} is not answered at once; send() it")
+            return answer[0]
+
     # --- metadata ------------------------------------------------------------------------------
     def partitions_for(self, topic: str, allow_auto_create: bool) -> int:
         """Partition count of ``topic`` (auto-creating it if the broker allows)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from ..api.kafka_apis import KafkaApis
 from ..config import INTERNAL_TOPICS
 from ..errors import InvalidTopicError, NotEnoughReplicasError, NotLeaderForPartitionError
 from ..record import RecordBatch
@@ -49,6 +50,11 @@ class Broker:
         self.host = host
         self.port = port
         self.alive = True
+        self.apis = KafkaApis(self)
+
+    def handle(self, request, respond: Callable) -> None:
+        """A client's request (see :mod:`..api`); ``respond(response)`` answers it."""
+        self.apis.handle(request, respond)
 
     @property
     def address(self) -> str:

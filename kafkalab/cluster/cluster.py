@@ -157,6 +157,11 @@ class Cluster:
     def bootstrap_servers(self) -> str:
         return ",".join(b.address for b in self.brokers.values())
 
+    @property
+    def cluster_id(self) -> str:
+        """The id Metadata and DescribeCluster answer (Kafka's ``cluster.id``)."""
+        return f"kafkalab-{self.seed}"
+
     def now_ms(self) -> int:
         return self.clock.now_ms()
 
