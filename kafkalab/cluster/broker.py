@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from ..api.kafka_apis import KafkaApis
+from ..api.purgatory import Purgatory
 from ..config import INTERNAL_TOPICS
 from ..errors import InvalidTopicError, NotEnoughReplicasError, NotLeaderForPartitionError
 from ..record import RecordBatch
@@ -51,6 +52,16 @@ class Broker:
         self.port = port
         self.alive = True
         self.apis = KafkaApis(self)
+        #: requests waiting in this broker, by kind (Kafka's delayed-operation purgatories),
+        #: watched under (topic, partition)
+        self.purgatories = {name: Purgatory(name, cluster.scheduler)
+                            for name in ("Produce", "Fetch")}
+
+    def high_watermark_moved(self, topic: str, partition: int) -> None:
+        """The high watermark of a partition this broker leads moved: waiting produce
+        (acks=all) and fetch requests on it may complete now."""
+        for purgatory in self.purgatories.values():
+            purgatory.check_and_complete((topic, partition))
 
     def handle(self, request, respond: Callable) -> None:
         """A client's request (see :mod:`..api`); ``respond(response)`` answers it."""

@@ -45,6 +45,8 @@ class BrokerInfo(Protocol):
     port: int
     alive: bool
 
+    def high_watermark_moved(self, topic: str, partition: int) -> None: ...
+
 
 class ReplicasPort(Protocol):
     """The replica manager (``replication.ReplicaManager``) as brokers, the controller and the

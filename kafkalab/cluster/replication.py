@@ -282,6 +282,8 @@ class ReplicaManager:
         for follower, log in partition.logs.items():
             if follower != partition.leader and log.high_watermark < min(hw, log.log_end_offset):
                 self._schedule_fetch(partition, follower, 2 * self.cluster.network_latency_ms)
+        self.cluster.brokers[partition.leader].high_watermark_moved(partition.topic,
+                                                                    partition.index)
         key = (partition.topic, partition.index)
         waiting = self._waiting.get(key)
         if not waiting:
