@@ -164,6 +164,8 @@ BROKER_CONFIGS: dict[str, ConfigKey] = {k.name: k for k in [
               "replication factor of an auto-created topic", at_least=1),
     ConfigKey("log.retention.check.interval.ms", "int", 300_000,
               "how often retention deletes old segments", at_least=1),
+    ConfigKey("log.dirs", "string", "memory://",
+              "where brokers keep their logs, as a storage URL (memory://: in the kernel)"),
     ConfigKey("replica.lag.time.max.ms", "int", 30_000,
               "a follower further behind than this leaves the ISR", at_least=0),
     ConfigKey("replica.fetch.wait.max.ms", "int", 500,

@@ -1,26 +1,29 @@
 """The record accumulator: per-partition queues of batches waiting to be sent.
 
-``send()`` appends a record to the last batch of its partition's queue, opening a new batch
-when the last one is full (``batch_size``; the record that does not fit closes it). For records
-the sticky partitioner placed, ``append(abort_on_new_batch=True)`` refuses to open a new batch,
-so the producer can move to another partition first (Java's ``abortOnNewBatch``, KIP-480).
-The head batch of a queue is *ready* when it is
-full, its ``linger_ms`` has passed, the producer is flushing, or — for a retried batch — its
-``retry_backoff_ms`` has passed. The accumulator wakes the sender only when that can change:
+A record joins its partition's *open* batch — the last of its queue, while it is neither full
+nor drained — if it fits in ``batch_size``; that is ``KafkaProducer.send()``'s own per-record
+work (Java's ``tryAppend``, done there so that a send costs one Python call). Otherwise the
+record that does not fit closes the open batch (:meth:`RecordAccumulator.close`) and
+:meth:`RecordAccumulator.open_batch` starts a new one with it. The head batch of a queue is
+*ready* when it is full, its ``linger_ms`` has passed, the producer is flushing, or — for a
+retried batch — its ``retry_backoff_ms`` has passed. The accumulator wakes the sender only when that can change:
 a batch opened (ready at its linger deadline) or filled up (ready now). Memory: every unsent or
 unanswered batch counts against ``buffer_memory``; ``send()`` blocks (up to ``max_block_ms``)
 while it is used up.
 
 Invariants: within a queue, batches are in send order (idempotent retries: in sequence order);
-``used_bytes`` is the sum of the sizes of batches not yet released; a batch's ``size`` is the
-exact size of its v2 encoding (each record's size is computed once, as it is appended).
+a partition's open batch (``open_batches``) is the last of its queue, not full and never sent;
+``used_bytes`` (``buffer_memory - free_bytes``) is the sum of the sizes of batches not yet
+released; ``unresolved`` counts the
+batches made and not yet released; a batch's ``size`` is the exact size of its v2 encoding (each
+record's size is computed once, as it is appended).
 """
 from __future__ import annotations
 
 from collections import deque
 from typing import Callable, Iterator
 
-from ..record.batch import HEADER_SIZE, record_size_from_payload
+from ..record.batch import HEADER_SIZE
 from ..structs import RecordMetadata, TopicPartition, serialized_header_size
 from .futures import FutureRecordMetadata, run_callback
 
@@ -37,8 +40,8 @@ class ProducerBatch:
     ``error`` are set; callbacks waiting on its records run then, in record order.
     """
 
-    __slots__ = ("tp", "records", "size", "first_timestamp", "created_ms", "linger_until_ms",
-                 "full", "attempts", "retry_at_ms", "base_sequence", "producer_epoch",
+    __slots__ = ("tp", "records", "size", "first_timestamp", "small_deltas", "created_ms",
+                 "linger_until_ms", "full", "attempts", "retry_at_ms", "base_sequence", "producer_epoch",
                  "in_request", "maybe_stored", "last_error", "wait_for", "done", "base_offset",
                  "log_append_time", "error",
                  "_waiters")
@@ -49,6 +52,8 @@ class ProducerBatch:
         self.records: list[tuple] = []
         self.size = HEADER_SIZE
         self.first_timestamp = first_timestamp  # of its first record: timestamp deltas start here
+        #: the timestamps whose delta takes one byte (-64..63 ms from the first)
+        self.small_deltas = range(first_timestamp - 64, first_timestamp + 64)
         self.created_ms = now_ms
         self.linger_until_ms = now_ms + linger_ms
         self.full = False
@@ -123,49 +128,37 @@ class RecordAccumulator:
         self.linger_ms = linger_ms
         self.buffer_memory = buffer_memory
         self.queues: dict[TopicPartition, deque[ProducerBatch]] = {}
-        self.used_bytes = 0
-        self.unresolved = 0  # records appended and not yet answered (queued or in flight)
+        self.open_batches: dict[TopicPartition, ProducerBatch] = {}
+        self.free_bytes = buffer_memory  # (the counter send() reads and updates)
+        self.unresolved = 0  # batches made and not yet answered (queued or in flight)
         self._wake_sender = wake_sender
         self._wait_for = wait_for
 
+    @property
+    def used_bytes(self) -> int:
+        return self.buffer_memory - self.free_bytes
+
     def has_room_for(self, size: int) -> bool:
-        return self.used_bytes + size <= self.buffer_memory or self.used_bytes == 0
+        return size <= self.free_bytes or self.free_bytes == self.buffer_memory
 
-    def append(self, tp: TopicPartition, timestamp: int, key: bytes | None,
-               value: bytes | None, headers: tuple, size: int, payload: int, now_ms: int,
-               abort_on_new_batch: bool = False) -> FutureRecordMetadata | None:
-        """Add a record to ``tp``'s open batch if it fits in ``batch_size``, else to a new batch
-        (an empty batch takes any record); returns its future. With ``abort_on_new_batch``, a
-        record that would need a new batch is not appended and None is returned: its
-        partitioner may choose again.
+    def close(self, batch: ProducerBatch) -> None:
+        """A record did not fit in the open ``batch``: it takes no more, and is ready now."""
+        batch.full = True
+        del self.open_batches[batch.tp]
+        self._wake_sender(None)
 
-        ``size``: the record's size where its offset and timestamp deltas take one byte each
-        (as first in a batch); ``payload``: its key, value and headers bytes
-        (``record_payload_size``), to size it exactly where a delta takes more."""
-        queue = self.queues.get(tp)
-        if queue is None:
-            queue = self.queues[tp] = deque()
-        batch = queue[-1] if queue else None
-        if batch is not None and not batch.full and not batch.attempts:
-            records = batch.records
-            offset_delta = len(records)
-            timestamp_delta = timestamp - batch.first_timestamp
-            if offset_delta >= 64 or not -64 <= timestamp_delta < 64:  # a varint of 2+ bytes
-                size = record_size_from_payload(offset_delta, timestamp_delta, payload)
-            if batch.size + size <= self.batch_size:
-                records.append((offset_delta, timestamp, key, value, headers))
-                batch.size += size
-                self.used_bytes += size
-                return FutureRecordMetadata(batch, offset_delta)
-            batch.full = True  # the record that does not fit closes it: ready now
-            self._wake_sender(None)
-        if abort_on_new_batch:
-            return None
-        batch = ProducerBatch(tp, timestamp, now_ms, self.linger_ms, self._wait_for)
+    def open_batch(self, tp: TopicPartition, timestamp: int, key: bytes | None,
+                   value: bytes | None, headers: tuple, size: int,
+                   now_ms: int) -> FutureRecordMetadata:
+        """Start ``tp``'s open batch with a record (an empty batch takes any record, even one
+        larger than ``batch_size``) of ``size`` bytes (its deltas are 0); its future."""
+        batch = self.open_batches[tp] = ProducerBatch(tp, timestamp, now_ms, self.linger_ms,
+                                                      self._wait_for)
         batch.records.append((0, timestamp, key, value, headers))
         batch.size += size
-        self.used_bytes += batch.size
-        queue.append(batch)
+        self.free_bytes -= batch.size
+        self.unresolved += 1
+        self.queues.setdefault(tp, deque()).append(batch)
         self._wake_sender(batch.linger_until_ms)
         return FutureRecordMetadata(batch, 0)
 
@@ -175,7 +168,12 @@ class RecordAccumulator:
                 yield queue[0]
 
     def pop_head(self, tp: TopicPartition) -> ProducerBatch:
-        return self.queues[tp].popleft()
+        """Take a partition's head batch out of its queue (to send it, or to fail it): it is
+        closed to new records."""
+        batch = self.queues[tp].popleft()
+        if self.open_batches.get(tp) is batch:
+            del self.open_batches[tp]
+        return batch
 
     def reenqueue(self, batch: ProducerBatch) -> None:
         """Put a failed batch back at the front, keeping (epoch, sequence) order for
@@ -191,8 +189,8 @@ class RecordAccumulator:
 
     def release(self, batch: ProducerBatch) -> None:
         """Give back a batch's memory; once per batch, when it is answered."""
-        self.used_bytes -= batch.size
-        self.unresolved -= len(batch.records)
+        self.free_bytes += batch.size
+        self.unresolved -= 1
 
     def has_unsent(self) -> bool:
         return any(self.queues.values())

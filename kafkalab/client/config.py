@@ -50,11 +50,12 @@ _NOT_YET: dict[str, list[tuple[str, Callable[[Any], bool], bool, str]]] = {
          f"is not supported yet ({_TRANSACTIONS}). Until then no producer writes "
          "transactions, so read_committed reads exactly what read_uncommitted reads"),
         ("fetch_min_bytes", lambda v: v != 1, False,
-         "has no effect yet: a fetch is answered at once with what the leader has, as with "
-         "fetch_min_bytes=1 (the broker does not hold it back for more bytes)"),
+         "has no effect yet: kafkalab's consumer asks for its fetches to be answered at once "
+         "with what the leader has (max_wait_ms=0; its poll loop does the waiting), as with "
+         "fetch_min_bytes=1"),
         ("fetch_max_wait_ms", lambda v: v != 500, False,
-         "has no effect yet: a fetch is answered at once (it never waits for "
-         "fetch_min_bytes), so there is no wait to bound; poll(timeout_ms) still waits"),
+         "has no effect yet: kafkalab's consumer asks for its fetches to be answered at once "
+         "(max_wait_ms=0), so there is no wait to bound; poll(timeout_ms) still waits"),
         ("client_rack", bool, False,
          "has no effect: kafkalab's brokers have no racks, so a consumer always fetches from "
          "the leader (no follower fetching, KIP-392)"),

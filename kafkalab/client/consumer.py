@@ -8,6 +8,13 @@ moves the position past them. With no data, ``poll(timeout_ms)`` waits — in si
 world runs forward until data arrives or the timeout passes; iterating stops when the simulated
 world is idle (DESIGN §2.4).
 
+The consumer talks to brokers only through its transport, as kafka-python's does over the
+network: Metadata requests fill its :class:`~.metadata.ClusterMetadata` (topics, partitions,
+leaders), a FetchRequest goes to each leader (``max_wait_ms=0``: the poll loop above does the
+waiting) and ListOffsets requests find where to start. A fetch answered NOT_LEADER_OR_FOLLOWER,
+UNKNOWN_TOPIC_OR_PARTITION or FENCED_LEADER_EPOCH, or a leader that is down, gives no records
+and refreshes the metadata, so the next fetch goes to the new leader from the same position.
+
 With a ``group_id`` and ``subscribe()`` the consumer is a member of a consumer group (see
 :mod:`.group_member`): partitions come from the group's assignor and move on rebalances,
 positions start at the group's committed offsets, and ``commit()`` stores them.
@@ -34,16 +41,27 @@ from kafka.future import Future
 from kafka.serializer import Deserializer
 from kafka.util import ensure_valid_topic_name
 
+from ..api.base import error_from
+from ..api.messages.fetch import (
+    EARLIEST_TIMESTAMP,
+    LATEST_TIMESTAMP,
+    READ_COMMITTED,
+    READ_UNCOMMITTED,
+    FetchPartition,
+    FetchRequest,
+    FetchTopic,
+    PartitionData,
+)
 from ..config import validate_topic_name
 from ..errors import (
     IllegalStateError,
     InvalidTopicError,
-    KafkaError,
     KafkaConfigurationError,
+    KafkaConnectionError,
+    KafkaError,
     KafkaTimeoutError,
     NoOffsetForPartitionError,
     OffsetOutOfRangeError,
-    UnknownTopicOrPartitionError,
 )
 from ..metrics import Sensor
 from ..record import RecordBatch
@@ -58,13 +76,14 @@ from ..structs import (
 from .config import check_not_yet_supported, merge_config
 from .futures import run_callback
 from .group_member import GroupMember
+from .list_offsets import group_by_leader, list_offsets
+from .metadata import ClusterMetadata
 from .transport import transport_for
 
 DEFAULT_CONFIG = dict(_KafkaPythonConsumer.DEFAULT_CONFIG)
 #: kafka-python's message when subscribe(topics), subscribe(pattern) and assign() are mixed
 _ONE_WAY = SubscriptionState._SUBSCRIPTION_EXCEPTION_MESSAGE + \
     " Call unsubscribe() first to change the way."
-_EARLIEST, _LATEST = -2, -1
 _new_tuple = tuple.__new__
 _offset_delta_of = itemgetter(0)  # of a record tuple
 
@@ -126,13 +145,13 @@ class _FetchBuffer:
         self.clear()
 
     def clear(self) -> None:
-        self._batches: list[RecordBatch] = []
+        self._batches: Sequence[RecordBatch] = ()
         self._batch = self._record = 0
 
     def __bool__(self) -> bool:
         return self._batch < len(self._batches)
 
-    def fill(self, batches: list[RecordBatch], position: int) -> None:
+    def fill(self, batches: Sequence[RecordBatch], position: int) -> None:
         """Hold ``batches``; the cursor starts at the first record at or after ``position``
         (the first batch may begin before it)."""
         self._batches, self._batch, self._record = batches, 0, 0
@@ -161,13 +180,18 @@ class _FetchBuffer:
 
 
 class _PartitionState:
-    __slots__ = ("position", "paused", "buffer", "highwater")
+    """One assigned partition. ``position`` is None while the partition waits for its group's
+    committed offset or for a reset; ``reset`` is a reset no leader could answer yet — (policy,
+    why), tried again before each fetch — and None once the position is set."""
+
+    __slots__ = ("position", "paused", "buffer", "highwater", "reset")
 
     def __init__(self):
         self.position: int | None = None
         self.paused = False
         self.buffer = _FetchBuffer()
-        self.highwater: int | None = None
+        self.highwater: int | None = None  # of the last fetch
+        self.reset: tuple[str, str] | None = None
 
 
 class KafkaConsumer:
@@ -185,15 +209,17 @@ class KafkaConsumer:
             raise KafkaConfigurationError(  # kafka-python: 'Unrecognized isolation_level'
                 f"Unrecognized isolation_level {isolation!r}: use 'read_uncommitted' (the "
                 "default) or 'read_committed'")
-        #: one fetch reads at most this much of a partition (kafkalab fetches one partition
-        #: at a time, so fetch_max_bytes bounds it too; at least one batch comes back anyway)
-        self._fetch_bytes = min(self.config["max_partition_fetch_bytes"],
-                                self.config["fetch_max_bytes"])
+        self._isolation_level = READ_COMMITTED if isolation == "read_committed" \
+            else READ_UNCOMMITTED
         self._key_deserializer = _deserializer(self.config["key_deserializer"])
         self._value_deserializer = _deserializer(self.config["value_deserializer"])
         self._transport = transport_for(self.config["bootstrap_servers"])
-        check_not_yet_supported("KafkaConsumer", self.config, self._transport.cluster.warn_once)
-        self._transport.cluster.register_client(self, on_crash=self._crash)
+        check_not_yet_supported("KafkaConsumer", self.config, self._transport.warn_once)
+        self._transport.register_client(self, on_crash=self._crash)
+        #: topics, partitions and leaders as this consumer last heard them
+        self._metadata = ClusterMetadata(self._transport, self.config["metadata_max_age_ms"],
+                                         self.config["allow_auto_create_topics"])
+        self._next_missing_retry_ms = 0  # when a missing subscribed topic is asked for again
         self._states: dict[TopicPartition, _PartitionState] = {}
         self._subscription: set[str] | None = None
         self._pattern: re.Pattern | None = None
@@ -272,18 +298,18 @@ class KafkaConsumer:
             self._pattern, self._subscription = compiled, None
         else:
             self._subscription, self._pattern = set(topics), None
-            allow_auto_create = self.config["allow_auto_create_topics"]
-            for topic in topics:
-                try:  # as a metadata request for it: auto-creates it if allowed
-                    self._transport.partitions_for(topic, allow_auto_create)
-                except UnknownTopicOrPartitionError:
-                    pass  # recorded: assigned once it exists
+            for topic in topics:  # a Metadata request for them: auto-creates them if allowed
+                self._metadata.add_topic(topic)
+            self._maybe_update_metadata()
         self._maybe_refresh_subscription()
 
     def subscription(self) -> set[str] | None:
-        if self._pattern is not None:  # internal topics match only if not excluded
-            return {t for t in self._transport.topic_names(
-                        include_internal=not self.config["exclude_internal_topics"])
+        """The subscribed topics; for a pattern, the topics of the metadata it matches
+        (internal topics only if not excluded)."""
+        if self._pattern is not None:
+            self._maybe_update_metadata()
+            return {t for t in self._metadata.topics(
+                        exclude_internal_topics=self.config["exclude_internal_topics"])
                     if self._pattern.match(t)}
         return set(self._subscription) if self._subscription is not None else None
 
@@ -302,13 +328,38 @@ class KafkaConsumer:
             self._subscription is not None or self._pattern is not None)
 
     def _maybe_refresh_subscription(self) -> None:
-        topics = self.subscription() if not self._user_assigned else None
-        if topics is None or self._group is not None:
+        """Without a group: every partition of the subscribed topics the metadata knows."""
+        if self._user_assigned or self._group is not None:
             return
-        wanted = [TopicPartition(t, p) for t in sorted(topics) if self._transport.has_topic(t)
-                  for p in range(self._transport.partitions_for(t, False))]
+        topics = self.subscription()
+        if topics is None:
+            return
+        metadata = self._metadata
+        now = self._transport.now_ms()
+        if now >= self._next_missing_retry_ms and any(
+                metadata.topic_error(t) is not None for t in topics):
+            # kafka-python asks again for a missing topic every retry_backoff_ms
+            self._next_missing_retry_ms = now + self.config["retry_backoff_ms"]
+            metadata.request_update()
+            self._maybe_update_metadata()
+        wanted = [TopicPartition(t, p) for t in sorted(topics)
+                  for p in sorted(metadata.partitions_for_topic(t) or ())]
         if wanted != list(self._states):
             self._set_assignment(wanted)
+
+    def _follow(self, partitions: Iterable[TopicPartition]) -> None:
+        """Before a request for ``partitions``: the metadata follows their topics, refreshed if
+        that is due (a topic new to it makes it due)."""
+        for tp in partitions:
+            self._metadata.add_topic(tp.topic)
+        self._maybe_update_metadata()
+
+    def _maybe_update_metadata(self) -> None:
+        """Refresh the metadata if asked to or older than metadata_max_age_ms: for every topic
+        while subscribed to a pattern (kafka-python's need_all_topic_metadata), else for the
+        topics this consumer follows."""
+        if self._metadata.ttl() == 0:
+            self._metadata.update(all_topics=self._pattern is not None)
 
     # --- positions -----------------------------------------------------------------------------
     def _state(self, tp: TopicPartition) -> _PartitionState:
@@ -320,18 +371,29 @@ class KafkaConsumer:
                                     f"{sorted(self._states) or 'none'}")
         return state
 
-    def position(self, partition: TopicPartition, timeout_ms: int | None = None) -> int:
-        """The offset of the next record this consumer will read from ``partition``."""
+    def position(self, partition: TopicPartition, timeout_ms: int | None = None) -> int | None:
+        """The offset of the next record this consumer will read from ``partition``: if it has
+        none yet, the group's committed offset, else where auto_offset_reset (or a pending
+        seek_to_beginning/seek_to_end) puts it — asking the leader until ``timeout_ms``
+        (default request_timeout_ms) and None if none answered, as kafka-python."""
         state = self._state(partition)
         if state.position is None:
-            committed = self._committed_offsets([partition]).get(partition)
-            if committed is not None:
-                state.position = committed.offset
-            else:
-                why = (f"group {self.config['group_id']} has no committed offset for it"
-                       if self._group else "no position yet")
-                self._reset_position(partition, state, self._reset, why)
+            self._init_position(partition, state, self.config["request_timeout_ms"]
+                                if timeout_ms is None else timeout_ms)
         return state.position
+
+    def _init_position(self, tp: TopicPartition, state: _PartitionState,
+                       timeout_ms: float) -> None:
+        if state.reset is not None:
+            self._reset_position(tp, state, *state.reset, timeout_ms)
+            return
+        committed = self._committed_offsets([tp]).get(tp)
+        if committed is not None:
+            state.position = committed.offset
+            return
+        why = (f"group {self.config['group_id']} has no committed offset for it"
+               if self._group else "no position yet")
+        self._reset_position(tp, state, self._reset, why, timeout_ms)
 
     def _committed_offsets(self, partitions) -> dict:
         if self._group is None:
@@ -340,20 +402,25 @@ class KafkaConsumer:
         return self._group.fetch_committed(list(partitions))
 
     def _reset_position(self, tp: TopicPartition, state: _PartitionState, policy: str,
-                        why: str) -> None:
+                        why: str, timeout_ms: float = 0) -> None:
+        """Move the position to the earliest or latest offset (ListOffsets to the leader);
+        while no leader answers (within ``timeout_ms``) the reset stays pending."""
         if policy == "none":
             raise NoOffsetForPartitionError(
                 f"{tp.topic}-{tp.partition} has no position ({why}) and auto_offset_reset="
                 "'none'; seek() to an offset or use auto_offset_reset='earliest'/'latest'")
-        offset, _ = self._transport.list_offsets(tp.topic, tp.partition,
-                                                 _EARLIEST if policy == "earliest" else _LATEST)
-        state.position = offset
         state.buffer.clear()
-        with self._transport.lock:
-            self._transport.cluster.events.emit(
-                "consumer.offset_reset", f"consumer reset {tp.topic}-{tp.partition} to "
-                f"offset {offset} ({policy}): {why}", topic=tp.topic, partition=tp.partition,
-                offset=offset)
+        found = self._list_offsets(
+            {tp: EARLIEST_TIMESTAMP if policy == "earliest" else LATEST_TIMESTAMP}, timeout_ms)
+        if tp not in found:
+            state.position, state.reset = None, (policy, why)
+            return
+        offset = found[tp].offset
+        state.position, state.reset = offset, None
+        self._transport.emit(
+            "consumer.offset_reset", f"consumer reset {tp.topic}-{tp.partition} to offset "
+            f"{offset} ({policy}): {why}", topic=tp.topic, partition=tp.partition,
+            offset=offset)
 
     def seek(self, partition: TopicPartition, offset: int) -> None:
         """Read ``partition`` from ``offset`` on at the next poll (replay or skip).
@@ -368,7 +435,7 @@ class KafkaConsumer:
         if state is None:
             raise ValueError(f"Unassigned partition {partition}: assigned are "
                              f"{sorted(self._states) or 'none'}")
-        state.position = offset
+        state.position, state.reset = offset, None
         state.buffer.clear()
         self._iterator.clear()
 
@@ -394,7 +461,7 @@ class KafkaConsumer:
         return {tp for tp, s in self._states.items() if s.paused}
 
     def highwater(self, partition: TopicPartition) -> int | None:
-        """The high watermark seen by the last fetch of ``partition`` (None before one)."""
+        """The high watermark the last fetch of ``partition`` returned (None before one)."""
         return self._state(partition).highwater
 
     def known_positions(self) -> dict[TopicPartition, int]:
@@ -402,39 +469,78 @@ class KafkaConsumer:
         return {tp: s.position for tp, s in self._states.items() if s.position is not None}
 
     # --- offsets lookups -----------------------------------------------------------------------
-    def _list(self, partitions, timestamp: int) -> dict[TopicPartition, int]:
-        out = {}
+    def _list_offsets(self, timestamps: dict[TopicPartition, int], timeout_ms: float
+                      ) -> dict[TopicPartition, OffsetAndTimestamp]:
+        """ListOffsets for ``timestamps`` from the partitions' leaders (kafka-python's
+        ``offsets_by_times``), asked again every retry_backoff_ms while a leader is unknown,
+        moved or down, until ``timeout_ms``: what was answered (offset -1: no record that new);
+        the partitions no leader answered are left out."""
+        transport = self._transport
+        deadline = transport.now_ms() + timeout_ms
+        pending, found = dict(timestamps), {}
+        while True:
+            self._follow(pending)
+            answered, _ = list_offsets(transport, self._metadata, pending,
+                                       self._isolation_level)
+            found.update(answered)
+            for tp in answered:
+                del pending[tp]
+            remaining = deadline - transport.now_ms()
+            if not pending or remaining <= 0:
+                return found
+            transport.wait_for(lambda: False, min(self.config["retry_backoff_ms"], remaining))
+
+    def _offsets(self, partitions, timestamp: int, timeout_ms) -> dict[TopicPartition, int]:
+        partitions = list(partitions)
         for tp in partitions:
             if not isinstance(tp, TopicPartition):
                 raise TypeError(f"expected TopicPartition, got {tp!r}")
-            out[tp] = self._transport.list_offsets(tp.topic, tp.partition, timestamp)[0]
-        return out
+        found = self._lookup({tp: timestamp for tp in partitions}, timeout_ms)
+        return {tp: found[tp].offset for tp in partitions}
+
+    def _lookup(self, timestamps: dict[TopicPartition, int], timeout_ms
+                ) -> dict[TopicPartition, OffsetAndTimestamp]:
+        """As kafka-python: KafkaTimeoutError if a leader did not answer within ``timeout_ms``
+        (default request_timeout_ms)."""
+        if timeout_ms is None:
+            timeout_ms = self.config["request_timeout_ms"]
+        found = self._list_offsets(timestamps, timeout_ms)
+        missing = sorted(set(timestamps) - set(found))
+        if missing:
+            raise KafkaTimeoutError(f"Failed to get offsets by timestamps in {timeout_ms} ms: "
+                                    f"no leader of {missing} answered")
+        return found
 
     def beginning_offsets(self, partitions, timeout_ms=None) -> dict[TopicPartition, int]:
-        return self._list(partitions, _EARLIEST)
+        return self._offsets(partitions, EARLIEST_TIMESTAMP, timeout_ms)
 
     def end_offsets(self, partitions, timeout_ms=None) -> dict[TopicPartition, int]:
-        return self._list(partitions, _LATEST)
+        return self._offsets(partitions, LATEST_TIMESTAMP, timeout_ms)
 
     def offsets_for_times(self, timestamps, timeout_ms=None):
-        """{tp: OffsetAndTimestamp of the first record at or after the time, or None}."""
-        out = {}
+        """{tp: OffsetAndTimestamp of the first record at or after the time (with the leader
+        epoch that wrote it), or None}."""
         for tp, ts in timestamps.items():
             if not isinstance(ts, int) or ts < 0:
                 raise ValueError(f"The target time for partition {tp} is {ts!r}. The target "
                                  "time cannot be negative.")
-            offset, found_ts = self._transport.list_offsets(tp.topic, tp.partition, ts)
-            out[tp] = None if offset == -1 else OffsetAndTimestamp(offset, found_ts, -1)
-        return out
+        found = self._lookup(dict(timestamps), timeout_ms)
+        return {tp: None if found[tp].offset == -1 else found[tp] for tp in timestamps}
 
     def partitions_for_topic(self, topic: str) -> set[int] | None:
-        if not self._transport.has_topic(topic):
-            return None
-        return set(range(self._transport.partitions_for(topic, False)))
+        """The partitions of ``topic`` in the metadata; a topic not in it is asked for with
+        every topic's metadata (kafka-python); None if the cluster has no such topic."""
+        partitions = self._metadata.partitions_for_topic(topic)
+        if partitions is None:
+            self._metadata.update(all_topics=True)
+            partitions = self._metadata.partitions_for_topic(topic)
+        return partitions
 
     def topics(self) -> set[str]:
-        return set(self._transport.topic_names(
-            include_internal=not self.config["exclude_internal_topics"]))
+        """Every topic of the cluster, from a Metadata request for all of them (kafka-python)."""
+        self._metadata.update(all_topics=True)
+        return self._metadata.topics(
+            exclude_internal_topics=self.config["exclude_internal_topics"])
 
     # --- reading -------------------------------------------------------------------------------
     @_inside_poll
@@ -463,9 +569,15 @@ class KafkaConsumer:
             remaining = deadline - transport.now_ms()
             if records or remaining <= 0:
                 break
+            if self._group is None and not self._states:
+                # nothing assigned (a subscribed topic is missing): as kafka-python's idle
+                # poll, look again after retry_backoff_ms
+                remaining = min(remaining, self.config["retry_backoff_ms"])
             woke = transport.wait_for(self._should_wake, remaining)
-            if self._closed or (not woke and not self._has_fetchable_data()):
+            if self._closed:
                 break  # (closed by another thread: as kafka-python, return what there is)
+            if not woke and transport.now_ms() >= deadline and not self._has_fetchable_data():
+                break
         self._fetch_latency.record(transport.now_ms() - started)
         return records
 
@@ -485,8 +597,8 @@ class KafkaConsumer:
         self._maybe_refresh_subscription()
         # (a group's partition whose committed offset could not be fetched yet waits)
         in_group = self._in_group()
-        items = [(tp, s) for tp, s in self._states.items()
-                 if not s.paused and (s.position is not None or not in_group)]
+        items = [(tp, s) for tp, s in self._states.items() if not s.paused and (
+                     s.position is not None or s.reset is not None or not in_group)]
         if items:  # rotate the start so no partition is always served first
             start = self._next_start % len(items)
             items = items[start:] + items[:start]
@@ -494,24 +606,23 @@ class KafkaConsumer:
         return items
 
     def _has_fetchable_data(self) -> bool:
-        for tp, state in self._fetchable():
-            if state.buffer:
-                return True
-            position = state.position if state.position is not None else self.position(tp)
-            if self._transport.high_watermark(tp.topic, tp.partition) > position:
-                return True
-        return False
+        """Records buffered, or a fetch of the partitions with none brings some."""
+        items = self._fetchable()
+        if not any(state.buffer for _, state in items):
+            with self._transport.lock:
+                self._fill_buffers(items)
+        return any(state.buffer for _, state in items)
 
     def _collect(self, max_records: int, update_offsets: bool = True
                  ) -> dict[TopicPartition, list[ConsumerRecord]]:
         out: dict[TopicPartition, list[ConsumerRecord]] = {}
         remaining = max_records
         with self._transport.lock:
-            for tp, state in self._fetchable():
+            items = self._fetchable()
+            self._fill_buffers(items)
+            for tp, state in items:
                 if remaining <= 0:
                     break
-                if not state.buffer:
-                    self._fetch_into(tp, state)
                 if state.buffer:
                     take = []
                     for batch, rows in state.buffer.take(remaining):
@@ -524,22 +635,66 @@ class KafkaConsumer:
             self._consumed.record(max_records - remaining)
         return out
 
-    def _fetch_into(self, tp: TopicPartition, state: _PartitionState) -> None:
-        position = self.position(tp)
+    def _fill_buffers(self, items: list[tuple[TopicPartition, _PartitionState]]) -> None:
+        """Fetch the partitions of ``items`` with nothing buffered, from their positions
+        (first setting the positions they lack): one FetchRequest per leader, as
+        kafka-python's fetcher."""
+        wanted: dict[TopicPartition, _PartitionState] = {}
+        for tp, state in items:
+            if not state.buffer:
+                if state.position is None:
+                    self._init_position(tp, state, 0)
+                if state.position is not None:
+                    wanted[tp] = state
+        if not wanted:
+            return
+        self._follow(wanted)
+        by_node, _ = group_by_leader(self._metadata, wanted)
+        for node, partitions in by_node.items():
+            self._fetch_from(node, {tp: wanted[tp] for tp in partitions})
+
+    def _fetch_from(self, node: int, states: dict[TopicPartition, _PartitionState]) -> None:
+        """One FetchRequest to broker ``node``, answered at once (``max_wait_ms=0``)."""
+        metadata = self._metadata
+        partition_max_bytes = self.config["max_partition_fetch_bytes"]
+        topics: dict[str, list[FetchPartition]] = {}
+        for tp, state in states.items():
+            known = metadata.partition_metadata(tp)
+            topics.setdefault(tp.topic, []).append(FetchPartition(
+                tp.partition, state.position, -1, partition_max_bytes,
+                known.leader_epoch if known else -1))
+        request = FetchRequest(tuple(FetchTopic(t, tuple(ps)) for t, ps in topics.items()),
+                               max_wait_ms=0, max_bytes=self.config["fetch_max_bytes"],
+                               isolation_level=self._isolation_level)
         try:
-            result = self._transport.fetch(tp.topic, tp.partition, position,
-                                           self._fetch_bytes)
-        except OffsetOutOfRangeError as error:
+            response = self._transport.call(node, request)
+        except KafkaConnectionError:  # the leader is down or cut off: ask who leads now
+            metadata.request_update()
+            return
+        for topic in response.responses:
+            for data in topic.partitions:
+                tp = TopicPartition(topic.topic, data.partition_index)
+                self._on_fetched(tp, states[tp], data)
+
+    def _on_fetched(self, tp: TopicPartition, state: _PartitionState, data: PartitionData
+                    ) -> None:
+        """Take one partition's fetch answer (kafka-python's ``_parse_fetched_data``)."""
+        position = state.position
+        if not data.error_code:
+            state.highwater = data.high_watermark
+            state.buffer.fill(data.records, position)
+            return
+        error = error_from(data.error_code, data.error_message)
+        if isinstance(error, OffsetOutOfRangeError):
             if self._reset == "none":
                 raise OffsetOutOfRangeError(
                     f"Fetch position {position} is out of range for {tp.topic}-{tp.partition} "
-                    f"and auto_offset_reset='none': {error}") from None
+                    f"and auto_offset_reset='none': {data.error_message}")
             self._reset_position(tp, state, self._reset, f"offset {position} is out of range")
-            return
-        except UnknownTopicOrPartitionError:
-            return
-        state.highwater = result.high_watermark
-        state.buffer.fill(result.batches, position)
+        elif error.invalid_metadata:  # moved, gone or fenced: refresh, then the new leader
+            self._metadata.request_update()
+        elif not error.retriable:
+            raise error
 
     def _consumer_records(self, tp: TopicPartition, batch: RecordBatch, rows: list[tuple]
                           ) -> list[ConsumerRecord]:
@@ -602,8 +757,10 @@ class KafkaConsumer:
 
     # --- the rest ------------------------------------------------------------------------------
     def metrics(self, raw: bool = False) -> dict[str, dict[str, float]]:
-        lags = [self._transport.high_watermark(tp.topic, tp.partition) - s.position
-                for tp, s in self._states.items() if s.position is not None]
+        """kafka-python's fetch-manager metrics; lag is the last fetch's high watermark minus
+        the position (as Kafka's records-lag), over the partitions fetched so far."""
+        lags = [s.highwater - s.position for s in self._states.values()
+                if s.position is not None and s.highwater is not None]
         return {"consumer-fetch-manager-metrics": {
             "records-consumed-rate": self._consumed.rate(),
             "records-consumed-total": self._consumed.total,
@@ -648,7 +805,8 @@ class KafkaConsumer:
             # as Kafka's poll: every assigned partition gets its position (committed offset,
             # else auto_offset_reset) before anything is fetched, so a NoOffsetForPartition
             # error leaves no partition read past records the caller never saw
-            missing = [tp for tp, state in self._states.items() if state.position is None]
+            missing = [tp for tp, state in self._states.items()
+                       if state.position is None and state.reset is None]
             if missing:
                 try:  # as kafka-python: the committed offsets, within the poll's time
                     committed = self._group.fetch_committed(
@@ -661,7 +819,9 @@ class KafkaConsumer:
                         if tp in committed:
                             state.position = committed[tp].offset
                         else:
-                            self.position(tp)
+                            self._reset_position(tp, state, self._reset, f"group "
+                                                 f"{self.config['group_id']} has no committed "
+                                                 "offset for it")
 
     def _maybe_auto_commit(self) -> None:
         if (self._group is None or not self.config["enable_auto_commit"]
@@ -686,8 +846,7 @@ class KafkaConsumer:
                           f"failed: {error}")
 
     def _explain(self, kind: str, text: str) -> None:
-        with self._transport.lock:  # this consumer's thread: events are emitted under the lock
-            self._transport.cluster.events.emit(kind, text, group=self.config["group_id"])
+        self._transport.emit(kind, text, group=self.config["group_id"])
 
     def assignment_owned(self) -> set[TopicPartition]:
         return set(self._states)
@@ -773,12 +932,11 @@ class KafkaConsumer:
                 raise IllegalStateError("commit_async() requires a group_id: the committed "
                                         "offsets are stored for a consumer group")
         except KafkaError as error:
-            self._transport.call_later(2 * self._transport.cluster.network_latency_ms,
-                                       lambda: done(error))
+            self._transport.call_later(self._transport.round_trip_ms,
+                                       lambda refused=error: done(refused))
             return future
         if not offsets:
-            self._transport.call_later(2 * self._transport.cluster.network_latency_ms,
-                                       lambda: done(None))
+            self._transport.call_later(self._transport.round_trip_ms, lambda: done(None))
             return future
         # one OffsetCommit, no retry (kafka-python's commit_offsets_async)
         self._group.commit_async(offsets, done, as_member=self._in_group())

@@ -15,22 +15,25 @@ a replaced static member is fenced (``FencedInstanceIdError``, raised by its ``p
 
 As in Kafka, rebalance listener callbacks and assignment changes happen inside the consumer's
 own ``poll()``, never inside another client's call. A subscribed topic that appears, goes or
-gains partitions in the metadata makes the member rejoin (a topic subscribed before it exists
-is assigned once it does). Eager protocol: every partition is revoked before rejoining — and,
-as in kafka-python 3, the listener hears ``on_partitions_revoked`` even when there is nothing to
-revoke (an empty set at the first join; Java's client skips that call). Cooperative protocol
+gains partitions in the consumer's metadata (its :class:`~.metadata.ClusterMetadata`, refreshed
+every ``metadata_max_age_ms``, and every ``retry_backoff_ms`` while a subscribed topic is
+missing) makes the member rejoin (a topic subscribed before it exists is assigned once it
+does). Eager protocol: every partition is revoked before rejoining — and, as in kafka-python 3,
+the listener hears ``on_partitions_revoked`` even when there is nothing to revoke (an empty set
+at the first join; Java's client skips that call). Cooperative protocol
 (``CooperativeStickyAssignor``): only partitions that move (or whose topic is no longer
 subscribed) are revoked, and the member rejoins once more to receive them on the other side.
 
 The coordinator is found as kafka-python finds it: FindCoordinator to any broker, then every
-group request goes to that broker. ``NotCoordinatorError``, ``CoordinatorNotAvailableError``, a
-connection error or no answer within ``request_timeout_ms`` (or no successful heartbeat for
-``session_timeout_ms``) mark it dead (``coordinator_dead``); it is looked up again after
-``retry_backoff_ms``, and the join, heartbeat or commit is retried — the member keeps its
-partitions and generation meanwhile. ``commit()`` follows kafka-python 3's
-``commit_offsets_sync``: retried through rediscovery until its timeout (default
-``request_timeout_ms``, then ``KafkaTimeoutError``), acknowledged once the offsets partition
-stored the commit.
+group request (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch) goes to
+that broker through the consumer's transport. ``NotCoordinatorError``,
+``CoordinatorNotAvailableError``, a connection error or no answer within
+``request_timeout_ms`` (or no successful heartbeat for ``session_timeout_ms``) mark it dead
+(``coordinator_dead``); it is looked up again after ``retry_backoff_ms``, and the join,
+heartbeat or commit is retried — the member keeps its partitions and generation meanwhile.
+``commit()`` follows kafka-python 3's ``commit_offsets_sync``: retried through rediscovery until
+its timeout (default ``request_timeout_ms``, then ``KafkaTimeoutError``), acknowledged once the
+offsets partition stored the commit.
 
 Invariants: the consumer's assignment changes only in :meth:`ensure_active`; ``generation`` is
 that of the last completed SyncGroup (-1 when not a member); group requests go only to
@@ -46,8 +49,24 @@ from kafka.protocol.consumer.metadata import (
     ConsumerProtocolSubscription,
 )
 
+from ..api.base import error_from
+from ..api.messages.groups import (
+    CONSUMER_PROTOCOL_TYPE,
+    FindCoordinatorRequest,
+    HeartbeatRequest,
+    JoinGroupRequest,
+    JoinGroupRequestProtocol,
+    LeaveGroupRequest,
+    MemberIdentity,
+    OffsetCommitRequest,
+    OffsetCommitRequestPartition,
+    OffsetCommitRequestTopic,
+    OffsetFetchRequest,
+    OffsetFetchRequestTopic,
+    SyncGroupRequest,
+    SyncGroupRequestAssignment,
+)
 from ..coordinator.assignors import fixed
-from ..coordinator.group_coordinator import RESULTS
 from ..errors import (
     CommitFailedError,
     CoordinatorNotAvailableError,
@@ -61,7 +80,8 @@ from ..errors import (
     RequestTimedOutError,
     UnknownMemberIdError,
 )
-from ..structs import MemberState, TopicPartition
+from ..structs import MemberState, OffsetAndMetadata, TopicPartition
+from .metadata import ClusterMetadata
 from .transport import InProcessTransport
 
 
@@ -72,11 +92,14 @@ class GroupConsumer(Protocol):
 
     config: dict[str, Any]
     _poll_depth: int  # > 0 while inside poll(): waiting there is not "between polls"
+    _metadata: ClusterMetadata  # the consumer's metadata cache: the assignor reads it too
 
     @property
     def _transport(self) -> InProcessTransport: ...
 
     def _explain(self, kind: str, text: str) -> None: ...
+
+    def _maybe_update_metadata(self) -> None: ...
 
     def assignment_owned(self) -> set[TopicPartition]: ...
 
@@ -99,19 +122,6 @@ class _JoinedMember:
         self.member_id = member_id
         self.group_instance_id = group_instance_id
         self.metadata = metadata
-
-
-class _ClusterView:
-    """The part of kafka-python's ClusterMetadata an assignor reads."""
-
-    def __init__(self, transport):
-        self._transport = transport
-
-    def partitions_for_topic(self, topic):
-        return self._transport.partitions_of(topic)
-
-    def topics(self, exclude_internal_topics=True):
-        return set(self._transport.topic_names(include_internal=not exclude_internal_topics))
 
 
 def _assignors(strategies) -> list:
@@ -147,7 +157,8 @@ class GroupMember:
         self._pending_assignment: set[TopicPartition] | None = None
         self._error: Exception | None = None
         self._joined_topics: dict[str, int] = {}
-        self._seen_metadata_version = -1  # the cluster's metadata_version metadata_changed saw
+        self._seen_metadata_version = -1  # the metadata's version metadata_changed last saw
+        self._next_missing_retry_ms = 0  # when a missing subscribed topic is asked for again
         # as kafka-python's ``rejoining``: the join was prepared (listener told, partitions
         # revoked) and is being retried; cleared when a SyncGroup completes
         self._prepared = False
@@ -163,27 +174,27 @@ class GroupMember:
         self._pending_fetch = None  # (partitions, [answer], node) of an OffsetFetch in flight
 
     # --- requests to the coordinator ----------------------------------------------------------
-    def _send(self, api: str, on_result, node: int | None, timeout_ms: int | None = None,
-              **request) -> None:
-        """One request to broker ``node`` (None: any, for FindCoordinator); ``on_result``
-        gets the response, or a ``RequestTimedOutError`` one after ``request_timeout_ms``."""
+    def _send(self, request, on_response, node: int | None,
+              timeout_ms: int | None = None) -> None:
+        """One request to broker ``node`` (None: any, for FindCoordinator); ``on_response``
+        gets the response, a ``KafkaConnectionError`` (the broker is down), or a
+        ``RequestTimedOutError`` once ``request_timeout_ms`` passed without an answer."""
         transport = self._transport
         timeout_ms = timeout_ms or self._config["request_timeout_ms"]
         done = []
 
-        def finish(result) -> None:
+        def finish(answer) -> None:
             if done:
                 return  # answered already, or timed out
-            done.append(result)
+            done.append(answer)
             timer.cancel()
-            on_result(result)
+            on_response(answer)
 
-        with transport.lock:
-            timer = transport.cluster.scheduler.call_later(
-                timeout_ms, lambda: finish(RESULTS[api](RequestTimedOutError(
-                    f"{api} to broker {node} got no answer within {timeout_ms} ms"))),
-                background=True, owner=transport)
-            transport.groups.send(node, api, finish, owner=transport, **request)
+        timer = transport.call_later(
+            timeout_ms, lambda: finish(RequestTimedOutError(
+                f"{request.API_NAME} to broker {node} got no answer within {timeout_ms} ms")),
+            background=True)
+        transport.send(node, request, finish)
 
     def coordinator_dead(self, error: Exception) -> None:
         """As kafka-python: forget the coordinator; the next request finds it again."""
@@ -199,16 +210,16 @@ class GroupMember:
         if self.coordinator_id is not None or self._lookup_in_flight or self._backing_off:
             return
         self._lookup_in_flight = True
-        self._send("find_coordinator", self._on_find, None, group_id=self.group_id)
+        self._send(FindCoordinatorRequest(self.group_id), self._on_find, None)
 
-    def _on_find(self, result) -> None:
+    def _on_find(self, answer) -> None:
         self._lookup_in_flight = False
         if not self.active:
             return
-        if result.error is not None:
+        if _error_of(answer) is not None:
             self._back_off()
             return
-        self.coordinator_id = result.node_id
+        self.coordinator_id = answer.node_id
         self._last_heartbeat_ok_ms = self._transport.now_ms()  # heartbeat.reset_timeouts()
 
     def _back_off(self) -> None:
@@ -219,9 +230,7 @@ class GroupMember:
 
         def over() -> None:
             self._backing_off = False
-        with self._transport.lock:
-            self._transport.cluster.scheduler.call_later(self._config["retry_backoff_ms"], over,
-                                                         owner=self._transport)
+        self._transport.call_later(self._config["retry_backoff_ms"], over)
 
     def _ensure_coordinator(self, deadline_ms: float) -> bool:
         """kafka-python's ensure_coordinator_ready: look the coordinator up (retrying after
@@ -241,6 +250,7 @@ class GroupMember:
         """Join or rejoin if needed and apply a new assignment, for at most ``timeout_ms``
         (a join that takes longer goes on; the next poll picks it up). Raises fatal errors."""
         self._arm_poll_timer()
+        self._refresh_metadata(topics)
         if self._subscription_changed(topics):
             self.need_rejoin = True
         transport = self._transport
@@ -270,20 +280,37 @@ class GroupMember:
 
     def metadata_changed(self, subscription) -> bool:
         """While waiting in poll(): did a subscribed topic appear, go or change its partition
-        count since the member joined? (``subscription()`` gives the topics; it is only called
-        when the cluster's metadata changed since the last look, so this is cheap to ask.)"""
-        version = self._transport.cluster.metadata_version
+        count in the metadata since the member joined? (``subscription()`` gives the topics;
+        it is only called when the metadata changed since the last look, so this is cheap to
+        ask.)"""
+        if self.state == MemberState.STABLE:
+            self._refresh_metadata(self._joined_topics)
+        version = self._consumer._metadata.version
         if version == self._seen_metadata_version:
             return False
         self._seen_metadata_version = version
         if self.state != MemberState.STABLE:
             return False
-        current = {t: len(self._transport.partitions_of(t) or ())
-                   for t in sorted(subscription() or ())}
-        return current != self._joined_topics
+        return self._partition_counts(subscription() or ()) != self._joined_topics
+
+    def _refresh_metadata(self, topics) -> None:
+        """kafka-python's client poll: refresh the consumer's metadata when it is due — and,
+        while a subscribed topic is missing from it (a retriable UNKNOWN_TOPIC_OR_PARTITION),
+        every ``retry_backoff_ms``, so a topic subscribed before it exists is found soon."""
+        metadata = self._consumer._metadata
+        now = self._transport.now_ms()
+        if now >= self._next_missing_retry_ms and any(
+                metadata.topic_error(t) is not None for t in topics):
+            self._next_missing_retry_ms = now + self._config["retry_backoff_ms"]
+            metadata.request_update()
+        self._consumer._maybe_update_metadata()
+
+    def _partition_counts(self, topics) -> dict[str, int]:
+        metadata = self._consumer._metadata
+        return {t: len(metadata.partitions_for_topic(t) or ()) for t in sorted(topics)}
 
     def _subscription_changed(self, topics: set[str]) -> bool:
-        current = {t: len(self._transport.partitions_of(t) or ()) for t in sorted(topics)}
+        current = self._partition_counts(topics)
         if self.state == MemberState.STABLE and current != self._joined_topics:
             self._consumer._explain(
                 "consumer.rejoin", f"consumer {self.member_id} rejoins group {self.group_id}: "
@@ -315,38 +342,37 @@ class GroupMember:
         self._joining = True
         self.need_rejoin = False
         self.state = MemberState.REBALANCING
-        self._joined_topics = {t: len(self._transport.partitions_of(t) or ())
-                               for t in sorted(topics)}
+        self._joined_topics = self._partition_counts(topics)
         owned = consumer.assignment_owned()
         protocols = []
         for assignor in self.assignors:
             if self.cooperative:
                 assignor.member_assignment = sorted(owned)
             metadata = assignor.metadata(sorted(topics))  # sorted: the same bytes every run
-            protocols.append((assignor.name, ConsumerProtocolSubscription.encode(metadata)))
+            protocols.append(JoinGroupRequestProtocol(
+                assignor.name, ConsumerProtocolSubscription.encode(metadata)))
         rebalance_timeout = self._config["max_poll_interval_ms"]
         # as kafka-python: a JoinGroup may wait a whole rebalance timeout for the others
-        self._send("join_group", self._on_join, self.coordinator_id,
-                   timeout_ms=max(self._config["request_timeout_ms"], rebalance_timeout + 5000),
-                   group_id=self.group_id, member_id=self.member_id,
-                   group_instance_id=self.instance_id, client_id=self._config["client_id"],
-                   session_timeout_ms=self._config["session_timeout_ms"],
-                   rebalance_timeout_ms=rebalance_timeout, protocols=protocols,
-                   protocol_type="consumer")
+        self._send(JoinGroupRequest(
+            self.group_id, self._config["session_timeout_ms"], rebalance_timeout,
+            self.member_id, CONSUMER_PROTOCOL_TYPE, tuple(protocols), self.instance_id,
+            client_id=self._config["client_id"]), self._on_join, self.coordinator_id,
+            timeout_ms=max(self._config["request_timeout_ms"], rebalance_timeout + 5000))
 
     # --- responses (run on the scheduler) -----------------------------------------------------
-    def _on_join(self, result) -> None:
+    def _on_join(self, answer) -> None:
         if not self.active:
             return
-        if result.error is not None:
-            self._on_group_error(result.error)
+        error = _error_of(answer)
+        if error is not None:
+            self._on_group_error(error)
             return
-        self.member_id, self.generation = result.member_id, result.generation
-        self.protocol, self.leader_id = result.protocol, result.leader_id
+        self.member_id, self.generation = answer.member_id, answer.generation_id
+        self.protocol, self.leader_id = answer.protocol_name, answer.leader
         assignments = {}
-        if result.members:
+        if answer.members:
             try:
-                assignments = self._assign(result.protocol, result.members)
+                assignments = self._assign(answer.protocol_name, answer.members)
             except Exception as error:  # a failing (custom) assignor: raised by the leader's
                 self._joining = False   # own poll(), not by whichever client runs the world
                 self.need_rejoin = True
@@ -355,24 +381,37 @@ class GroupMember:
         if self.coordinator_id is None:
             self._on_group_error(NotCoordinatorError("the coordinator was lost meanwhile"))
             return
-        self._send("sync_group", self._on_sync, self.coordinator_id, group_id=self.group_id,
-                   generation=self.generation, member_id=self.member_id,
-                   assignments=assignments)
+        self._send(SyncGroupRequest(
+            self.group_id, self.generation, self.member_id, tuple(
+                SyncGroupRequestAssignment(m, a) for m, a in assignments.items()),
+            self.instance_id, CONSUMER_PROTOCOL_TYPE, self.protocol), self._on_sync,
+            self.coordinator_id)
 
     def _assign(self, protocol: str, members) -> dict[str, bytes]:
+        """The leader's assignment (kafka-python's _perform_assignment): every member's topics
+        are looked up in the metadata first, then the assignor runs over it."""
         assignor = next(a for a in self.assignors if a.name == protocol)
-        joined = [_JoinedMember(mid, iid, ConsumerProtocolSubscription.decode(meta))
-                  for mid, iid, meta in members]
-        result = assignor.assign(_ClusterView(self._transport), joined)
+        joined = [_JoinedMember(m.member_id, m.group_instance_id,
+                                ConsumerProtocolSubscription.decode(m.metadata))
+                  for m in members]
+        metadata = self._consumer._metadata
+        unknown = {t for m in joined for t in m.metadata.topics
+                   if metadata.partitions_for_topic(t) is None}
+        if unknown:
+            for topic in sorted(unknown):
+                metadata.add_topic(topic)
+            metadata.update()
+        result = assignor.assign(metadata, joined)
         return {mid: ConsumerProtocolAssignment.encode(a) for mid, a in result.items()}
 
-    def _on_sync(self, result) -> None:
+    def _on_sync(self, answer) -> None:
         if not self.active:
             return
-        if result.error is not None:
-            self._on_group_error(result.error)
+        error = _error_of(answer)
+        if error is not None:
+            self._on_group_error(error)
             return
-        assignment = ConsumerProtocolAssignment.decode(result.assignment) if result.assignment \
+        assignment = ConsumerProtocolAssignment.decode(answer.assignment) if answer.assignment \
             else None
         tps = set()
         for item in (assignment.assigned_partitions if assignment else ()):
@@ -426,10 +465,9 @@ class GroupMember:
     def _schedule_heartbeat(self, delay_ms: int | None = None) -> None:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
-        with self._transport.lock:
-            self._heartbeat = self._transport.cluster.scheduler.call_later(
-                self._config["heartbeat_interval_ms"] if delay_ms is None else delay_ms,
-                self._send_heartbeat, background=True, owner=self._transport)
+        self._heartbeat = self._transport.call_later(
+            self._config["heartbeat_interval_ms"] if delay_ms is None else delay_ms,
+            self._send_heartbeat, background=True)
 
     def _send_heartbeat(self) -> None:
         """kafka-python's heartbeat thread: a heartbeat every heartbeat_interval_ms while
@@ -449,16 +487,16 @@ class GroupMember:
             return
         if not self._heartbeat_in_flight:
             self._heartbeat_in_flight = True
-            self._send("heartbeat", self._on_heartbeat, self.coordinator_id,
-                       group_id=self.group_id, generation=self.generation,
-                       member_id=self.member_id)
+            self._send(HeartbeatRequest(self.group_id, self.generation, self.member_id,
+                                        self.instance_id),
+                       self._on_heartbeat, self.coordinator_id)
         self._schedule_heartbeat()
 
-    def _on_heartbeat(self, result) -> None:
+    def _on_heartbeat(self, answer) -> None:
         self._heartbeat_in_flight = False
         if not self.active or self.state != MemberState.STABLE:
             return
-        error = result.error
+        error = _error_of(answer)
         if error is None or isinstance(error, RebalanceInProgressError):
             self._last_heartbeat_ok_ms = self._transport.now_ms()
             if error is not None:
@@ -476,10 +514,8 @@ class GroupMember:
     def _arm_poll_timer(self) -> None:
         if self._poll_timer is not None:
             self._poll_timer.cancel()
-        limit = self._config["max_poll_interval_ms"]
-        with self._transport.lock:
-            self._poll_timer = self._transport.cluster.scheduler.call_later(
-                limit, self._poll_interval_exceeded, background=True, owner=self._transport)
+        self._poll_timer = self._transport.call_later(
+            self._config["max_poll_interval_ms"], self._poll_interval_exceeded, background=True)
 
     def poll_returned(self) -> None:
         """The consumer's poll() returned: max_poll_interval_ms counts from now."""
@@ -493,7 +529,7 @@ class GroupMember:
             self._arm_poll_timer()
             return
         self.leave(f"poll() was not called for max_poll_interval_ms="
-                   f"{self._config['max_poll_interval_ms']} ms")
+                   f"{self._config['max_poll_interval_ms']} ms", wait=False)
         self.need_rejoin = True
 
     # --- commits and committed offsets ---------------------------------------------------------
@@ -512,15 +548,14 @@ class GroupMember:
                 self._check_can_commit()
             if self._ensure_coordinator(deadline):
                 answer: list = []
-                self._send("offset_commit", answer.append, self.coordinator_id,
-                           group_id=self.group_id,
-                           generation=self.generation if as_member else -1,
-                           member_id=self.member_id if as_member else "", offsets=offsets)
+                self._send(self._commit_request(offsets, as_member), answer.append,
+                           self.coordinator_id)
                 transport.wait_for(lambda: bool(answer),
                                    max(deadline - transport.now_ms(), 0))
                 if answer:
-                    error = self._commit_failure(answer[0].error)
-                    if error is None and answer[0].error is None:
+                    refused = _error_of(answer[0])
+                    error = self._commit_failure(refused)
+                    if error is None and refused is None:
                         return
                     if error is not None:
                         raise error from None
@@ -539,7 +574,8 @@ class GroupMember:
             if as_member:
                 self._check_can_commit()
         except CommitFailedError as error:
-            self._transport.call_later(0, lambda: on_done(error))
+            refused = error  # (``error`` is unbound once the except block ends)
+            self._transport.call_later(0, lambda: on_done(refused))
             return
 
         def send() -> None:
@@ -547,20 +583,34 @@ class GroupMember:
                 on_done(CoordinatorNotAvailableError(
                     f"no coordinator known for group {self.group_id}"))
                 return
-            self._send("offset_commit", lambda result: on_done(
-                self._commit_failure(result.error, raise_retriable=True)), self.coordinator_id,
-                group_id=self.group_id, generation=self.generation if as_member else -1,
-                member_id=self.member_id if as_member else "", offsets=offsets)
+            self._send(self._commit_request(offsets, as_member), lambda answer: on_done(
+                self._commit_failure(_error_of(answer), raise_retriable=True)),
+                self.coordinator_id)
 
         if self.coordinator_id is not None:
             send()
             return
         self._lookup_in_flight = True
 
-        def found(result) -> None:
-            self._on_find(result)
-            send() if result.error is None else on_done(result.error)
-        self._send("find_coordinator", found, None, group_id=self.group_id)
+        def found(answer) -> None:
+            self._on_find(answer)
+            error = _error_of(answer)
+            send() if error is None else on_done(error)
+        self._send(FindCoordinatorRequest(self.group_id), found, None)
+
+    def _commit_request(self, offsets: dict[TopicPartition, OffsetAndMetadata],
+                        as_member: bool) -> OffsetCommitRequest:
+        """An OffsetCommit of ``offsets``: as this member of its generation, or from outside
+        the group (generation -1, no member id: a standalone consumer)."""
+        topics: dict[str, list[OffsetCommitRequestPartition]] = {}
+        for tp, om in offsets.items():
+            topics.setdefault(tp.topic, []).append(OffsetCommitRequestPartition(
+                tp.partition, om.offset, om.leader_epoch, om.metadata))
+        return OffsetCommitRequest(
+            self.group_id, tuple(OffsetCommitRequestTopic(t, tuple(ps))
+                                 for t, ps in topics.items()),
+            self.generation if as_member else -1, self.member_id if as_member else "",
+            self.instance_id if as_member else None)
 
     def _check_can_commit(self) -> None:
         if not self.member_id or self.generation < 0:
@@ -612,16 +662,16 @@ class GroupMember:
                 pending = self._pending_fetch
                 if pending is None or pending[0] != wanted or pending[2] != self.coordinator_id:
                     pending = self._pending_fetch = (wanted, [], self.coordinator_id)
-                    self._send("offset_fetch", pending[1].append, self.coordinator_id,
-                               group_id=self.group_id, partitions=sorted(wanted))
+                    self._send(_fetch_request(self.group_id, wanted), pending[1].append,
+                               self.coordinator_id)
                 answer = pending[1]
                 transport.wait_for(lambda: bool(answer),
                                    max(deadline - transport.now_ms(), 0))
                 if answer:
                     self._pending_fetch = None
-                    error = answer[0].error
+                    error = _error_of(answer[0])
                     if error is None:
-                        return answer[0].offsets
+                        return _committed(answer[0])
                     if _coordinator_error(error):
                         self.coordinator_dead(error)
                     elif not getattr(error, "retriable", False):
@@ -634,9 +684,18 @@ class GroupMember:
             transport.wait_for(lambda: False, min(self._config["retry_backoff_ms"], remaining))
 
     # --- leaving -------------------------------------------------------------------------------
-    def leave(self, why: str) -> None:
-        if self.member_id and self.instance_id is None:
-            self._transport.leave_group(self.group_id, self.member_id, why)
+    def leave(self, why: str, wait: bool = True) -> None:
+        """Leave the group (kafka-python's maybe_leave_group): a dynamic member sends
+        LeaveGroup to the coordinator, if it knows one, and — unless ``wait`` is False (a timer
+        of the engine) — waits for the answer up to request_timeout_ms; a static member sends
+        nothing (its session decides, KIP-345)."""
+        if self.member_id and self.instance_id is None and self.coordinator_id is not None:
+            answer: list = []
+            self._send(LeaveGroupRequest(self.group_id, (MemberIdentity(
+                self.member_id, None, why),)), answer.append, self.coordinator_id)
+            if wait:
+                self._transport.wait_for(lambda: bool(answer),
+                                         self._config["request_timeout_ms"])
         self.member_id, self.generation = "", -1
         self.state = MemberState.UNJOINED
         self._prepared = False  # the next join is a new rebalance for this member
@@ -651,6 +710,36 @@ class GroupMember:
         for timer in (self._heartbeat, self._poll_timer):
             if timer is not None:
                 timer.cancel()
+
+
+def _error_of(answer) -> Exception | None:
+    """The error a group response carries (None for none): a transport error as it is, the
+    response's ``error_code`` (then the first partition's, for OffsetCommit/OffsetFetch) as
+    kafka-python's exception."""
+    if isinstance(answer, Exception):
+        return answer
+    code, message = getattr(answer, "error_code", 0), getattr(answer, "error_message", None)
+    for topic in (() if code else getattr(answer, "topics", ())):
+        failed = next((p for p in topic.partitions if p.error_code), None)
+        if failed is not None:
+            code, message = failed.error_code, failed.error_message
+            break
+    return error_from(code, message)
+
+
+def _fetch_request(group_id: str, partitions) -> OffsetFetchRequest:
+    topics: dict[str, list[int]] = {}
+    for tp in sorted(partitions):
+        topics.setdefault(tp.topic, []).append(tp.partition)
+    return OffsetFetchRequest(group_id, tuple(OffsetFetchRequestTopic(t, tuple(ps))
+                                              for t, ps in topics.items()))
+
+
+def _committed(response) -> dict[TopicPartition, OffsetAndMetadata]:
+    """The committed offsets of an OffsetFetch response (-1: none for that partition)."""
+    return {TopicPartition(t.name, p.partition_index): OffsetAndMetadata(
+        p.committed_offset, p.metadata or "", p.committed_leader_epoch)
+        for t in response.topics for p in t.partitions if p.committed_offset >= 0}
 
 
 def _coordinator_error(error: Exception) -> bool:

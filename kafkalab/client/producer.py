@@ -2,12 +2,20 @@
 
 ``send()`` serializes, picks a partition, and appends the record to that partition's batch in
 the :class:`RecordAccumulator`. The :class:`Sender` ships ready batches (full, or ``linger_ms``
-passed in simulated time — with ``linger_ms=0``, as soon as the world runs) as one request per
-broker; answers arrive a network round trip later and resolve the futures in send order.
-Waiting (``future.get``, ``flush``, a full ``buffer_memory``) runs the simulated world.
+passed in simulated time — with ``linger_ms=0``, as soon as the world runs) as one
+ProduceRequest per broker through the producer's transport; answers arrive a network round trip
+later and resolve the futures in send order. Waiting (``future.get``, ``flush``, a full
+``buffer_memory``) runs the simulated world.
+
+The producer knows the cluster only through Metadata requests, as kafka-python: its
+:class:`~.metadata.ClusterMetadata` cache gives each topic's partitions (``send()`` waits up to
+``max_block_ms`` for a topic it has not seen, auto-creating it if allowed) and each partition's
+leader. The cache is refreshed when an answer says it is stale (the leader moved, a broker is
+gone) and once it is older than ``metadata_max_age_ms`` — so partitions added to a topic are
+used after that refresh, as with a real cluster.
 
 Idempotence (``enable_idempotence``, on by default as in kafka-python 3): the producer gets a
-producer id from the cluster and numbers its batches per partition, so the broker drops a
+producer id from a broker (InitProducerId) and numbers its batches per partition, so the broker drops a
 retried batch it already has instead of storing it twice. When a numbered batch fails for good
 (delivery timeout, a refused batch), its numbers leave a gap the broker would refuse for ever;
 the producer then bumps its epoch and numbers that partition from 0 again (KIP-360). The
@@ -28,7 +36,6 @@ input) stores nothing.
 """
 from __future__ import annotations
 
-import random
 import threading
 from typing import Any
 
@@ -37,6 +44,7 @@ from kafka.partitioner.default import DefaultPartitioner
 from kafka.producer.kafka import KafkaProducer as _KafkaPythonProducer
 from kafka.serializer import Serializer
 
+from ..api.messages.metadata import MetadataRequest
 from ..errors import (
     IllegalStateError,
     KafkaConfigurationError,
@@ -47,11 +55,12 @@ from ..errors import (
 )
 from ..metrics import Sensor
 from ..record import CODECS
-from ..record.batch import HEADER_SIZE, record_sizes
+from ..record.batch import HEADER_SIZE, record_size_from_payload, record_sizes
 from ..structs import TopicPartition
 from .accumulator import RecordAccumulator
 from .config import check_not_yet_supported, merge_config, normalize_acks
 from .futures import FutureRecordMetadata
+from .metadata import ClusterMetadata
 from .partitioner import StickyPartitioner, murmur2, partition_for_key
 from .sender import Sender
 from .transaction_manager import TransactionManager
@@ -69,21 +78,50 @@ DEFAULT_CONFIG = dict(_KafkaPythonProducer.DEFAULT_CONFIG, buffer_memory=32 * 10
 ESTIMATE_OVERHEAD = HEADER_SIZE + 21
 
 
-class _MetadataView:
-    """The part of kafka-python's ``ClusterMetadata`` a ``Partitioner`` reads."""
+_new = object.__new__
 
-    def __init__(self, transport):
-        self._transport = transport
 
-    def topics(self) -> set[str]:
-        return set(self._transport.topic_names(include_internal=True))
+class KeyHashes(dict):
+    """key bytes -> ``murmur2(key) & 0x7fffffff``, the hash a keyed record's partition is taken
+    from (``partition_for_key``), for the keys a producer sent lately: read once per keyed
+    ``send()`` as a dict lookup, which costs a fraction of a (cached) call. Bounded: it starts
+    over once it holds ``LIMIT`` keys."""
 
-    def partitions_for_topic(self, topic: str) -> set[int] | None:
-        if not self._transport.has_topic(topic):
-            return None
-        return set(range(self._transport.partitions_for(topic, False)))
+    LIMIT = 65536
 
-    available_partitions_for_topic = partitions_for_topic
+    def __missing__(self, key: bytes) -> int:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        hashed = self[key] = murmur2(key) & 0x7FFFFFFF
+        return hashed
+
+
+class RecordSizes(dict):
+    """``(key length, value length, headers)`` (-1: null) -> ``(size, wide_size, payload,
+    oversized, room)`` of such a record: ``size`` where its offset and timestamp deltas take one
+    byte each (a batch's first 64 records, less than 64 ms after the first), ``wide_size`` where
+    its offset delta takes two (records 64..8191), its ``payload`` (key, value and headers with
+    their lengths, to size it anywhere else with ``record_size_from_payload``), whether
+    kafka-python's estimate of it exceeds ``record_size_limit``, and the ``buffer_memory`` it
+    may take (its size and, if it opens a batch, the batch header).
+
+    A producer's cache, read once per ``send()`` as a dict lookup (a producer sends few distinct
+    lengths). Bounded: it starts over once it holds ``LIMIT`` entries."""
+
+    LIMIT = 4096
+
+    def __init__(self, record_size_limit: int):
+        super().__init__()
+        self.record_size_limit = record_size_limit
+
+    def __missing__(self, lengths: tuple[int, int, tuple]) -> tuple[int, int, int, bool, int]:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        size, payload = record_sizes(*lengths)
+        sizes = self[lengths] = (size, record_size_from_payload(64, 0, payload), payload,
+                                 payload + ESTIMATE_OVERHEAD > self.record_size_limit,
+                                 size + HEADER_SIZE)
+        return sizes
 
 
 class KafkaProducer:
@@ -105,18 +143,18 @@ class KafkaProducer:
                 f"Must set delivery_timeout_ms higher than linger_ms + request_timeout_ms: "
                 f"delivery_timeout_ms={self.config['delivery_timeout_ms']} < "
                 f"{self.config['linger_ms']} + {self.config['request_timeout_ms']}")
-        self._transport = transport_for(self.config["bootstrap_servers"])
-        cluster = self._transport.cluster
-        check_not_yet_supported("KafkaProducer", self.config, cluster.warn_once)
-        cluster.register_client(self)
-        self._rng = random.Random(cluster.rng.random())
-        self._sticky = StickyPartitioner(self._rng)
+        self._transport = transport = transport_for(self.config["bootstrap_servers"])
+        check_not_yet_supported("KafkaProducer", self.config, transport.warn_once)
+        transport.register_client(self)
+        self._metadata = ClusterMetadata(transport, self.config["metadata_max_age_ms"],
+                                         self.config["allow_auto_create_topics"])
+        self._sticky = StickyPartitioner(transport.seeded_rng())
         custom = self.config["partitioner"]
         # kafka-python's own DefaultPartitioner (the default) -> kafkalab's built-in choice; a
         # subclass overrides partition() and is called like any other partitioner
         self._custom_partitioner = None if type(custom) is DefaultPartitioner else custom
         self._transaction_manager = TransactionManager(
-            self._transport.init_producer_id if self.config["enable_idempotence"] else None)
+            transport if self.config["enable_idempotence"] else None)
         self._closed = False
         now = self._transport.now_ms
         self._sensors = {name: Sensor(now) for name in (
@@ -126,19 +164,21 @@ class KafkaProducer:
             self.config["batch_size"], self.config["linger_ms"], self.config["buffer_memory"],
             wake_sender=lambda at_ms: self._sender.wakeup(at_ms),
             wait_for=self._transport.wait_for)
-        self._sender = Sender(self._transport, self.config, self._sensors,
-                             self._transaction_manager, self._accumulator)
+        self._sender = Sender(transport, self._metadata, self.config, self._sensors,
+                              self._transaction_manager, self._accumulator,
+                              on_metadata_update=self._metadata_updated)
         # read once per send(): configs never change after construction
         self._plain = self.config["key_serializer"] is None and \
             self.config["value_serializer"] is None
         self._allow_auto_create = self.config["allow_auto_create_topics"]
-        self._buffer_memory = self.config["buffer_memory"]
-        self._record_size_limit = min(self.config["max_request_size"], self._buffer_memory)
+        self._record_size_limit = min(self.config["max_request_size"],
+                                      self.config["buffer_memory"])
         self._rotates_on_new_batch = self._partitioner_rotates()
-        # topic -> its TopicPartitions, valid while the cluster's metadata version is unchanged
+        self._key_hashes = KeyHashes()
+        self._record_sizes = RecordSizes(self._record_size_limit)
+        # topic -> its TopicPartitions, forgotten whenever the metadata cache's version moves
         self._topic_partitions: dict[str, tuple[TopicPartition, ...]] = {}
-        self._cluster = cluster  # (its metadata_version is read per send(), without a call)
-        self._lock, self._now_ms = self._transport.lock, self._transport.now_ms
+        self._lock, self._now_ms = transport.lock, transport.now_ms
         self._metadata_version = -1
 
     @property
@@ -192,76 +232,113 @@ class KafkaProducer:
         lock.acquire()  # (not `with`: on CPython 3.11 that costs twice as much, per record)
         try:
             tps = self._topic_partitions.get(topic)
-            if tps is None or self._metadata_version != self._cluster.metadata_version:
+            if tps is None:
                 tps = self._partitions_of(topic)
             if partition is None and key_bytes is not None and self._custom_partitioner is None:
                 # the common case: partition_for_key(key_bytes, len(tps)), inline
-                partition = (murmur2(key_bytes) & 0x7FFFFFFF) % len(tps)
-                sticky = False
+                index = self._key_hashes[key_bytes] % len(tps)
             else:
-                sticky = partition is None and key_bytes is None
-                partition = self._choose_partition(topic, partition, key, key_bytes, value,
-                                                   value_bytes, len(tps))
-            size, payload = record_sizes(-1 if key_bytes is None else len(key_bytes),
-                                         -1 if value_bytes is None else len(value_bytes),
-                                         record_headers)
-            if payload + ESTIMATE_OVERHEAD > self._record_size_limit:
-                self._check_record_size(payload + ESTIMATE_OVERHEAD)
-            if self._accumulator.used_bytes + size + HEADER_SIZE > self._buffer_memory:
-                self._wait_for_memory(size + HEADER_SIZE)
+                index = self._choose_partition(topic, partition, key, key_bytes, value,
+                                               value_bytes, len(tps))
+            sizes = self._record_sizes[(-1 if key_bytes is None else len(key_bytes),
+                                        -1 if value_bytes is None else len(value_bytes),
+                                        record_headers)]
+            if sizes[3]:
+                self._check_record_size(sizes[2] + ESTIMATE_OVERHEAD)
+            accumulator = self._accumulator
+            if sizes[4] > accumulator.free_bytes:
+                self._wait_for_memory(sizes[4])
             now = self._now_ms()
             timestamp = now if timestamp_ms is None else int(timestamp_ms)
-            # KIP-480: a record without a key that would open a new batch first moves the
-            # sticky partition on (kafka-python 3's abort_on_new_batch), so the burst after a
-            # sent or full batch fills a batch on another partition.
-            future = self._accumulator.append(
-                tps[partition], timestamp, key_bytes, value_bytes, record_headers, size, payload,
-                now, sticky and self._rotates_on_new_batch)
-            if future is None:
-                partition = self._on_new_batch(topic, partition, key, value, value_bytes,
-                                               len(tps))
-                future = self._accumulator.append(tps[partition], timestamp, key_bytes,
-                                                  value_bytes, record_headers, size, payload,
-                                                  now)
-            self._accumulator.unresolved += 1
-            return future
+            while True:
+                tp = tps[index]
+                batch = accumulator.open_batches.get(tp)
+                if batch is not None:
+                    # the record joins its partition's open batch if it fits (Java's tryAppend),
+                    # sized exactly where it lands: its timestamp delta takes one byte (almost
+                    # always), its offset delta one byte or, from the 65th record, two
+                    records = batch.records
+                    offset_delta = len(records)
+                    if timestamp in batch.small_deltas and offset_delta < 8192:
+                        size = sizes[offset_delta >= 64]
+                    else:
+                        size = record_size_from_payload(
+                            offset_delta, timestamp - batch.first_timestamp, sizes[2])
+                    if batch.size + size <= accumulator.batch_size:
+                        records.append((offset_delta, timestamp, key_bytes, value_bytes,
+                                        record_headers))
+                        batch.size += size
+                        accumulator.free_bytes -= size
+                        future = _new(FutureRecordMetadata)  # without a Python __init__ call
+                        future._batch, future._index = batch, offset_delta
+                        return future
+                    accumulator.close(batch)  # the record that does not fit closes it
+                # KIP-480: a record without a key that would open a new batch first moves the
+                # sticky partition on (kafka-python 3's abort_on_new_batch), so the burst after
+                # a sent or full batch fills a batch on another partition
+                if partition is not None or key_bytes is not None or \
+                        not self._rotates_on_new_batch:
+                    return accumulator.open_batch(tp, timestamp, key_bytes, value_bytes,
+                                                  record_headers, sizes[0], now)
+                index = partition = self._on_new_batch(topic, index, key, value, value_bytes,
+                                                       len(tps))  # (chosen now: once only)
         finally:
             lock.release()
 
     def _partitions_of(self, topic: str) -> tuple[TopicPartition, ...]:
         """``topic``'s partitions (auto-creating the topic if allowed), for the
-        ``_topic_partitions`` cache: valid while the cluster's metadata version is unchanged
-        (no topic created or deleted, no partitions added)."""
-        if self._metadata_version != self._cluster.metadata_version:
-            self._topic_partitions.clear()
+        ``_topic_partitions`` cache."""
         count = self._wait_on_metadata(topic)
         tps = self._topic_partitions[topic] = tuple(TopicPartition(topic, p)
                                                     for p in range(count))
-        self._metadata_version = self._cluster.metadata_version
         return tps
 
+    def _metadata_updated(self) -> None:
+        """The metadata cache took a Metadata response: if it changed (a topic appeared or
+        went, a partition count or leader changed), the cached partitions are forgotten."""
+        if self._metadata_version != self._metadata.version:
+            self._topic_partitions.clear()
+            self._metadata_version = self._metadata.version
+
     def _wait_on_metadata(self, topic: str) -> int:
-        """``topic``'s partition count, as kafka-python's ``_wait_on_metadata``: a topic that
-        does not exist (and is not auto-created: ``allow_auto_create_topics=False`` or the
-        brokers' ``auto.create.topics.enable=false``) is waited for up to ``max_block_ms`` —
-        running the simulated world meanwhile, so a topic created in that time is found —
-        then ``KafkaTimeoutError``."""
-        transport = self._transport
-        try:
-            return transport.partitions_for(topic, self._allow_auto_create)
-        except UnknownTopicOrPartitionError:
-            pass
+        """``topic``'s partition count from the metadata cache, as kafka-python's
+        ``_wait_on_metadata``: a topic the cache does not know yet is asked for (a Metadata
+        request, which auto-creates it if ``allow_auto_create_topics`` and the brokers'
+        ``auto.create.topics.enable`` allow); one that does not exist is asked for again while
+        the simulated world runs, up to ``max_block_ms`` — so a topic created in that time is
+        found — then ``KafkaTimeoutError``. A topic the brokers refuse (an illegal name) raises
+        their error."""
+        metadata = self._metadata
+        metadata.add_topic(topic)
+
+        def known() -> bool:
+            if metadata.partitions_for_topic(topic) is None:
+                metadata.update()
+                error = metadata.topic_error(topic)
+                if error is not None and not isinstance(error, UnknownTopicOrPartitionError):
+                    raise error
+            return metadata.partitions_for_topic(topic) is not None
+
         max_block_ms = self.config["max_block_ms"]
-        if not transport.wait_for(lambda: transport.has_topic(topic), max_block_ms):
+        found = known() or self._transport.wait_for(known, max_block_ms)
+        self._metadata_updated()
+        if not found:
             why = ("allow_auto_create_topics=False" if not self._allow_auto_create
                    else "the brokers run with auto.create.topics.enable=false")
-            existing = ", ".join(transport.topic_names()) or "none"
             raise KafkaTimeoutError(
                 f"Failed to update metadata after {max_block_ms / 1000:.1f} secs. Topic "
                 f"{topic!r} is not present in metadata: it does not exist (existing topics: "
-                f"{existing}) and is not auto-created ({why}); create it first "
+                f"{self._existing_topics()}) and is not auto-created ({why}); create it first "
                 "(KafkaAdminClient.create_topics)")
-        return transport.partitions_for(topic, False)
+        return len(metadata.partitions_for_topic(topic))
+
+    def _existing_topics(self) -> str:
+        """The names of the cluster's topics, for an error message."""
+        try:
+            response = self._transport.call(None, MetadataRequest(None, False))
+        except KafkaConnectionError:
+            return "unknown: no broker answers"
+        return ", ".join(sorted(t.name for t in response.topics if not t.is_internal)) or "none"
 
     def _serialize_record(self, topic: str, key: Any, value: Any, headers
                           ) -> tuple[bytes | None, bytes | None, tuple]:
@@ -319,7 +396,7 @@ class KafkaProducer:
             all_partitions = list(range(partitions))
             if isinstance(custom, Partitioner):  # kafka-python 3's interface
                 chosen = custom.partition(topic, key, key_bytes, value, value_bytes,
-                                          _MetadataView(self._transport))
+                                          self._metadata)
             else:  # kafka-python 2's callable(key_bytes, all_partitions, available)
                 chosen = custom(key_bytes, all_partitions, all_partitions)
             if chosen not in all_partitions:
@@ -343,7 +420,7 @@ class KafkaProducer:
         if custom is None:
             self._sticky.on_new_batch(topic, prev_partition, partitions)
         else:
-            custom.on_new_batch(topic, _MetadataView(self._transport), prev_partition)
+            custom.on_new_batch(topic, self._metadata, prev_partition)
         return self._choose_partition(topic, None, key, None, value, value_bytes, partitions)
 
     def _check_record_size(self, size: int) -> None:

@@ -1,13 +1,20 @@
 """The sender: turns ready batches into produce requests, one per broker, and handles answers.
 
-Kafka's producer sender loop, run on the cluster's scheduler instead of a thread. When a
-partition's head batch is ready, its leader broker is *ready*; the sender then drains the head
-batch of every partition that broker leads into one request (``max_request_size`` bounds it),
-as long as fewer than ``max_in_flight_requests_per_connection`` requests to that broker are
-unanswered. Answers resolve futures in send order; a retriable error puts the batch back after
-``retry_backoff_ms``; ``request_timeout_ms`` without an answer counts as a retriable error;
-``delivery_timeout_ms`` after creation a batch fails for good — queued or in flight, as Java's
-and kafka-python's senders expire in-flight batches too (a late answer then changes nothing).
+Kafka's producer sender loop, run on the cluster's scheduler instead of a thread. Each run
+first refreshes the producer's metadata cache if it is stale or was asked to
+(:class:`~.metadata.ClusterMetadata`: brokers and partition leaders as a Metadata request last
+answered). When a partition's head batch is ready, its leader broker *by that cache* is *ready*;
+the sender then drains the head batch of every partition that broker leads into one
+ProduceRequest (``max_request_size`` bounds it), sent through the transport as long as fewer
+than ``max_in_flight_requests_per_connection`` requests to that broker are unanswered. Answers
+resolve futures in send order; a retriable error puts the batch back after
+``retry_backoff_ms``; an error that says the cache is stale (``NOT_LEADER_OR_FOLLOWER``,
+``LEADER_NOT_AVAILABLE``, ``UNKNOWN_TOPIC_OR_PARTITION``, a broker that cannot be reached, no
+answer) has the cache refreshed before the retry, as kafka-python's sender does;
+``request_timeout_ms`` without an answer counts as a retriable error; ``delivery_timeout_ms``
+after creation a batch fails for good — queued or in flight, as Java's and kafka-python's
+senders expire in-flight batches too (a late answer then changes nothing). With ``acks=0`` the
+broker sends no answer: the futures resolve as the request leaves, with offset -1.
 
 Idempotence: the producer's :class:`~.transaction_manager.TransactionManager` owns the producer
 id, the epoch and each partition's sequence numbers; the sender asks it whether a head batch may
@@ -22,9 +29,15 @@ futures resolve once (``batch.done``).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, Callable
 
-from ..cluster.broker import ProduceResult
+from ..api.base import error_from
+from ..api.messages.produce import (
+    PartitionProduceData,
+    ProduceRequest,
+    ProduceResponse,
+    TopicProduceData,
+)
 from ..errors import (
     KafkaTimeoutError,
     LeaderNotAvailableError,
@@ -32,14 +45,14 @@ from ..errors import (
     NotLeaderForPartitionError,
     OutOfOrderSequenceNumberError,
     RequestTimedOutError,
+    UnknownTopicOrPartitionError,
 )
+from ..metrics import Sensor
 from ..record import RecordBatch
 from ..structs import TopicPartition
-from ..metrics import Sensor
 from .accumulator import ProducerBatch, RecordAccumulator
+from .metadata import ClusterMetadata
 from .transaction_manager import TransactionManager
-from .transport import InProcessTransport as Transport
-
 
 
 class _Request:
@@ -54,9 +67,13 @@ class _Request:
 
 
 class Sender:
-    def __init__(self, transport: Transport, config: dict[str, Any], sensors: dict[str, Sensor],
-                 sequences: TransactionManager, accumulator: RecordAccumulator):
+    def __init__(self, transport: Any, metadata: ClusterMetadata, config: dict[str, Any],
+                 sensors: dict[str, Sensor], sequences: TransactionManager,
+                 accumulator: RecordAccumulator, on_metadata_update: Callable[[], None]):
+        """``on_metadata_update()`` runs after the sender refreshed the metadata cache."""
         self._transport = transport
+        self._metadata = metadata
+        self._on_metadata_update = on_metadata_update
         self._accumulator = accumulator
         self._config = config
         self._sensors = sensors
@@ -66,7 +83,9 @@ class Sender:
         self._wakeup_ms: int | None = None
         self._requests: set[_Request] = set()  # unanswered requests (acks != 0)
         self.flushing = False
-        self._leaderless = False  # some head batch's partition had no leader at the last run
+        #: at the last run, a head batch had no known leader or the producer no id: run again
+        #: after retry_backoff_ms (kafka-python's sender polls again after its backoff)
+        self._retry_soon = False
         self._closed = False  # force-closed: it never runs again
 
     @property
@@ -90,8 +109,10 @@ class Sender:
     def run(self) -> None:
         self._wakeup = self._wakeup_ms = None
         now = self._transport.now_ms()
+        if self._metadata.maybe_update():
+            self._on_metadata_update()
         self._expire_batches(now)
-        self._sequences.maybe_bump_epoch()
+        self._retry_soon = not self._sequences.maybe_update_producer_id()
         max_in_flight = self._config["max_in_flight_requests_per_connection"]
         for node, partitions in self._ready_nodes(now).items():
             while self._in_flight[node] < max_in_flight and self._any_ready(partitions, now):
@@ -109,27 +130,30 @@ class Sender:
                 times.append(batch.ready_at_ms())
         times.extend(batch.created_ms + timeout for request in self._requests
                      for batch in request.batches if not batch.done)
-        if self._leaderless:  # look for the leader again, as Kafka's metadata refresh does
+        if self._retry_soon and times:  # (only while something waits to be sent)
             times.append(now + self._config["retry_backoff_ms"])
         times = [t for t in times if t > now]  # what is due now was handled by this run
         if times:
             self.wakeup(min(times))
 
     def _ready_nodes(self, now: int) -> dict[int, list[TopicPartition]]:
-        """Brokers with at least one ready head batch -> every partition of theirs with data."""
+        """Brokers with at least one ready head batch -> every partition of theirs with data,
+        by the metadata cache. A partition whose leader the cache does not know (no leader, or
+        its topic gone) waits, with the cache refreshed until the batch expires."""
         by_node: dict[int, list[TopicPartition]] = defaultdict(list)
         ready: set[int] = set()
-        self._leaderless = False
+        metadata = self._metadata
         for batch in self._accumulator.heads():
-            try:
-                node = self._transport.leader_for(*batch.tp)
-            except Exception as error:  # e.g. the topic was deleted: wait, retrying, to expiry
-                batch.last_error = error
-                continue
-            if node is None:
-                batch.last_error = LeaderNotAvailableError(
-                    f"{batch.tp.topic}-{batch.tp.partition} has no leader (offline)")
-                self._leaderless = True
+            tp = batch.tp
+            node = metadata.leader_for_partition(tp)
+            if node is None or node == -1:
+                batch.last_error = metadata.topic_error(tp.topic) or (
+                    UnknownTopicOrPartitionError(f"{tp.topic}-{tp.partition} is not in the "
+                                                 "metadata") if node is None else
+                    LeaderNotAvailableError(f"{tp.topic}-{tp.partition} has no leader "
+                                            "(offline)"))
+                metadata.request_update()
+                self._retry_soon = True
                 continue
             by_node[node].append(batch.tp)
             if batch.is_ready(now, self.flushing):
@@ -163,7 +187,7 @@ class Sender:
     # --- requests ------------------------------------------------------------------------------
     def _send(self, node: int, batches: list[ProducerBatch], now: int) -> None:
         sequences = self._sequences
-        wire = []
+        topic_data: dict[str, list[PartitionProduceData]] = {}
         for batch in batches:
             if sequences.is_idempotent and batch.base_sequence < 0:
                 sequences.assign_sequence(batch)
@@ -174,22 +198,23 @@ class Sender:
                 producer_id=sequences.producer_id, producer_epoch=batch.producer_epoch,
                 base_sequence=batch.base_sequence, uncompressed_size=batch.size)
             self._record_batch_metrics(batch, record_batch)
-            wire.append((batch.tp.topic, batch.tp.partition, record_batch))
+            topic_data.setdefault(batch.tp.topic, []).append(
+                PartitionProduceData(batch.tp.partition, record_batch))
         self._sensors["records-per-request"].record(sum(len(b.records) for b in batches))
-        acks = self._config["acks"]
+        acks, timeout_ms = self._config["acks"], self._config["request_timeout_ms"]
         request = _Request(node, batches, now)
-        self._transport.produce(node, wire, acks, self._config["request_timeout_ms"],
-                                lambda results: self._on_response(request, results))
+        self._transport.send(node, ProduceRequest(
+            None, acks, timeout_ms,
+            tuple(TopicProduceData(topic, tuple(data)) for topic, data in topic_data.items())),
+            lambda response: self._on_response(request, response))
         if acks == 0:
-            self._on_response(request, {(b.tp.topic, b.tp.partition): ProduceResult()
-                                        for b in batches})
+            self._on_response(request, None)
             return
         self._in_flight[node] += 1
         self._requests.add(request)
         # a round trip of grace, so that a broker's own timeout answer (which says why) wins
-        grace_ms = 2 * self._transport.cluster.network_latency_ms + 1
         request.timer = self._transport.call_later(
-            self._config["request_timeout_ms"] + grace_ms, lambda: self._on_timeout(request))
+            timeout_ms + self._transport.round_trip_ms + 1, lambda: self._on_timeout(request))
 
     def _record_batch_metrics(self, batch: ProducerBatch, record_batch: RecordBatch) -> None:
         self._sensors["batch-size"].record(record_batch.size_in_bytes)
@@ -199,13 +224,16 @@ class Sender:
     def _on_timeout(self, request: _Request) -> None:
         if request.done:
             return
-        error = RequestTimedOutError(
+        self._metadata.request_update()  # as kafka-python, which drops the connection then
+        self._on_response(request, RequestTimedOutError(
             f"no answer from broker {request.node} within request_timeout_ms="
-            f"{self._config['request_timeout_ms']}")
-        self._on_response(request, {(b.tp.topic, b.tp.partition): ProduceResult(error=error)
-                                    for b in request.batches})
+            f"{self._config['request_timeout_ms']}"))
 
-    def _on_response(self, request: _Request, results: dict) -> None:
+    def _on_response(self, request: _Request,
+                     response: ProduceResponse | Exception | None) -> None:
+        """The answer to ``request``: the broker's response, an error for all of it (the
+        broker could not be reached, or did not answer in time), or None for acks=0 (no answer
+        comes: the records count as sent)."""
         if request.done:
             return  # already answered by its timeout: a late answer is ignored
         request.done = True
@@ -215,25 +243,37 @@ class Sender:
             self._in_flight[request.node] -= 1
         now = self._transport.now_ms()
         self._sensors["request-latency"].record(now - request.sent_ms)
+        answers = {} if not isinstance(response, ProduceResponse) else {
+            (topic.name, p.index): p for topic in response.responses
+            for p in topic.partition_responses}
         for batch in request.batches:
             batch.in_request = False
             if batch.done:
                 continue  # expired in flight (delivery_timeout_ms): already failed
-            result = results[(batch.tp.topic, batch.tp.partition)]
-            if result.error is None:
-                self._complete(batch, result)
+            answer = answers.get(batch.tp)  # (a TopicPartition is a (topic, partition) tuple)
+            if answer is None:
+                error = response
+            elif answer.error_code:
+                error = error_from(answer.error_code, answer.error_message)
+            else:
+                self._complete(batch, answer.base_offset, answer.log_append_time_ms)
                 continue
-            if isinstance(result.error, _AFTER_APPEND):
+            if error is None:  # acks=0
+                self._complete(batch, -1, -1)
+                continue
+            if getattr(error, "invalid_metadata", False):
+                self._metadata.request_update()
+            if isinstance(error, _AFTER_APPEND):
                 batch.maybe_stored = True
-            elif isinstance(result.error, OutOfOrderSequenceNumberError):
+            elif isinstance(error, OutOfOrderSequenceNumberError):
                 self._sequences.on_out_of_order(batch)
-            if self._should_retry(batch, result.error, now):
-                batch.last_error = result.error
+            if self._should_retry(batch, error, now):
+                batch.last_error = error
                 self._sensors["record-retry"].record(len(batch.records))
                 batch.retry_at_ms = now + self._config["retry_backoff_ms"]
                 self._accumulator.reenqueue(batch)
             else:
-                self._fail(batch, result.error)
+                self._fail(batch, error)
         self.wakeup()
 
     def _should_retry(self, batch: ProducerBatch, error: Exception, now: int) -> bool:
@@ -250,9 +290,10 @@ class Sender:
 
     def _expire_batches(self, now: int) -> None:
         timeout = self._config["delivery_timeout_ms"]
-        for tp, queue in self._accumulator.queues.items():
+        accumulator = self._accumulator
+        for tp, queue in accumulator.queues.items():
             while queue and now - queue[0].created_ms >= timeout:
-                self._expire(queue.popleft(), now)
+                self._expire(accumulator.pop_head(tp), now)
         for request in list(self._requests):
             for batch in request.batches:
                 if not batch.done and now - batch.created_ms >= timeout:
@@ -276,9 +317,10 @@ class Sender:
         if self._wakeup is not None:
             self._wakeup.cancel()
             self._wakeup = self._wakeup_ms = None
-        for queue in self._accumulator.queues.values():
+        accumulator = self._accumulator
+        for tp, queue in accumulator.queues.items():
             while queue:
-                self._fail(queue.popleft(), error)
+                self._fail(accumulator.pop_head(tp), error)
         for request in list(self._requests):
             if request.timer is not None:
                 request.timer.cancel()
@@ -287,11 +329,11 @@ class Sender:
                     self._fail(batch, error)
 
     # --- resolving futures ---------------------------------------------------------------------
-    def _complete(self, batch: ProducerBatch, result: ProduceResult) -> None:
+    def _complete(self, batch: ProducerBatch, base_offset: int, log_append_time: int) -> None:
         self._accumulator.release(batch)
         self._sequences.on_stored(batch)
         self._sensors["record-send"].record(len(batch.records))
-        batch.complete(result.base_offset, result.log_append_time)
+        batch.complete(base_offset, log_append_time)
 
     def _fail(self, batch: ProducerBatch, error: Exception) -> None:
         self._accumulator.release(batch)

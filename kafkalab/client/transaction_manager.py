@@ -1,6 +1,9 @@
 """The owner of an idempotent producer's identity: producer id, epoch, per-partition sequences.
 
 Java's ``TransactionManager`` (its idempotent half, KIP-360); 02b-transactions extends it.
+It gets the producer id and each new epoch from a broker with an InitProducerId request through
+the producer's transport — at once when the producer is made, or, if no broker answers then,
+before the sender's next round (batches wait until it has one, as Java's sender does).
 The sender asks it whether a partition's head batch may go (:meth:`can_drain`), has it number a
 batch on its first drain (:meth:`assign_sequence`) and tells it every outcome. It keeps, per
 partition, the epoch that partition's numbers belong to, the next sequence, the last sequence
@@ -31,13 +34,16 @@ call its way lossy: on a bump it clears every partition's numbers and fails the 
 
 Invariants: per partition, in-flight batches are in sequence order and carry the partition's
 epoch; a batch keeps its (epoch, sequence) on every retry unless renumbered as above; the
-producer epoch only grows.
+producer epoch only grows; no batch of an idempotent producer is drained before it has an id.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any
 
+from ..api.base import error_from
+from ..api.messages.producer_ids import InitProducerIdRequest
+from ..errors import KafkaConnectionError
 from ..structs import TopicPartition
 from .accumulator import ProducerBatch
 
@@ -60,23 +66,32 @@ class PartitionSequences:
     unresolved: str | None = None
 
 
-InitProducerId = Callable[[int, int, str], tuple[int, int]]
-
-
 class TransactionManager:
-    def __init__(self, init_producer_id: InitProducerId | None):
-        """``init_producer_id(producer_id, epoch, reason)`` asks the cluster for an id (-1, -1)
-        or for the next epoch of ours; None: the producer is not idempotent."""
-        self._init_producer_id = init_producer_id
-        self.producer_id, self.producer_epoch = (
-            (NO_PRODUCER_ID, -1) if init_producer_id is None
-            else init_producer_id(NO_PRODUCER_ID, -1, ""))
+    def __init__(self, transport: Any | None):
+        """``transport``: where InitProducerId requests go; None: the producer is not
+        idempotent."""
+        self._transport = transport
+        self.is_idempotent = transport is not None
+        self.producer_id, self.producer_epoch = NO_PRODUCER_ID, -1
         self._partitions: dict[TopicPartition, PartitionSequences] = {}
         self._restart: dict[TopicPartition, str] = {}  # partition -> why its numbers restart
+        if self.is_idempotent:
+            self._init_producer_id("")
 
-    @property
-    def is_idempotent(self) -> bool:
-        return self.producer_id != NO_PRODUCER_ID
+    def _init_producer_id(self, reason: str) -> bool:
+        """Ask any broker for an id (while we have none) or for the next epoch of ours; False
+        if no broker could be reached (ask again later)."""
+        try:
+            response = self._transport.call(None, InitProducerIdRequest(
+                producer_id=self.producer_id, producer_epoch=self.producer_epoch,
+                reason=reason or None))
+        except KafkaConnectionError:
+            return False
+        error = error_from(response.error_code, response.error_message)
+        if error is not None:
+            raise error
+        self.producer_id, self.producer_epoch = response.producer_id, response.producer_epoch
+        return True
 
     def _entry(self, tp: TopicPartition) -> PartitionSequences:
         entry = self._partitions.get(tp)
@@ -89,6 +104,8 @@ class TransactionManager:
         """May this head batch be sent now? (Java's ``shouldStopDrainBatchesForPartition``)"""
         if not self.is_idempotent:
             return True
+        if self.producer_id == NO_PRODUCER_ID:
+            return False  # InitProducerId has not been answered yet
         entry = self._entry(batch.tp)
         if batch.base_sequence < 0:
             # a new batch waits while its partition's numbering is in question, or while
@@ -152,10 +169,15 @@ class TransactionManager:
             self._restart.setdefault(tp, why)
 
     # --- epoch bumps ---------------------------------------------------------------------------
-    def maybe_bump_epoch(self) -> None:
-        """Before each send round: settle unresolved partitions whose batches are all answered,
-        then restart the numbering of every partition that needs it and safely can — none of its
-        batches in a request or perhaps stored — under one new epoch (KIP-360)."""
+    def maybe_update_producer_id(self) -> bool:
+        """Before each send round: get a producer id if there is none yet; settle unresolved
+        partitions whose batches are all answered, then restart the numbering of every partition
+        that needs it and safely can — none of its batches in a request or perhaps stored —
+        under one new epoch (KIP-360). False while no broker answers InitProducerId (the
+        sender asks again after ``retry_backoff_ms``)."""
+        if self.is_idempotent and self.producer_id == NO_PRODUCER_ID and \
+                not self._init_producer_id(""):
+            return False
         for tp, entry in self._partitions.items():
             if entry.unresolved is not None and not entry.in_flight:
                 why, entry.unresolved = entry.unresolved, None
@@ -166,11 +188,10 @@ class TransactionManager:
                  if not any(b.in_request or b.maybe_stored
                             for b in self._partitions[tp].in_flight)]
         if not ready:
-            return
-        if any(self._partitions[tp].epoch == self.producer_epoch for tp in ready):
-            self.producer_id, self.producer_epoch = self._init_producer_id(
-                self.producer_id, self.producer_epoch,
-                "; ".join(self._restart[tp] for tp in ready))
+            return True
+        if any(self._partitions[tp].epoch == self.producer_epoch for tp in ready) and \
+                not self._init_producer_id("; ".join(self._restart[tp] for tp in ready)):
+            return False
         for tp in ready:
             del self._restart[tp]
             entry = self._partitions[tp]
@@ -179,3 +200,4 @@ class TransactionManager:
             for batch in entry.in_flight:  # waiting retries, each surely not stored: renumber
                 batch.producer_epoch, batch.base_sequence = entry.epoch, entry.next_sequence
                 entry.next_sequence = (entry.next_sequence + len(batch.records)) % SEQUENCE_WRAP
+        return True

@@ -3,8 +3,15 @@
 Clients never touch brokers or logs directly: they call these few request primitives with plain
 values and get plain values (or Kafka errors) back. Produce is asynchronous and pays a network
 round trip in simulated time; metadata, fetch and list-offsets answer at once (the consumer's
-waiting is modelled by its poll loop). A fault-injecting wrapper and the wire client plug in
-here later.
+waiting is modelled by its poll loop). Every client gets this transport wrapped in the fault lab's
+:class:`~.fault_transport.FaultInjectingTransport` (:func:`transport_for`); the wire client plugs
+in here later.
+
+A client holds its transport, never the Cluster: besides requests, the transport gives it the
+few services of the lab a client legitimately needs — time (``now_ms``, ``wait_for``,
+``call_later``), the network's ``round_trip_ms``, ``warn_once`` for configs not acted on yet,
+``register_client`` (for views and the fault lab), ``emit`` for the events that explain what a
+client did, and a ``seeded_rng`` of its own.
 
 On a wall-clock cluster, work a transport schedules for its client is *owned* by it: if that
 work fails, the driver reports it (an event) and hands the error here, and the client's next
@@ -15,12 +22,12 @@ Invariant: every call runs under the cluster's lock.
 """
 from __future__ import annotations
 
+import random
 from typing import Callable
 
-from ..cluster.broker import FetchResult, ProduceResult
 from ..cluster.cluster import Cluster
 from ..errors import KafkaConnectionError
-from ..record import RecordBatch
+from .fault_transport import FaultInjectingTransport
 
 
 class InProcessTransport:
@@ -69,9 +76,46 @@ class InProcessTransport:
         lock (wall clock: on the driver's callback thread; simulated time: at once)."""
         return self.cluster.driver.deferring()
 
-    def call_later(self, delay_ms: float, callback: Callable[[], None]):
+    def call_later(self, delay_ms: float, callback: Callable[[], None],
+                   background: bool = False):
+        """Run ``callback`` on the scheduler ``delay_ms`` from now, as this client's work;
+        ``background`` work (heartbeats, a request's timeout) does not keep the simulated
+        world busy."""
         with self.lock:
-            return self.cluster.scheduler.call_later(delay_ms, callback, owner=self)
+            return self.cluster.scheduler.call_later(delay_ms, callback, background=background,
+                                                     owner=self)
+
+    # --- the lab's services to a client --------------------------------------------------------
+    def warn_once(self, key: str, message: str) -> None:
+        """Warn once per cluster (per ``key``) about a config kafkalab accepts but does not act
+        on yet."""
+        with self.lock:
+            self.cluster.warn_once(key, message)
+
+    def register_client(self, client: object, on_crash=None) -> None:
+        """Make ``client`` known to the lab (``cluster.clients``; ``on_crash`` is how
+        ``faults.crash_consumer`` kills it)."""
+        with self.lock:
+            self.cluster.register_client(client, on_crash)
+
+    def emit(self, kind: str, text: str, **data) -> None:
+        """Explain what the client did into the lab's event log (a consumer's offset reset,
+        a member's rejoin ...), as the engine explains what it does."""
+        with self.lock:
+            self.cluster.events.emit(kind, text, **data)
+
+    def seeded_rng(self) -> random.Random:
+        """A random generator of the client's own, seeded from the cluster's one RNG: the
+        client's random choices (the sticky partitioner's) repeat with the cluster's seed."""
+        with self.lock:
+            return random.Random(self.cluster.rng.random())
+
+    @property
+    def round_trip_ms(self) -> int:
+        """The time a request and its answer spend on the network. A client's request timer
+        allows it on top of ``request_timeout_ms``, so that a broker's own timeout answer (which
+        says why) arrives first."""
+        return 2 * self.cluster.network_latency_ms
 
     # --- requests ------------------------------------------------------------------------------
     def _reachable(self, node_id: int | None) -> tuple[int | None, Exception | None, bool]:
@@ -143,122 +187,11 @@ class InProcessTransport:
                 raise RuntimeError(f"{request.API_NAME} is not answered at once; send() it")
             return answer[0]
 
-    # --- metadata ------------------------------------------------------------------------------
-    def partitions_for(self, topic: str, allow_auto_create: bool) -> int:
-        """Partition count of ``topic`` (auto-creating it if the broker allows)."""
-        with self.lock:
-            return len(self.cluster.topic_for_client(topic, allow_auto_create).partitions)
 
-    def topic_names(self, include_internal: bool = False) -> list[str]:
-        with self.lock:
-            return sorted(name for name, t in self.cluster.topics.items()
-                          if include_internal or not t.internal)
-
-    def has_topic(self, topic: str) -> bool:
-        with self.lock:
-            return topic in self.cluster.topics
-
-    def init_producer_id(self, producer_id: int = -1, producer_epoch: int = -1,
-                         reason: str = "") -> tuple[int, int]:
-        """A new idempotent producer id, or (KIP-360) the next epoch of an existing one."""
-        with self.lock:
-            return self.cluster.init_producer_id(producer_id, producer_epoch, reason)
-
-    # --- data ----------------------------------------------------------------------------------
-    def leader_for(self, topic: str, partition: int) -> int | None:
-        """The broker a request for this partition goes to (None while it has no leader)."""
-        with self.lock:
-            return self.cluster.partition(topic, partition).leader
-
-    def produce(self, node_id: int, batches: list[tuple[str, int, RecordBatch]], acks: int,
-                timeout_ms: int,
-                on_response: Callable[[dict[tuple[str, int], ProduceResult]], None]) -> None:
-        """Send one produce request (batches of several partitions) to broker ``node_id``.
-
-        ``on_response({(topic, partition): ProduceResult})`` runs one round trip after the last
-        partition is answered — never for acks=0, nor when a fault drops the response.
-        """
-        cluster = self.cluster
-        faults = cluster.faults
-        topic = batches[0][0]
-        latency = cluster.network_latency_ms + faults.extra_delay_ms(topic)
-        results: dict[tuple[str, int], ProduceResult] = {}
-
-        def arrive() -> None:
-            def answered(key: tuple[str, int], result: ProduceResult) -> None:
-                results[key] = result
-                # acks=0 has no answer to lose: it does not use up a drop rule
-                if len(results) < len(batches) or acks == 0 or any(
-                        faults.should_drop_response(t, p, results[(t, p)].error)
-                        for t, p, _ in batches):
-                    return
-                cluster.scheduler.call_later(latency, lambda: on_response(results),
-                                             owner=self)
-
-            broker = cluster.brokers.get(node_id)
-            for t, p, batch in batches:
-                error = faults.request_error(t, p)
-                if error is None and (broker is None or not broker.alive):
-                    error = KafkaConnectionError(f"connection to broker {node_id} failed: it is down")
-                if error is not None:
-                    answered((t, p), ProduceResult(error=error))
-                    continue
-                broker.handle_produce(t, p, batch, acks, timeout_ms,
-                                      lambda result, key=(t, p): answered(key, result))
-
-        with self.lock:
-            cluster.scheduler.call_later(latency, arrive, owner=self)
-
-    def fetch(self, topic: str, partition: int, offset: int, max_bytes: int) -> FetchResult:
-        """Batches from the partition's leader; none while no leader can be reached (offline,
-        crashed or cut off from clients), with the positions last known."""
-        with self.lock:
-            broker = self.cluster.client_leader(topic, partition)
-            if broker is None:
-                log = self.cluster.partition(topic, partition).view_log
-                return FetchResult([], log.high_watermark, log.log_start_offset,
-                                   log.log_end_offset)
-            return broker.handle_fetch(topic, partition, offset, max_bytes)
-
-    def high_watermark(self, topic: str, partition: int) -> int:
-        """The leader's high watermark; -1 (unknown) while no leader can be reached."""
-        with self.lock:
-            if self.cluster.client_leader(topic, partition) is None:
-                return -1
-            return self.cluster.partition(topic, partition).high_watermark
-
-    def list_offsets(self, topic: str, partition: int, timestamp_ms: int) -> tuple[int, int]:
-        """Kafka's ListOffsets, answered by the leader. While no leader can be reached the
-        earliest/latest offsets last known are given (kafka-python would retry until a
-        leader is back; the consumer here does not retry, so it must not fail)."""
-        with self.lock:
-            broker = self.cluster.client_leader(topic, partition)
-            if broker is None:
-                log = self.cluster.partition(topic, partition).view_log
-                if timestamp_ms == -2:
-                    return log.log_start_offset, -1
-                if timestamp_ms == -1:
-                    return log.high_watermark, -1
-                return -1, -1
-            return broker.handle_list_offsets(topic, partition, timestamp_ms)
-
-    # --- consumer groups -----------------------------------------------------------------------
-    @property
-    def groups(self):
-        return self.cluster.group_coordinator
-
-    def leave_group(self, group_id: str, member_id: str, reason: str) -> None:
-        with self.lock:
-            self.groups.leave_group(group_id, member_id, reason)
-
-    def partitions_of(self, topic: str) -> set[int] | None:
-        """kafka-python's ``ClusterMetadata.partitions_for_topic`` for assignors."""
-        with self.lock:
-            topic_obj = self.cluster.topics.get(topic)
-            return None if topic_obj is None else set(range(len(topic_obj.partitions)))
-
-
-def transport_for(bootstrap_servers) -> InProcessTransport:
+def transport_for(bootstrap_servers) -> FaultInjectingTransport:
+    """The transport of a client of the cluster ``bootstrap_servers`` names: in-process, through
+    the cluster's fault lab."""
     from ..cluster import registry
 
-    return InProcessTransport(registry.resolve(bootstrap_servers))
+    cluster = registry.resolve(bootstrap_servers)
+    return FaultInjectingTransport(InProcessTransport(cluster), cluster.faults)

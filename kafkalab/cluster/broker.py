@@ -9,7 +9,6 @@ nothing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from ..api.kafka_apis import KafkaApis
@@ -17,31 +16,13 @@ from ..api.purgatory import Purgatory
 from ..config import INTERNAL_TOPICS
 from ..errors import InvalidTopicError, NotEnoughReplicasError, NotLeaderForPartitionError
 from ..record import RecordBatch
+from ..storage import LogManager
+from .delayed_produce import DelayedProduce, ProduceResult
 
 if TYPE_CHECKING:
     from .context import BrokerContext
 
 ACKS_ALL = -1
-
-
-@dataclass(frozen=True)
-class ProduceResult:
-    """What a produce response carries for one partition."""
-
-    base_offset: int = -1
-    log_append_time: int = -1
-    log_start_offset: int = -1
-    error: Exception | None = None
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """What a fetch response carries for one partition."""
-
-    batches: list[RecordBatch]
-    high_watermark: int
-    log_start_offset: int
-    log_end_offset: int
 
 
 class Broker:
@@ -55,13 +36,26 @@ class Broker:
         #: requests waiting in this broker, by kind (Kafka's delayed-operation purgatories),
         #: watched under (topic, partition)
         self.purgatories = {name: Purgatory(name, cluster.scheduler)
-                            for name in ("Produce", "Fetch")}
+                            for name in ("Produce", "Fetch", "DeleteRecords")}
+        #: this broker's replicas' logs and their retention (Kafka's LogManager)
+        self.log_manager = LogManager(broker_id, cluster.config, cluster.scheduler,
+                                      cluster.now_ms, cluster.events.emit, lambda: self.alive)
 
     def high_watermark_moved(self, topic: str, partition: int) -> None:
         """The high watermark of a partition this broker leads moved: waiting produce
         (acks=all) and fetch requests on it may complete now."""
+        self.complete_delayed_requests(topic, partition)
+
+    def complete_delayed_requests(self, topic: str, partition: int) -> None:
+        """What requests on a partition wait for changed — its high watermark, its leader, or
+        its topic is gone (Kafka's completeDelayedFetchOrProduceRequests): each may answer now."""
         for purgatory in self.purgatories.values():
             purgatory.check_and_complete((topic, partition))
+
+    def low_watermark_moved(self, topic: str, partition: int) -> None:
+        """A replica's log start offset of a partition this broker leads moved: waiting
+        DeleteRecords requests on it may complete now."""
+        self.purgatories["DeleteRecords"].check_and_complete((topic, partition))
 
     def handle(self, request, respond: Callable) -> None:
         """A client's request (see :mod:`..api`); ``respond(response)`` answers it."""
@@ -78,27 +72,15 @@ class Broker:
                 f"Broker {self.id} is not the leader of {p.name} (leader: {p.leader})")
         return p
 
-    def handle_produce(self, topic: str, partition: int, batch: RecordBatch, acks: int,
-                       timeout_ms: int, respond: Callable[[ProduceResult], None]) -> None:
-        """Append ``batch`` and answer once ``acks`` is satisfied (acks=0 answers nobody).
-
-        A broker cut off from clients (``isolate_broker(..., from_clients=True)``) never gets
-        the request: nothing is appended and nobody answers; the producer times out."""
-        if not self.cluster.network.client_reaches(self.id):
-            self.cluster.events.emit(
-                "request.lost", f"a produce request for {topic}-{partition} never reached "
-                f"broker {self.id}: it is cut off from clients, so nothing is appended and no "
-                f"answer comes back (the producer times out after request_timeout_ms and "
-                f"retries)", broker=self.id, topic=topic, partition=partition)
-            return
-        self.append_records(topic, partition, batch, acks, timeout_ms, respond)
-
     def append_records(self, topic: str, partition: int, batch: RecordBatch, acks: int,
                        timeout_ms: int, respond: Callable[[ProduceResult], None],
                        internal_topics_allowed: bool = False) -> None:
         """Kafka's ReplicaManager.appendRecords: the append path of produce requests, and of
         this broker's coordinators writing their internal topics (``internal_topics_allowed``)
-        — leadership, ``min.insync.replicas`` and ``acks`` checked the same way."""
+        — leadership, ``min.insync.replicas`` and ``acks`` checked the same way.
+        ``respond(ProduceResult)`` runs once: at once, or with ``acks=-1`` once the in-sync
+        replicas have the batch (a :class:`~.delayed_produce.DelayedProduce` in this broker's
+        Produce purgatory, ``timeout_ms`` at most)."""
         try:
             if topic in INTERNAL_TOPICS and not internal_topics_allowed:
                 # only the coordinators write there (ReplicaManager)
@@ -134,33 +116,11 @@ class Broker:
                 "appended again", topic=topic, partition=partition,
                 producer_id=batch.producer_id, base_offset=base_offset)
         if acks == ACKS_ALL:
-            self.cluster.replicas.wait_for_commit(
-                p, last_offset, timeout_ms,
-                lambda error: respond(result if error is None else ProduceResult(error=error)))
+            self.purgatories["Produce"].try_complete_else_watch(
+                DelayedProduce(self.cluster, self.id, p, last_offset, timeout_ms, result,
+                               respond), [(topic, partition)])
         else:
             respond(result)
-
-    def handle_fetch(self, topic: str, partition: int, offset: int, max_bytes: int
-                     ) -> FetchResult:
-        """Batches from ``offset`` below the high watermark (OffsetOutOfRangeError outside)."""
-        p = self._led_partition(topic, partition)
-        log = p.leader_log
-        batches = log.read(offset, max_bytes)
-        return FetchResult(batches, log.high_watermark, log.log_start_offset, log.log_end_offset)
-
-    def handle_list_offsets(self, topic: str, partition: int, timestamp_ms: int
-                            ) -> tuple[int, int]:
-        """Kafka's ListOffsets: -2 earliest, -1 latest (high watermark), else by time.
-
-        Returns (offset, timestamp); (-1, -1) when no record is that new.
-        """
-        log = self._led_partition(topic, partition).leader_log
-        if timestamp_ms == -2:
-            return log.log_start_offset, -1
-        if timestamp_ms == -1:
-            return log.high_watermark, -1
-        found = log.offset_for_timestamp(timestamp_ms)
-        return found if found is not None else (-1, -1)
 
     def __repr__(self) -> str:
         return f"Broker(id={self.id}, {self.address}, {'up' if self.alive else 'down'})"

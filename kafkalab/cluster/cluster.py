@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 from ..clock import Clock, make_clock
 from ..timefmt import clock_text
-from ..coordinator.group_coordinator import GroupCoordinator
+from ..coordinator.router import GroupCoordinator
 from ..config import (
     INTERNAL_TOPICS,
     BrokerConfig,
@@ -43,7 +43,6 @@ from ..errors import (
 )
 from ..metrics import Sensor
 from ..scheduler import Scheduler
-from ..storage.retention import enforce_retention
 from . import registry
 from .broker import Broker
 from .clients import ClientRegistry
@@ -146,7 +145,8 @@ class Cluster:
         self.controller.elect()
         for broker_id in self.brokers:
             self.controller.register(broker_id)
-        self._every(self.config["log.retention.check.interval.ms"], self._check_retention)
+        for broker in self.brokers.values():
+            broker.log_manager.startup()  # retention, every log.retention.check.interval.ms
         if self.config["auto.leader.rebalance.enable"]:
             self._every(1000 * self.config["leader.imbalance.check.interval.seconds"],
                         lambda: self.elect_preferred_leaders(only_if_imbalanced=True))
@@ -253,14 +253,16 @@ class Cluster:
             self._warned.add(key)
             warnings.warn(message, UserWarning, stacklevel=_caller_level())
 
-    def _check_assignment(self, assignment: Mapping[int, list[int]]) -> list[list[int]]:
-        """Kafka's checks of a manual replica assignment (INVALID_REPLICA_ASSIGNMENT)."""
+    def _check_assignment(self, assignment: Mapping[int, list[int]],
+                          first: int = 0) -> list[list[int]]:
+        """Kafka's checks of a manual replica assignment of partitions ``first``.. onward
+        (INVALID_REPLICA_ASSIGNMENT)."""
         ids = sorted(assignment)
-        if ids != list(range(len(ids))):
+        if ids != list(range(first, first + len(ids))):
             raise InvalidReplicationAssignmentError(
-                f"replica assignment must name partitions 0..n-1 without gaps, got {ids}")
+                f"replica assignment must name partitions {first}..n-1 without gaps, got {ids}")
         out = [list(assignment[i]) for i in ids]
-        for i, replicas in enumerate(out):
+        for i, replicas in zip(ids, out):
             unknown = [b for b in replicas if b not in self.brokers]
             if unknown or len(set(replicas)) != len(replicas) or not replicas:
                 raise InvalidReplicationAssignmentError(
@@ -282,8 +284,8 @@ class Cluster:
             self.controller.append("Topic", name=topic.name)
         for replicas in assignment:
             index = len(topic.partitions)
-            partition = Partition(topic.name, index, replicas, topic.config,
-                                  self.clock.now_ms, self.events.emit)
+            partition = Partition(topic.name, index, replicas, topic.config, self.clock.now_ms,
+                                  {b: self.brokers[b].log_manager for b in replicas})
             self.controller.append("Partition", topic=topic.name, partition=index,
                                    replicas=list(replicas), leader=partition.leader,
                                    leader_epoch=0, isr=list(partition.isr))
@@ -301,14 +303,17 @@ class Cluster:
         del self.topics[topic.name]
         for partition in topic.partitions:
             self.replicas.forget_partition(partition)
+            partition.delete_logs()
         self.metadata_version += 1
         self.events.emit("topic.deleted", f"topic {name} deleted with its "
                          f"{len(topic.partitions)} partition(s)", topic=name)
 
     @locked
     @explains_refusals("topic.partitions_rejected", "add partitions to topic")
-    def create_partitions(self, name: str, total: int, validate_only: bool = False) -> Topic:
-        """Grow a topic to ``total`` partitions (Kafka never shrinks one).
+    def create_partitions(self, name: str, total: int, validate_only: bool = False,
+                          assignment: list[list[int]] | None = None) -> Topic:
+        """Grow a topic to ``total`` partitions (Kafka never shrinks one), placed by Kafka's
+        rule or by ``assignment``: the replicas of each new partition, in order.
 
         With ``validate_only`` every check runs but nothing is stored (not even RNG draws).
         """
@@ -318,13 +323,26 @@ class Cluster:
             raise InvalidPartitionsError(
                 f"Topic {name} has {current} partitions; the new count must be larger "
                 f"(got {total!r}). Kafka can add partitions but never remove them")
-        usable = sorted(self._usable_brokers())
-        # as Kafka's addPartitions: start (and shift) at partition 0's preferred leader, so the
-        # leaders' round robin goes on where it was; no random draws
-        first_leader = topic.partitions[0].replicas[0]
-        start = next((i for i, b in enumerate(usable) if b >= first_leader), 0)
-        assignment = assign_replicas(usable, total - current, topic.replication_factor, None,
-                                     first_partition=current, fixed_start=start)
+        if assignment is not None:
+            if len(assignment) != total - current:
+                raise InvalidReplicationAssignmentError(
+                    f"Attempted to add {total - current} additional partition(s), but "
+                    f"{len(assignment)} assignment(s) were specified: give one per new "
+                    f"partition")
+            assignment = self._check_assignment(dict(enumerate(assignment, current)), current)
+            if len(assignment[0]) != topic.replication_factor:
+                raise InvalidReplicationAssignmentError(
+                    f"The manual partition assignment gives {len(assignment[0])} replica(s) "
+                    f"per partition, but the partitions of {name} have "
+                    f"{topic.replication_factor}")
+        else:
+            usable = sorted(self._usable_brokers())
+            # as Kafka's addPartitions: start (and shift) at partition 0's preferred leader, so
+            # the leaders' round robin goes on where it was; no random draws
+            first_leader = topic.partitions[0].replicas[0]
+            start = next((i for i, b in enumerate(usable) if b >= first_leader), 0)
+            assignment = assign_replicas(usable, total - current, topic.replication_factor,
+                                         None, first_partition=current, fixed_start=start)
         if validate_only:
             return topic
         self._add_partitions(topic, assignment)
@@ -336,9 +354,15 @@ class Cluster:
     @locked
     @explains_refusals("topic.config_rejected", "change the configs of topic")
     def alter_topic_config(self, name: str, set: Mapping[str, Any] | None = None,
-                           delete: list[str] = ()) -> dict[str, tuple[Any, Any]]:
-        """Change topic configs atomically (``kafka-configs --alter``); returns what changed."""
+                           delete: list[str] = (),
+                           validate_only: bool = False) -> dict[str, tuple[Any, Any]]:
+        """Change topic configs atomically (``kafka-configs --alter``); returns what changed.
+
+        With ``validate_only`` every check runs on a copy and nothing is changed.
+        """
         topic = self.topic(name)
+        if validate_only:
+            return TopicConfig(self.config, topic.config.overrides).alter(set, delete)
         changed = topic.config.alter(set, delete)
         if "cleanup.policy" in changed:
             self._warn_if_compacted(topic)
@@ -387,16 +411,6 @@ class Cluster:
         return self.topic(name)
 
     @locked
-    def client_leader(self, topic: str, partition: int) -> Broker | None:
-        """The broker a client's read of this partition reaches: its leader — or None when
-        there is none (offline), or it crashed, or it is cut off from clients. A consumer then
-        gets no records, as from a fetch that found nobody to answer it."""
-        leader = self.partition(topic, partition).leader
-        if leader is None or not self.network.client_reaches(leader):
-            return None
-        return self.brokers[leader]
-
-    @locked
     def init_producer_id(self, producer_id: int = -1, producer_epoch: int = -1,
                          reason: str = "") -> tuple[int, int]:
         """Kafka's InitProducerId for an idempotent producer: a new (producer id, epoch 0), or
@@ -432,14 +446,6 @@ class Cluster:
             work()
             self.scheduler.call_later(interval_ms, run, background=True)
         self.scheduler.call_later(interval_ms, run, background=True)
-
-    def _check_retention(self) -> None:
-        now = self.now_ms()
-        for topic in list(self.topics.values()):
-            for partition in topic.partitions:
-                for broker_id, log in partition.logs.items():
-                    if self.brokers[broker_id].alive:
-                        enforce_retention(log, now)
 
     # --- broker faults (lab API) ---------------------------------------------------------------
     def _broker(self, broker_id: int) -> Broker:

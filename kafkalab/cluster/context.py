@@ -47,6 +47,10 @@ class BrokerInfo(Protocol):
 
     def high_watermark_moved(self, topic: str, partition: int) -> None: ...
 
+    def complete_delayed_requests(self, topic: str, partition: int) -> None: ...
+
+    def low_watermark_moved(self, topic: str, partition: int) -> None: ...
+
 
 class ReplicasPort(Protocol):
     """The replica manager (``replication.ReplicaManager``) as brokers, the controller and the
@@ -54,8 +58,7 @@ class ReplicasPort(Protocol):
 
     def on_leader_append(self, partition: Partition) -> None: ...
 
-    def wait_for_commit(self, partition: Partition, offset: int, timeout_ms: int,
-                        respond: Callable[..., Any]) -> None: ...
+    def on_leader_log_start_moved(self, partition: Partition) -> None: ...
 
     def maybe_complete(self, partition: Partition) -> None: ...
 
@@ -73,10 +76,14 @@ class ControllerPort(Protocol):
 class BrokerContext(EngineContext, Protocol):
     """What a :class:`~.broker.Broker` uses."""
 
+    brokers: Mapping[int, BrokerInfo]  # which are alive (DeleteRecords' low watermark)
     network: Network
     replicas: ReplicasPort
 
     def partition(self, topic: str, partition: int) -> Partition: ...
+
+    def init_producer_id(self, producer_id: int, producer_epoch: int,
+                         reason: str) -> tuple[int, int]: ...
 
 
 class ReplicationContext(EngineContext, Protocol):
@@ -110,14 +117,62 @@ class CoordinatorBroker(BrokerInfo, Protocol):
 
 
 class GroupCoordinatorContext(EngineContext, Protocol):
-    """What the group coordinators use (``coordinator.group_coordinator``)."""
+    """What the group coordinators use (``coordinator.router``, ``coordinator.runtime``)."""
 
     lock: Any  # the cluster's one lock (a threading.RLock)
     brokers: Mapping[int, CoordinatorBroker]
     topics: Mapping[str, Topic]
-    network: Network
-    network_latency_ms: int
 
     def create_topic(self, name: str, partitions: int | None = None,
                      replication_factor: int | None = None,
                      config: Mapping[str, Any] | None = None) -> Any: ...
+
+
+class GroupHandlerContext(Protocol):
+    """What the group handlers (``api.handlers.groups``) use: the cluster's group coordination
+    (``coordinator.router.GroupCoordinator``: each broker's coordinator, FindCoordinator's
+    answer) and the brokers' addresses."""
+
+    brokers: Mapping[int, BrokerInfo]
+    group_coordinator: Any
+
+
+class TopicAdminContext(Protocol):
+    """What the topic and config handlers (``api.handlers.topics``/``configs``) use. In KRaft a
+    broker forwards CreateTopics, DeleteTopics, CreatePartitions and config changes to the
+    active controller; here they are the lab facade's own operations, which write the
+    controller's records and emit the explained events."""
+
+    config: BrokerConfig
+    topics: Mapping[str, Topic]
+
+    def topic(self, name: str) -> Topic: ...
+
+    def create_topic(self, name: str, partitions: int | None = None,
+                     replication_factor: int | None = None,
+                     config: Mapping[str, Any] | None = None,
+                     replica_assignment: Mapping[int, list[int]] | None = None,
+                     validate_only: bool = False) -> Any: ...
+
+    def delete_topic(self, name: str) -> None: ...
+
+    def create_partitions(self, name: str, total: int, validate_only: bool = False,
+                          assignment: list[list[int]] | None = None) -> Any: ...
+
+    def alter_topic_config(self, name: str, set: Mapping[str, Any] | None = None,
+                           delete: list[str] = (), validate_only: bool = False) -> Any: ...
+
+
+class BrokerRegistrations(Protocol):
+    """The controller's view of the brokers: which may serve (alive and not fenced)."""
+
+    def usable(self, broker_id: int) -> bool: ...
+
+
+class ClusterDescriptionContext(Protocol):
+    """What the DescribeCluster handler uses: the cluster's id, its brokers and the
+    controller's registrations."""
+
+    cluster_id: str
+    brokers: Mapping[int, BrokerInfo]
+    controller: BrokerRegistrations

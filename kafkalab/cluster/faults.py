@@ -1,8 +1,9 @@
 """Faults injected at the transport seam: lost acknowledgements, slow networks, broker errors.
 
-Each rule applies to the next ``count`` produce requests (optionally of one topic) and is used
-up as it fires; every firing leaves an explained event, so a learner can match "the producer
-retried" with "the acknowledgement was lost".
+Each rule applies to the next ``count`` produce requests (optionally of one topic) sent after it
+was added, and is used up as it fires; every firing leaves an explained event, so a learner can
+match "the producer retried" with "the acknowledgement was lost". The clients' transport
+(``client.fault_transport.FaultInjectingTransport``) applies them to the requests it carries.
 
 * ``drop_produce_responses(count)`` — the broker appends the batch, but its answer never
   arrives: the producer times out and retries (a duplicate, unless idempotent). acks=0 requests
@@ -77,6 +78,11 @@ class FaultInjector:
         return [f"{r.kind} x{r.count} topic={r.topic or '*'}" for r in self._rules if r.count > 0]
 
     # --- used by the transport -----------------------------------------------------------------
+    @property
+    def armed(self) -> bool:
+        """Is any rule left to fire? (If not, the transport has nothing to check.)"""
+        return any(rule.count > 0 for rule in self._rules)
+
     def _take(self, kind: str, topic: str) -> _Rule | None:
         for rule in self._rules:
             if rule.matches(kind, topic):

@@ -1,9 +1,12 @@
 """Partition: a replica set with a leader — the shape every partition has, even at RF=1.
 
-Each replica is a :class:`PartitionLog` on one broker. The leader takes appends; followers copy
-its batches (see :mod:`.replication`). The leader's high watermark is the smallest log end
-offset over the in-sync replicas (ISR): a record is *committed* — visible to consumers and
-acknowledged to ``acks='all'`` producers — once every in-sync replica has it.
+Each replica is a :class:`PartitionLog` on one broker, created and owned by that broker's
+:class:`~..storage.LogManager`; ``logs`` maps broker ids to them for reading. The leader takes
+appends; followers copy its batches (see :mod:`.replication`). The leader's high watermark is
+the smallest log end offset over the in-sync replicas (ISR): a record is *committed* — visible
+to consumers and acknowledged to ``acks='all'`` producers — once every in-sync replica has it.
+Its low watermark is the smallest log start offset over the replicas on live brokers: records
+below it are deleted everywhere (DeleteRecords waits for it).
 
 Invariants: ``leader`` is in ``isr`` (or None when offline); ``isr`` is a subset of
 ``replicas``; the leader's high watermark never decreases while it leads and never passes a
@@ -12,29 +15,34 @@ through the controller (:mod:`.controller`).
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Mapping
 
 from ..config import TopicConfig
-from ..storage import PartitionLog
+from ..storage import LogManager, PartitionLog
 from ..structs import TopicPartition
 from .snapshots import PartitionSnapshot, render_html
 
 
 class Partition:
+    """``log_managers``: the log manager of each replica's broker (by broker id)."""
+
     def __init__(self, topic: str, index: int, replicas: list[int], config: TopicConfig,
-                 now_ms: Callable[[], int], emit: Callable[..., object]):
+                 now_ms: Callable[[], int], log_managers: Mapping[int, LogManager]):
         self.topic = topic
         self.index = index
         self.replicas = list(replicas)
         self.leader: int | None = replicas[0]
         self.leader_epoch = 0
         self.isr = list(replicas)
-        self.logs = {broker_id: PartitionLog(topic, index, config, now_ms,
-                                             emit if broker_id == replicas[0] else _quiet)
-                     for broker_id in replicas}
+        self._log_managers = {b: log_managers[b] for b in replicas}
+        # the preferred replica reports rolls and retention; the others repeat them quietly
+        self.logs: dict[int, PartitionLog] = {
+            b: manager.get_or_create_log(topic, index, config, quiet=b != replicas[0])
+            for b, manager in self._log_managers.items()}
         # what the leader knows of its followers (learned from their fetches)
         now = now_ms()
         self.follower_leo: dict[int, int] = {b: 0 for b in replicas}
+        self.follower_log_start: dict[int, int] = {b: 0 for b in replicas}
         self.last_caught_up_ms: dict[int, int] = {b: now for b in replicas}
         # the leader epoch each replica last reconciled its log with (KIP-101 truncation)
         self.synced_epoch: dict[int, int] = {b: 0 for b in replicas}
@@ -79,6 +87,21 @@ class Partition:
     def offline(self) -> bool:
         return self.leader is None
 
+    def low_watermark(self, alive: Callable[[int], bool]) -> int:
+        """Kafka's ``lowWatermarkIfLeader``: the smallest log start offset over the leader and
+        the followers on live brokers (``alive(broker_id)``), as the leader knows them from
+        their fetches."""
+        low = self.leader_log.log_start_offset
+        for b in self.replicas:
+            if b != self.leader and alive(b):
+                low = min(low, self.follower_log_start.get(b, -1))
+        return low
+
+    def delete_logs(self) -> None:
+        """The topic was deleted: each replica's broker deletes its log."""
+        for manager in self._log_managers.values():
+            manager.delete_log(self.topic, self.index)
+
     def known_leo(self, broker: int) -> int:
         """A replica's log end offset as the leader knows it (-1: not heard from yet)."""
         if broker == self.leader:
@@ -102,8 +125,9 @@ class Partition:
         return PartitionSnapshot(
             self.topic, self.index, self.leader, self.leader_epoch, tuple(self.replicas),
             tuple(self.isr), log.log_start_offset, log.high_watermark, log.log_end_offset,
-            tuple((batch.base_offset + r.offset_delta, r.key) for batch in log.batches()
-                  for r in batch.records))
+            tuple((batch.base_offset + r[0], r[2]) for batch in log.batches()
+                  for r in batch.record_tuples
+                  if batch.base_offset + r[0] >= log.log_start_offset))
 
     def _repr_html_(self) -> str:
         return render_html(self.snapshot())
@@ -113,6 +137,3 @@ class Partition:
                 f"replicas={self.replicas}, isr={self.isr}, hw={self.high_watermark}, "
                 f"leo={self.log_end_offset})")
 
-
-def _quiet(kind: str, text: str, **data) -> None:
-    """Followers repeat the leader's segment rolls; only the leader's are reported."""

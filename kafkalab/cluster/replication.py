@@ -7,32 +7,27 @@ topology changes (restart, heal, new leader). A crashed broker's fetches die wit
 copying, a follower whose leader epoch is stale (it was the old leader, or it restarted) asks
 the leader where its last epoch ended and truncates where the two logs stop agreeing
 (KIP-101/279), so replicas never diverge; one that needs offsets the leader's retention already
-deleted starts over at the leader's log start offset. The leader learns each follower's log
-end offset from its fetches; the high watermark is the smallest of them over the ISR, and
-``acks='all'`` produces wait for it ("produce purgatory"). A follower that has not caught up for
+deleted starts over at the leader's log start offset, and every follower moves its log start
+offset up to the leader's (records deleted by DeleteRecords). The leader learns each
+follower's log end and log start offsets from its fetches; the high watermark is the smallest
+log end offset over the ISR, and
+``acks='all'`` produces wait for it in the leader's Produce purgatory (see
+:mod:`.delayed_produce`), told here when it moves or leadership moves. A follower that has not caught up for
 ``replica.lag.time.max.ms`` is dropped from the ISR; it rejoins once it reaches the leader's
 log end offset. ISR changes go through the controller.
 
 Invariants: a follower appends only batches that start at its own log end offset, copied from
-the current leader after reconciling epochs; a waiting produce is answered exactly once — on
-commit, on a leader change, on its topic's deletion, or on its timeout.
+the current leader after reconciling epochs; the leader's waiting requests on a partition are
+told whenever its high watermark or its leader changes, or its topic is deleted.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
-from ..errors import (
-    NotEnoughReplicasAfterAppendError,
-    NotLeaderForPartitionError,
-    RequestTimedOutError,
-    UnknownTopicOrPartitionError,
-)
 from .partition import Partition
 
 if TYPE_CHECKING:
     from .context import ReplicationContext
-
-Respond = Callable[[Exception | None], None]
 
 
 class ReplicaManager:
@@ -40,7 +35,6 @@ class ReplicaManager:
         self.cluster = cluster
         # (topic, partition, follower) -> (timer, partition) of its fetch on its way
         self._pending_fetch: dict[tuple[str, int, int], tuple] = {}
-        self._waiting: dict[tuple[str, int], list[list]] = {}
         self._lag_checks: dict[tuple[str, int], object] = {}  # (topic, partition) -> timer
         self.slow_followers: dict[int, int] = {}  # broker -> extra fetch delay ms
 
@@ -61,6 +55,13 @@ class ReplicaManager:
             self._schedule_lag_check(partition, self._config("replica.lag.time.max.ms") + 1)
         self.maybe_complete(partition)
 
+    def on_leader_log_start_moved(self, partition: Partition) -> None:
+        """The leader's log start offset moved (DeleteRecords): each follower learns it from
+        the answer to its waiting fetch, a round trip on."""
+        for follower in partition.replicas:
+            if follower != partition.leader:
+                self._schedule_fetch(partition, follower, 2 * self.cluster.network_latency_ms)
+
     def _schedule_lag_check(self, partition: Partition, delay_ms: int) -> None:
         key = (partition.topic, partition.index)
         if key in self._lag_checks:
@@ -72,18 +73,16 @@ class ReplicaManager:
         self._lag_checks[key] = self._scheduler.call_later(delay_ms, check, background=True)
 
     def forget_partition(self, partition: Partition) -> None:
-        """The partition's topic was deleted: its fetches and lag checks stop, and produces
-        waiting for it fail (a topic created again under the same name starts afresh)."""
+        """The partition's topic was deleted: its fetches and lag checks stop, and requests
+        waiting on its leader fail (a topic created again under the same name starts afresh)."""
         key = (partition.topic, partition.index)
         for fetch in [k for k in self._pending_fetch if k[:2] == key]:
             self._pending_fetch.pop(fetch)[0].cancel()
         timer = self._lag_checks.pop(key, None)
         if timer is not None:
             timer.cancel()
-        for entry in self._waiting.pop(key, []):
-            entry[2].cancel()
-            entry[1](UnknownTopicOrPartitionError(
-                f"{partition.name} was deleted before offset {entry[0]} was committed"))
+        if partition.leader is not None:
+            self.cluster.brokers[partition.leader].complete_delayed_requests(*key)
 
     def _schedule_fetch(self, partition: Partition, follower: int, delay_ms: int,
                         background: bool = False) -> None:
@@ -152,6 +151,12 @@ class ReplicaManager:
         self._maybe_expand_isr(partition, follower)
         self.maybe_complete(partition)
         log.high_watermark = min(partition.high_watermark, log.log_end_offset)
+        # the fetch response carries the leader's log start offset: the follower follows it
+        # (DeleteRecords), and the leader learns the follower's from its next fetch
+        log.maybe_increment_log_start_offset(leader_log.log_start_offset)
+        if partition.follower_log_start.get(follower) != log.log_start_offset:
+            partition.follower_log_start[follower] = log.log_start_offset
+            self.cluster.brokers[leader].low_watermark_moved(partition.topic, partition.index)
         if log.log_end_offset < partition.leader_log.log_end_offset:
             self._schedule_fetch(partition, follower, self.cluster.network_latency_ms)
 
@@ -234,8 +239,8 @@ class ReplicaManager:
             self._schedule_lag_check(p, max(due - now, 1))
 
     def on_leader_change(self, partition: Partition, old_leader: int | None) -> None:
-        """New leader: it learns followers' progress afresh; waiting produces on the old leader
-        fail with NotLeaderForPartitionError (the client retries on the new one)."""
+        """New leader: it learns followers' progress afresh; requests waiting on the old leader
+        fail (a produce with NotLeaderForPartitionError: the client retries on the new one)."""
         now = self.cluster.now_ms()
         partition.follower_leo = {}
         partition.last_caught_up_ms = {b: now for b in partition.replicas}
@@ -246,33 +251,12 @@ class ReplicaManager:
             for follower in partition.replicas:
                 if follower != partition.leader:
                     self._schedule_fetch(partition, follower, self.cluster.network_latency_ms)
-        for entry in self._waiting.pop((partition.topic, partition.index), []):
-            entry[2].cancel()
-            entry[1](NotLeaderForPartitionError(
-                f"leadership of {partition.name} moved from broker {old_leader} to "
-                f"{partition.leader} before offset {entry[0]} was committed"))
+        if old_leader is not None:
+            self.cluster.brokers[old_leader].complete_delayed_requests(partition.topic,
+                                                                       partition.index)
         self.maybe_complete(partition)  # a leader alone in its ISR commits what it has at once
 
-    # --- acks=all ------------------------------------------------------------------------------
-    def wait_for_commit(self, partition: Partition, offset: int, timeout_ms: int,
-                        respond: Respond) -> None:
-        """Answer once the high watermark passes ``offset`` (NotEnoughReplicasAfterAppend if the
-        ISR shrank below min.insync.replicas meanwhile), or time out."""
-        if partition.high_watermark > offset:
-            respond(self._commit_error(partition))
-            return
-        entry = [offset, respond, None]
-        entry[2] = self._scheduler.call_later(timeout_ms, lambda: self._expire(partition, entry))
-        self._waiting.setdefault((partition.topic, partition.index), []).append(entry)
-
-    def _commit_error(self, partition: Partition) -> Exception | None:
-        min_isr = partition.leader_log.config["min.insync.replicas"]
-        if len(partition.isr) < min_isr:
-            return NotEnoughReplicasAfterAppendError(
-                f"{partition.name}: the record was written, but the ISR shrank to "
-                f"{partition.isr} < min.insync.replicas={min_isr} before it was replicated")
-        return None
-
+    # --- the high watermark --------------------------------------------------------------------
     def maybe_complete(self, partition: Partition) -> None:
         if not partition.maybe_advance_high_watermark():
             return
@@ -284,22 +268,3 @@ class ReplicaManager:
                 self._schedule_fetch(partition, follower, 2 * self.cluster.network_latency_ms)
         self.cluster.brokers[partition.leader].high_watermark_moved(partition.topic,
                                                                     partition.index)
-        key = (partition.topic, partition.index)
-        waiting = self._waiting.get(key)
-        if not waiting:
-            return
-        hw = partition.high_watermark
-        done = [e for e in waiting if e[0] < hw]
-        self._waiting[key] = [e for e in waiting if e[0] >= hw]
-        error = self._commit_error(partition)
-        for _, respond, timer in done:
-            timer.cancel()
-            respond(error)
-
-    def _expire(self, partition: Partition, entry: list) -> None:
-        waiting = self._waiting.get((partition.topic, partition.index), [])
-        if entry in waiting:
-            waiting.remove(entry)
-            entry[1](RequestTimedOutError(
-                f"acks=all: offset {entry[0]} of {partition.name} was not replicated to the ISR "
-                f"{partition.isr} in time (high watermark {partition.high_watermark})"))

@@ -31,8 +31,8 @@ def describe_topic_frame(topic: Topic, broker_alive=lambda broker_id: True) -> p
                      "high_watermark": log.high_watermark, "log_end_offset": log.log_end_offset,
                      "replica_log_end_offsets": {b: l.log_end_offset for b, l in p.logs.items()},
                      "replica_high_watermarks": {b: l.high_watermark for b, l in p.logs.items()},
-                     "records": sum(s.record_count for s in log.segments),
-                     "size_bytes": log.size_bytes, "segments": len(log.segments)})
+                     "records": log.record_count, "size_bytes": log.size_bytes,
+                     "segments": len(log.segments())})
     return pd.DataFrame(rows, columns=DESCRIBE_COLUMNS)
 
 
@@ -47,12 +47,15 @@ def decoded_text(data: bytes | None):
 
 
 def records_frame(partitions: list[Partition]) -> pd.DataFrame:
-    """Every stored record of the partitions (leader's log), keys and values decoded as text
-    where they are UTF-8."""
+    """Every kept record of the partitions (leader's log: from its log start offset), keys and
+    values decoded as text where they are UTF-8."""
     rows = []
     for p in partitions:
+        start = p.view_log.log_start_offset
         for batch in p.view_log.batches():
             for r in batch.records:
+                if batch.base_offset + r.offset_delta < start:
+                    continue  # in a batch that straddles the log start offset (DeleteRecords)
                 rows.append({"partition": p.index, "offset": batch.base_offset + r.offset_delta,
                              "timestamp": r.timestamp, "key": decoded_text(r.key),
                              "value": decoded_text(r.value), "headers": list(r.headers),

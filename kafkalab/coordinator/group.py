@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable
 
+from ..errors import FencedInstanceIdError, IllegalGenerationError, UnknownMemberIdError
+
 
 class GroupState(str, Enum):
     EMPTY = "Empty"
@@ -25,26 +27,11 @@ class GroupState(str, Enum):
     DEAD = "Dead"
 
 
-@dataclass(frozen=True)
-class JoinResult:
-    """A JoinGroup response: the leader also gets every member's subscription."""
-
-    error: Exception | None = None
-    generation: int = -1
-    protocol: str | None = None
-    leader_id: str = ""
-    member_id: str = ""
-    members: tuple = ()  # ((member_id, group_instance_id, metadata bytes), ...) — leader only
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    error: Exception | None = None
-    assignment: bytes = b""
-
-
 @dataclass
 class Member:
+    """One member as the coordinator knows it. Invariant: at most one JoinGroup and one
+    SyncGroup of it wait at a time (a new one answers the old one first)."""
+
     member_id: str
     group_instance_id: str | None
     client_id: str
@@ -53,8 +40,10 @@ class Member:
     rebalance_timeout_ms: int
     protocols: list[tuple[str, bytes]]
     assignment: bytes = b""
-    join_callback: Callable[[JoinResult], None] | None = None
-    sync_callback: Callable[[SyncResult], None] | None = None
+    #: the answer to its JoinGroup / SyncGroup still waiting (Kafka's awaitingJoinFuture /
+    #: awaitingSyncFuture): called with the response once the round gets that far
+    awaiting_join: Callable[[Any], None] | None = None
+    awaiting_sync: Callable[[Any], None] | None = None
     session_timer: Any = None
 
     def metadata_for(self, protocol: str) -> bytes:
@@ -63,6 +52,9 @@ class Member:
 
 @dataclass
 class Group:
+    """A group as its coordinator holds it (see the states above). Invariant: a join round
+    waits in the purgatory (``pending_join``) only while the group is PreparingRebalance."""
+
     group_id: str
     state: GroupState = GroupState.EMPTY
     generation: int = 0
@@ -70,10 +62,9 @@ class Group:
     protocol: str | None = None
     leader_id: str | None = None
     members: dict[str, Member] = field(default_factory=dict)
-    join_timer: Any = None
-    initial_delay: bool = False  # the first rebalance of an empty group waits its full delay
+    #: the join round waiting in the coordinator's purgatory (a DelayedJoin), if any
+    pending_join: Any = None
     new_member_added: bool = False  # a new member came during a new group's initial delay
-    initial_remaining_ms: int = 0  # how much longer the initial delay may still be extended
     fenced: dict[str, str] = field(default_factory=dict)  # replaced static member id -> instance
     assignment_pending: bool = False  # the leader's assignment is being stored (SyncGroup)
     state_since_ms: int = 0
@@ -93,8 +84,28 @@ class Group:
         return max(sorted(votes), key=lambda name: votes[name])
 
     def all_joined(self) -> bool:
-        return all(m.join_callback is not None for m in self.members.values())
+        return all(m.awaiting_join is not None for m in self.members.values())
 
     def member_by_instance(self, instance_id: str) -> Member | None:
         return next((m for m in self.members.values() if m.group_instance_id == instance_id),
                     None)
+
+
+def check_member(group: Group | None, group_id: str, generation: int,
+                 member_id: str) -> Exception | None:
+    """Why a request of ``member_id`` for ``generation`` is refused (None: it may go on):
+    a fenced old instance of a static member, a member the group does not know, or one that
+    speaks for another generation."""
+    if group is not None and member_id in group.fenced:
+        return FencedInstanceIdError(
+            f"member {member_id} (static member {group.fenced[member_id]}) was replaced by a "
+            f"newer instance with the same group_instance_id in group {group_id}: it is "
+            "fenced and must stop")
+    if group is None or member_id not in group.members:
+        return UnknownMemberIdError(f"member {member_id or '(none)'} is not in group "
+                                    f"{group_id}; it must rejoin")
+    if generation != group.generation:
+        return IllegalGenerationError(
+            f"member {member_id} speaks for generation {generation}, but group {group_id} "
+            f"is at generation {group.generation}: a rebalance happened in between")
+    return None

@@ -143,6 +143,13 @@ def encode_group_metadata(g: GroupMetadataRecord) -> tuple[bytes, bytes | None]:
     return key, value
 
 
+def encode(record: "OffsetCommit | GroupMetadataRecord") -> tuple[bytes, bytes | None]:
+    """The key and value of either kind of record."""
+    if isinstance(record, OffsetCommit):
+        return encode_offset_commit(record)
+    return encode_group_metadata(record)
+
+
 def decode(key: bytes, value: bytes | None) -> OffsetCommit | GroupMetadataRecord:
     """Decode a ``__consumer_offsets`` record into an OffsetCommit or a GroupMetadataRecord."""
     r = _Reader(key)

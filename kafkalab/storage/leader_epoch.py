@@ -48,6 +48,15 @@ class LeaderEpochCache:
         while self.entries and self.entries[-1][1] >= offset:
             self.entries.pop()
 
+    def truncate_from_start(self, offset: int) -> None:
+        """The log now starts at ``offset`` (retention, DeleteRecords): the epoch in force
+        there starts there, and the epochs that ended before it are forgotten (Kafka's
+        ``truncateFromStart``)."""
+        before = [i for i, (_, start) in enumerate(self.entries) if start <= offset]
+        if before:
+            last = before[-1]
+            self.entries[:last + 1] = [(self.entries[last][0], offset)]
+
     def truncate_after_epoch(self, epoch: int) -> None:
         while self.entries and self.entries[-1][0] > epoch:
             self.entries.pop()

@@ -1,29 +1,36 @@
-"""PartitionLog: one replica's log of one partition (Kafka's UnifiedLog/LocalLog, in memory).
+"""PartitionLog: one replica's log of one partition (Kafka's UnifiedLog).
 
-The log is a list of :class:`LogSegment`; the last is active and takes appends. It knows three
-positions, in Kafka's words:
+The log keeps its batches in a :class:`~.protocol.LogStorage` backend (segments; the memory
+backend by default) and adds what Kafka's ``UnifiedLog`` adds over its ``LocalLog``: when to
+roll, what an append must satisfy, the idempotent producers' state, the leader-epoch cache and
+three positions, in Kafka's words:
 
-* ``log_start_offset`` — the first offset still kept (retention moves it forward);
+* ``log_start_offset`` — the first offset still kept (retention and DeleteRecords move it
+  forward; the backend keeps it, as Kafka checkpoints it);
 * ``log_end_offset`` (LEO) — the offset the next record will get;
 * ``high_watermark`` — the first offset not yet replicated to every in-sync replica. Consumers
   read only below it. The partition's leader moves it; a log alone never does.
 
 Invariants: ``log_start_offset <= high_watermark <= log_end_offset``; offsets of stored batches
-increase strictly across segments; a failed append leaves the log unchanged.
+increase strictly across segments; a failed append leaves the log unchanged; the log reaches
+its batches only through its backend.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..config import TopicConfig
 from ..errors import InvalidTimestampError, OffsetOutOfRangeError, RecordTooLargeError
 from ..record import RecordBatch
 from ..timefmt import age_text, duration_text
+from .backends import open_log_storage
 from .leader_epoch import LeaderEpochCache
 from .producer_state import BatchMetadata, ProducerStateManager
-from .segment import LogSegment
+from .protocol import LogStorage, SegmentInfo
 
 Emit = Callable[..., object]
+#: read() without a byte limit
+_ALL_BYTES = 2**63 - 1
 
 
 def _no_emit(kind: str, text: str, **data) -> None:
@@ -31,16 +38,19 @@ def _no_emit(kind: str, text: str, **data) -> None:
 
 
 class PartitionLog:
+    """One replica's log; ``storage`` is its backend (default: a new ``memory://`` one)."""
+
     def __init__(self, topic: str, partition: int, config: TopicConfig,
-                 now_ms: Callable[[], int], emit: Emit = _no_emit):
+                 now_ms: Callable[[], int], emit: Emit = _no_emit,
+                 storage: LogStorage | None = None):
         self.topic = topic
         self.partition = partition
         self.config = config
         self._now_ms = now_ms
         self._emit = emit
-        self.segments: list[LogSegment] = [LogSegment(0, now_ms())]
-        self.log_start_offset = 0
-        self.high_watermark = 0
+        self._storage = storage if storage is not None else open_log_storage(
+            "memory://", topic, partition, now_ms)
+        self.high_watermark = self._storage.log_start_offset
         self.producer_state = ProducerStateManager(self.name)
         self.epochs = LeaderEpochCache()
 
@@ -50,21 +60,36 @@ class PartitionLog:
 
     # --- positions -----------------------------------------------------------------------------
     @property
-    def active_segment(self) -> LogSegment:
-        return self.segments[-1]
+    def log_start_offset(self) -> int:
+        return self._storage.log_start_offset
 
     @property
     def log_end_offset(self) -> int:
-        return self.segments[-1].next_offset
+        return self._storage.log_end_offset
 
     @property
     def size_bytes(self) -> int:
-        return sum(s.size_bytes for s in self.segments)
+        return self._storage.size_bytes
 
-    def batches(self):
-        """Every stored batch, oldest first."""
-        for segment in self.segments:
-            yield from segment.batches
+    def segments(self) -> tuple[SegmentInfo, ...]:
+        """The segments as they are now (snapshots), oldest first; the last is active."""
+        return self._storage.segments()
+
+    def batches(self) -> Iterator[RecordBatch]:
+        """Every batch still kept, oldest first: from the one holding the log start offset
+        (records of it below the log start offset are deleted, though still stored)."""
+        return iter(self._storage.read(self.log_start_offset, _ALL_BYTES, self.log_end_offset))
+
+    @property
+    def record_count(self) -> int:
+        """Records kept at offsets ``>= log_start_offset``."""
+        start, count = self.log_start_offset, 0
+        for batch in self.batches():
+            if batch.base_offset >= start:
+                count += batch.record_count
+            else:  # straddles the log start offset (DeleteRecords): count what is kept
+                count += sum(batch.base_offset + r[0] >= start for r in batch.record_tuples)
+        return count
 
     # --- append --------------------------------------------------------------------------------
     def validate(self, batch: RecordBatch) -> None:
@@ -89,10 +114,16 @@ class PartitionLog:
         return batch.base_offset
 
     def append_as_follower(self, batch: RecordBatch) -> None:
-        """Append a batch copied from the leader: offsets are kept as the leader gave them."""
-        if batch.base_offset != self.log_end_offset:
-            raise ValueError(f"follower of {self.name} expected offset {self.log_end_offset}, "
-                             f"got a batch at {batch.base_offset}")
+        """Append a batch copied from the leader: offsets are kept as the leader gave them
+        (``ValueError`` if it does not start at this log's end).
+
+        An empty log whose start offset lies inside ``batch`` — the leader's log start offset
+        fell in the middle of a batch (DeleteRecords) — starts again at the batch's base offset
+        and takes it whole, as Kafka's follower does on UnexpectedAppendOffsetException; the
+        next fetch moves its log start offset up to the leader's again."""
+        end = self.log_end_offset
+        if end == self.log_start_offset and batch.base_offset < end <= batch.last_offset:
+            self.truncate_fully_and_start_at(batch.base_offset)
         self._append(batch)
 
     def duplicate_of(self, batch: RecordBatch) -> BatchMetadata | None:
@@ -104,18 +135,17 @@ class PartitionLog:
                                          batch.base_sequence, batch.last_sequence)
 
     def _append(self, batch: RecordBatch) -> None:
-        self.epochs.assign(batch.partition_leader_epoch, batch.base_offset)
         self._maybe_roll(batch.size_in_bytes)
-        self.active_segment.append(batch)
+        self._storage.append(batch)
+        self.epochs.assign(batch.partition_leader_epoch, batch.base_offset)
         if batch.producer_id >= 0 and batch.base_sequence >= 0:
             self.producer_state.record(batch.producer_id, batch.producer_epoch,
                                        batch.base_sequence, batch.last_sequence,
                                        batch.base_offset, batch.last_offset)
 
     def _maybe_roll(self, incoming_bytes: int) -> None:
-        active = self.active_segment
-        if not active.batches:
-            active.created_ms = self._now_ms()
+        active = self._storage.active_segment()
+        if active.empty:
             return
         segment_bytes, segment_ms = self.config["segment.bytes"], self.config["segment.ms"]
         age_ms = self._now_ms() - active.created_ms
@@ -129,10 +159,9 @@ class PartitionLog:
             return
         self.roll(why)
 
-    def roll(self, why: str = "asked to") -> LogSegment:
+    def roll(self, why: str = "asked to") -> SegmentInfo:
         """Close the active segment and open a new one at the log end offset."""
-        new = LogSegment(self.log_end_offset, self._now_ms())
-        self.segments.append(new)
+        new = self._storage.roll()
         self._emit("segment.rolled", f"{self.name} rolled a new segment at offset "
                    f"{new.base_offset}: {why}", topic=self.topic, partition=self.partition,
                    base_offset=new.base_offset)
@@ -155,64 +184,56 @@ class PartitionLog:
         returned whole (Kafka's rule, so a large batch can never block a consumer)."""
         self.check_offset(offset)
         upper = self.high_watermark if upper_offset is None else upper_offset
-        out: list[RecordBatch] = []
-        total = 0
-        for segment in self._segments_from(offset):
-            position = max(segment.position_of(offset), 0)
-            for batch in segment.batches[position:]:
-                if batch.base_offset >= upper or batch.last_offset < offset:
-                    if batch.base_offset >= upper:
-                        return out
-                    continue
-                total += batch.size_in_bytes
-                if out and total > max_bytes:
-                    return out
-                out.append(batch)
-        return out
-
-    def _segments_from(self, offset: int) -> list[LogSegment]:
-        for i in range(len(self.segments) - 1, -1, -1):
-            if self.segments[i].base_offset <= offset:
-                return self.segments[i:]
-        return self.segments
+        return self._storage.read(offset, max_bytes, upper)
 
     def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record with timestamp >= ``timestamp_ms`` below the
         high watermark, or None (Kafka's ListOffsets by time)."""
-        for segment in self.segments:
-            position = segment.time_index.first_position_at_or_after(timestamp_ms)
-            if position is None:
-                continue
-            for batch in segment.batches[position:]:
-                if batch.base_offset >= self.high_watermark:
-                    return None
-                for record in batch.records:
-                    offset = batch.base_offset + record.offset_delta
-                    if record.timestamp >= timestamp_ms and offset >= self.log_start_offset:
-                        return offset, record.timestamp
-        return None
+        found = self._storage.find_offset_by_timestamp(timestamp_ms, self.log_start_offset)
+        return found if found is not None and found[0] < self.high_watermark else None
 
     # --- removal -------------------------------------------------------------------------------
+    def maybe_increment_log_start_offset(self, offset: int) -> bool:
+        """Kafka's ``maybeIncrementLogStartOffset``: move the log start offset forward to
+        ``offset`` (DeleteRecords on a leader, a follower following its leader, retention);
+        True if it moved. Never past the high watermark (OffsetOutOfRangeError); the records
+        below it can no longer be read, and their segments go at the next retention check.
+        Leader epochs that started below it now start at it."""
+        if offset > self.high_watermark:
+            raise OffsetOutOfRangeError(
+                f"Cannot move the log start offset of {self.name} to {offset}: it is beyond the "
+                f"high watermark {self.high_watermark}; records from {self.high_watermark} on "
+                f"are not committed yet. Allowed: {self.log_start_offset}..{self.high_watermark}"
+                f" (-1 means the high watermark)")
+        if offset <= self.log_start_offset:
+            return False
+        self._storage.advance_log_start_offset(offset)
+        self.epochs.truncate_from_start(offset)
+        return True
+
     def delete_oldest_segments(self, count: int, why: str) -> int:
         """Delete the ``count`` oldest segments (retention); returns records removed.
 
         Only segments wholly below the high watermark go; if that includes the active segment a
         fresh one is rolled first, as Kafka does.
         """
-        count = min(count, len(self.segments))
-        while count and self.segments[count - 1].next_offset > self.high_watermark:
+        segments = self._storage.segments()
+        count = min(count, len(segments))
+        while count and segments[count - 1].next_offset > self.high_watermark:
             count -= 1
         if not count:
             return 0
-        if count == len(self.segments):
+        if count == len(segments):
             self.roll("retention deletes every segment")
-        doomed, self.segments = self.segments[:count], self.segments[count:]
-        removed = sum(s.record_count for s in doomed)
         old_start = self.log_start_offset
-        self.log_start_offset = max(self.log_start_offset, self.segments[0].base_offset)
+        doomed = self._storage.delete_oldest_segments(count)
+        self.epochs.truncate_from_start(self.log_start_offset)
+        removed = sum(s.record_count for s in doomed)
+        start = self.log_start_offset
+        moved = f"{old_start} -> {start}" if start != old_start else f"stays {start}"
         self._emit("retention.deleted",
                    f"{self.name} deleted {count} segment(s) with {removed} record(s): {why}; "
-                   f"log start offset {old_start} -> {self.log_start_offset}",
+                   f"log start offset {moved}",
                    topic=self.topic, partition=self.partition, segments=count, records=removed,
                    log_start_offset=self.log_start_offset)
         return removed
@@ -228,13 +249,7 @@ class PartitionLog:
         if offset < self.log_start_offset:
             self.truncate_fully_and_start_at(offset)
             return
-        while len(self.segments) > 1 and self.segments[-1].base_offset >= offset:
-            self.segments.pop()
-        active = self.active_segment
-        position = active.position_of(offset)
-        if position >= 0 and active.batches[position].last_offset < offset:
-            position += 1  # that batch ends before ``offset``: it stays
-        active.truncate_from(max(position, 0))
+        self._storage.truncate_to(offset)
         self.high_watermark = min(self.high_watermark, self.log_end_offset)
         self.epochs.truncate_from_end(self.log_end_offset)
         self._forget_producer_batches_from(self.log_end_offset)
@@ -258,12 +273,12 @@ class PartitionLog:
     def truncate_fully_and_start_at(self, offset: int) -> None:
         """Drop every record and start again, empty, at ``offset`` (Kafka's
         ``truncateFullyAndStartAt``: a follower whose leader deleted what it needs next)."""
-        self.segments = [LogSegment(offset, self._now_ms())]
-        self.log_start_offset = self.high_watermark = offset
+        self._storage.truncate_fully_and_start_at(offset)
+        self.high_watermark = offset
         self.epochs = LeaderEpochCache()
         self.producer_state = ProducerStateManager(self.name)
 
     def __repr__(self) -> str:
         return (f"PartitionLog({self.name}: log_start_offset={self.log_start_offset}, "
                 f"high_watermark={self.high_watermark}, log_end_offset={self.log_end_offset}, "
-                f"segments={len(self.segments)})")
+                f"segments={len(self.segments())})")

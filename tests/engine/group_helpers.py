@@ -9,6 +9,13 @@ from __future__ import annotations
 from kafka.protocol.consumer.metadata import ConsumerProtocolAssignment
 
 from kafkalab import Cluster, KafkaConsumer, KafkaProducer, TopicPartition
+from kafkalab.api.base import error_from
+from kafkalab.api.messages.groups import (
+    OffsetCommitRequest,
+    OffsetCommitRequestPartition,
+    OffsetCommitRequestTopic,
+)
+from kafkalab.client.transport import transport_for
 
 
 def produce(cluster: Cluster, topic: str, count: int, partitions: int | None = None,
@@ -116,3 +123,55 @@ def events_since(cluster: Cluster, mark: int, kind: str) -> list:
     """Events of ``kind`` (or its sub-kinds) emitted after ``len(cluster.events)`` was ``mark``."""
     return [e for e in list(cluster.events)[mark:]
             if e.kind == kind or e.kind.startswith(kind + ".")]
+
+
+# --- requests to a group's coordinator, as a client sends them ---------------------------------
+def coordinator(cluster: Cluster, group: str = "email-service") -> int:
+    """The broker coordinating ``group`` (FindCoordinator's answer)."""
+    return cluster.group_coordinator.coordinator_of(group)
+
+
+COORDINATOR = "coordinator"
+
+
+def _node(cluster: Cluster, request, node):
+    """``node``, or for COORDINATOR that of the (first) group the request names."""
+    if node != COORDINATOR:
+        return node
+    group = getattr(request, "group_id", None) or (
+        getattr(request, "groups", None) or request.groups_names)[0]
+    return coordinator(cluster, group)
+
+
+def call(cluster: Cluster, request, node=COORDINATOR):
+    """A request answered at once by broker ``node`` (default: the coordinator of the
+    request's group; None: any broker): the response."""
+    return transport_for(cluster.bootstrap_servers).call(_node(cluster, request, node), request)
+
+
+def ask(cluster: Cluster, request, node=COORDINATOR, ms: int = 10):
+    """A request sent to broker ``node`` (default: the coordinator of the request's group;
+    None: any broker) and answered within ``ms`` of simulated time: the response (or the
+    transport's error)."""
+    answers: list = []
+    transport_for(cluster.bootstrap_servers).send(_node(cluster, request, node), request,
+                                                  answers.append)
+    cluster.advance(ms=ms)
+    [answer] = answers
+    return answer
+
+
+def commit_request(group: str, offsets: dict, generation: int = -1,
+                   member_id: str = "") -> OffsetCommitRequest:
+    """OffsetCommit of ``{TopicPartition: offset}`` (from outside the group by default)."""
+    topics: dict = {}
+    for tp, offset in offsets.items():
+        topics.setdefault(tp.topic, []).append(OffsetCommitRequestPartition(tp.partition, offset))
+    return OffsetCommitRequest(group, tuple(OffsetCommitRequestTopic(t, tuple(ps))
+                                            for t, ps in topics.items()), generation, member_id)
+
+
+def commit_errors(response) -> list:
+    """The errors of an OffsetCommit response, one per partition (None: stored)."""
+    return [error_from(p.error_code, p.error_message)
+            for t in response.topics for p in t.partitions]

@@ -16,6 +16,7 @@ from kafkalab.admin import (
 )
 from kafkalab.errors import (
     InvalidConfigurationError,
+    KafkaConnectionError,
     InvalidPartitionsError,
     InvalidReplicationFactorError,
     InvalidReplicationAssignmentError,
@@ -113,10 +114,14 @@ def test_refused_creates_raise_kafkas_errors_and_change_nothing(admin, cluster3,
     assert snapshot(cluster3) == before
 
 
-def test_a_refused_topic_in_a_list_stops_at_the_refusal(admin, cluster3):
+def test_each_topic_in_a_list_is_created_or_refused_on_its_own(admin, cluster3):
+    """As Kafka's CreateTopics: the refusal of one topic does not stop the others."""
     with pytest.raises(InvalidTopicError):
         admin.create_topics([NewTopic("a", 1, 1), NewTopic("b!", 1, 1), NewTopic("c", 1, 1)])
-    assert "b!" not in cluster3.topics and "c" not in cluster3.topics
+    assert sorted(cluster3.topics) == ["a", "c"]
+    result = admin.create_topics([NewTopic("a", 1, 1), NewTopic("d", 1, 1)], raise_errors=False)
+    assert [(t["name"], t["error_code"]) for t in result["topics"]] == [
+        ("a", TopicAlreadyExistsError.errno), ("d", 0)]
 
 
 # --- delete, list, describe -----------------------------------------------------------------------
@@ -170,6 +175,21 @@ def test_describe_topics_like_kafka_topics_describe(admin, cluster3):
         admin.describe_topics(["nope"])
 
 
+def test_describe_topics_shows_the_replicas_of_a_stopped_broker_offline(admin, cluster3):
+    admin.create_topics([NewTopic("orders", 1, 3)])
+    cluster3.kill_broker(2)
+    [partition] = admin.describe_topics(["orders"])[0]["partitions"]
+    assert partition["offline_replicas"] == [2]
+
+
+def test_the_admin_client_needs_a_broker_it_can_reach(admin, cluster3):
+    for broker in (1, 2, 3):
+        cluster3.kill_broker(broker)
+    with pytest.raises(KafkaConnectionError, match="no broker can be reached"):
+        admin.create_topics(["orders"])
+    assert "orders" not in cluster3.topics
+
+
 def test_describe_cluster(admin, cluster3):
     described = admin.describe_cluster()
     assert described["brokers"] == [   # kafka-python's DescribeCluster field names
@@ -219,6 +239,16 @@ def test_create_partitions_validate_only_adds_nothing(admin, cluster3):
     assert len(cluster3.topic("orders").partitions) == 3
     with pytest.raises(UnknownTopicOrPartitionError):
         admin.create_partitions({"nope": 6}, validate_only=True)
+
+
+def test_create_partitions_with_an_assignment(admin, cluster3):
+    """kafka-topics --alter --partitions 4 --replica-assignment ...: the new ones placed by hand"""
+    admin.create_topics([NewTopic("orders", 2, 2)])
+    admin.create_partitions({"orders": {"count": 4, "assignments": [[3, 1], [1, 2]]}})
+    assert [p.replicas for p in cluster3.topic("orders").partitions][2:] == [[3, 1], [1, 2]]
+    with pytest.raises(InvalidReplicationAssignmentError, match="but 1 assignment"):
+        admin.create_partitions({"orders": NewPartitions(6, [[1, 2]])})
+    assert len(cluster3.topic("orders").partitions) == 4
 
 
 # --- configs -------------------------------------------------------------------------------------
@@ -309,3 +339,54 @@ def test_broker_configs_are_described_but_not_altered(admin, cluster3):
     with pytest.raises(InvalidRequestError, match="broker configs are fixed"):
         admin.alter_configs([ConfigResource(ConfigResourceType.BROKER, "1",
                                             {"num.partitions": "3"})])
+
+
+def test_describe_configs_filters_as_kafka_python_does():
+    from kafkalab import Cluster
+
+    cluster = Cluster(brokers=2, config={"log.retention.ms": "3600000"})
+    admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap_servers)
+    admin.create_topics([NewTopic("orders", 1, 1, topic_configs={"segment.bytes": 1048576})])
+    orders = topic_resource("orders")
+    # a value from the brokers' static config is not "modified" (kafka-python's filter)
+    assert list(admin.describe_configs([orders])["topic"]["orders"]) == ["segment.bytes"]
+    static = admin.describe_configs([orders], config_filter="static")["topic"]["orders"]
+    assert list(static) == ["retention.ms"]
+    # broker configs are read-only here, so none of them is "dynamic"
+    broker = ConfigResource(ConfigResourceType.BROKER, "2")
+    assert admin.describe_configs([broker], config_filter="dynamic") == {"broker": {"2": {}}}
+    assert list(admin.describe_configs([broker])["broker"]["2"]) == []
+    with pytest.raises(ValueError, match="Unrecognized ConfigFilterType: changed"):
+        admin.describe_configs([orders], config_filter="changed")
+
+
+def test_describe_configs_with_synonyms(admin, cluster3):
+    admin.create_topics([NewTopic("orders", 1, 1, topic_configs={"retention.ms": "1000"})])
+    described = admin.describe_configs([topic_resource("orders", ["retention.ms"])],
+                                       include_synonyms=True)
+    assert described["topic"]["orders"]["retention.ms"]["synonyms"] == [
+        {"name": "retention.ms", "value": "1000", "source": "DYNAMIC_TOPIC_CONFIG"},
+        {"name": "log.retention.ms", "value": "604800000", "source": "DEFAULT_CONFIG"}]
+
+
+def test_alter_configs_appends_to_and_subtracts_from_a_list(admin, cluster3):
+    admin.create_topics(["profiles"])
+    with pytest.warns(UserWarning, match="compaction is not enforced yet"):
+        admin.alter_configs([topic_resource("profiles", {
+            "cleanup.policy": (AlterConfigOp.APPEND, "compact")})])
+    assert cluster3.topic("profiles").config["cleanup.policy"] == ["delete", "compact"]
+    admin.alter_configs([topic_resource("profiles", {"cleanup.policy": ("SUBTRACT", "delete")})])
+    assert cluster3.topic("profiles").config["cleanup.policy"] == ["compact"]
+
+
+def test_alter_configs_not_incremental_keeps_the_other_changed_configs(admin, cluster3):
+    """AlterConfigs replaces all of a topic's configs; kafka-python first adds the ones that
+    were changed before, so only the named config changes."""
+    admin.create_topics([NewTopic("orders", 1, 1, topic_configs={"retention.ms": "1000"})])
+    assert admin.alter_configs([topic_resource("orders", {"segment.bytes": "1048576"})],
+                               incremental=False) == {"topic": {"orders": "OK"}}
+    assert cluster3.topic("orders").config.overrides == {"retention.ms": 1000,
+                                                         "segment.bytes": 1048576}
+    with pytest.raises(ValueError, match="does not support operation DELETE"):
+        admin.alter_configs([topic_resource("orders", {"retention.ms": ("DELETE", None)})],
+                            incremental=False)

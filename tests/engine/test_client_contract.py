@@ -108,13 +108,17 @@ def test_a_waiting_poll_notices_the_subscribed_topic_appear(cluster):
 
 
 def test_a_consumer_without_group_is_assigned_a_topic_once_it_exists(cluster):
+    """As kafka-python: the metadata is asked again for a missing subscribed topic every
+    retry_backoff_ms (100 ms), and an idle poll looks again that often."""
     consumer = consumer_for(cluster, "later", allow_auto_create_topics=False)
     assert consumer.poll(timeout_ms=100) == {} and consumer.assignment() == set()
     cluster.create_topic("later", partitions=2)
     producer_for(cluster).send("later", value=b"hello", partition=1).get(timeout=10)
+    started = cluster.now_ms()
+    records = consumer.poll(timeout_ms=5000)
+    assert [r.value for r in records[TopicPartition("later", 1)]] == [b"hello"]
+    assert cluster.now_ms() - started <= 100
     assert consumer.assignment() == {TopicPartition("later", 0), TopicPartition("later", 1)}
-    assert [r.value for r in consumer.poll(timeout_ms=100)[TopicPartition("later", 1)]] == \
-        [b"hello"]
 
 
 # --- 2. a DefaultPartitioner subclass is a partitioner like any other ------------------------------

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from kafkalab import Cluster, Deserializer, KafkaConsumer, KafkaProducer, TopicPartition
+from kafkalab.client.transport import InProcessTransport
 from kafkalab.errors import (
     IllegalStateError,
-    KafkaConfigurationError,
+    KafkaTimeoutError,
     NoOffsetForPartitionError,
     OffsetOutOfRangeError,
 )
@@ -346,8 +347,8 @@ def test_offsets_for_times(cluster):
         produce(cluster, {0: [f"minute {i}"]})
         cluster.advance(minutes=1)
     consumer = consumer_for(cluster)
-    found = consumer.offsets_for_times({P0: start + 90_000})
-    assert found == {P0: OffsetAndTimestamp(2, start + 120_000 + 4, -1)}
+    found = consumer.offsets_for_times({P0: start + 90_000})   # with the leader epoch
+    assert found == {P0: OffsetAndTimestamp(2, start + 120_000 + 4, 0)}
     assert consumer.offsets_for_times({P0: start + 3_600_000}) == {P0: None}
     with pytest.raises(ValueError, match="cannot be negative"):
         consumer.offsets_for_times({P0: -5})
@@ -394,6 +395,93 @@ def test_metrics_report_lag(orders):
     consumer.seek(P0, 0)
     assert consumer.metrics()["consumer-fetch-manager-metrics"]["records-lag-max"] == 5
     assert {"records-consumed-rate", "fetch-latency-avg", "fetch-latency-max"} <= set(metrics)
+
+
+# --- leadership moves --------------------------------------------------------------------------
+
+
+def requests_sent(monkeypatch) -> list[tuple[str, int | None]]:
+    """(Kafka API, broker) of every request clients ``call`` through the transport from now
+    on (None: any broker)."""
+    sent = []
+    call = InProcessTransport.call
+
+    def recording(self, node_id, request):
+        sent.append((request.API_NAME, node_id))
+        return call(self, node_id, request)
+    monkeypatch.setattr(InProcessTransport, "call", recording)
+    return sent
+
+
+def read_until_quiet(consumer: KafkaConsumer, timeout_ms: int = 100) -> list[ConsumerRecord]:
+    records = []
+    while got := consumer.poll(timeout_ms=timeout_ms).get(P0):
+        records += got
+    return records
+
+
+def test_the_leader_moves_while_consuming_and_the_consumer_follows_it(cluster3, monkeypatch):
+    cluster3.create_topic("orders", replica_assignment={0: [1, 2, 3]})
+    produce(cluster3, {0: [f"v{i}" for i in range(6)]}, acks="all")
+    consumer = consumer_for(cluster3, auto_offset_reset="earliest", max_poll_records=4)
+    consumer.assign([P0])
+    first = consumer.poll(timeout_ms=100)[P0]       # fetched from broker 1, two still buffered
+    cluster3.shutdown_broker(1)                     # leadership moves to broker 2 (epoch 1)
+    cluster3.restart_broker(1)                      # back, as a follower
+    produce(cluster3, {0: [f"v{i}" for i in range(6, 9)]}, acks="all")
+    sent = requests_sent(monkeypatch)
+    rest = read_until_quiet(consumer)
+    assert [r.offset for r in first + rest] == list(range(9))   # nothing skipped or repeated
+    assert values(first + rest) == [f"v{i}" for i in range(9)]
+    assert [r.leader_epoch for r in rest] == [0, 0, 1, 1, 1]
+    # broker 1 answers that the leader epoch moved on: the consumer asks for metadata, then
+    # fetches from the new leader at the same position
+    assert sent[:3] == [("Fetch", 1), ("Metadata", None), ("Fetch", 2)]
+
+
+def test_a_consumer_rides_out_its_leader_crashing(cluster3, monkeypatch):
+    cluster3.create_topic("orders", replica_assignment={0: [1, 2, 3]})
+    produce(cluster3, {0: ["before"]}, acks="all")
+    consumer = consumer_for(cluster3, auto_offset_reset="earliest")
+    consumer.assign([P0])
+    assert values(read_until_quiet(consumer)) == ["before"]
+    cluster3.kill_broker(1)                         # no answer until the controller fences it
+    produce(cluster3, {0: ["after"]}, acks="all")   # the producer waits out the failover
+    assert cluster3.partition("orders", 0).leader == 2
+    sent = requests_sent(monkeypatch)
+    records = read_until_quiet(consumer)
+    assert [(r.offset, r.value) for r in records] == [(1, b"after")]
+    # the fetch to broker 1 fails to connect: the consumer asks who leads now
+    assert sent[:3] == [("Fetch", 1), ("Metadata", None), ("Fetch", 2)]
+
+
+def test_without_a_leader_offsets_wait_and_lookups_time_out_as_kafka_python(cluster3):
+    cluster3.create_topic("orders", replica_assignment={0: [1]})
+    produce(cluster3, {0: ["kept"]}, acks="all")
+    consumer = consumer_for(cluster3, auto_offset_reset="earliest")
+    consumer.assign([P0])
+    cluster3.kill_broker(1)                         # its only replica: nobody can answer
+    start = cluster3.now_ms()
+    with pytest.raises(KafkaTimeoutError, match=r"in 1000 ms: no leader of .*orders"):
+        consumer.beginning_offsets([P0], timeout_ms=1000)
+    assert cluster3.now_ms() - start == 1000        # asked again every retry_backoff_ms
+    assert consumer.poll(timeout_ms=500) == {}      # the reset waits for a leader: no error
+    assert consumer.known_positions() == {}
+    assert cluster3.events.of_kind("consumer.offset_reset") == []
+    cluster3.restart_broker(1)
+    assert values(consumer.poll(timeout_ms=1000)[P0]) == ["kept"]
+    [reset] = cluster3.events.of_kind("consumer.offset_reset")
+    assert reset.text == "consumer reset orders-0 to offset 0 (earliest): no position yet"
+
+
+def test_commit_async_without_a_group_fails_its_future_a_round_trip_later(orders):
+    consumer = consumer_for(orders)
+    calls = []
+    future = consumer.commit_async({P0: 1}, callback=lambda o, e: calls.append(e))
+    assert not future.is_done
+    orders.advance(ms=2)
+    assert isinstance(future.exception, IllegalStateError)
+    assert "requires a group_id" in str(future.exception) and calls == [future.exception]
 
 
 def test_unknown_topic_is_created_on_subscribe_when_the_broker_allows():

@@ -6,11 +6,18 @@ and retry — as Kafka and kafka-python do.
 from __future__ import annotations
 
 import pytest
-from group_helpers import member, poll_all, produce, settle
+from group_helpers import ask, member, poll_all, produce, settle
 
 from kafkalab import Cluster, KafkaConsumer, TopicPartition
+from kafkalab.api.base import error_from
+from kafkalab.api.messages.groups import (
+    FindCoordinatorRequest,
+    HeartbeatRequest,
+    JoinGroupRequest,
+    JoinGroupRequestProtocol,
+    SyncGroupRequest,
+)
 from kafkalab.coordinator import offsets_topic as ot
-from kafkalab.coordinator.group_coordinator import GroupCoordinator
 from kafkalab.errors import (
     CoordinatorNotAvailableError,
     KafkaTimeoutError,
@@ -33,12 +40,8 @@ def make_cluster(offsets_rf: int, **config) -> Cluster:
     return cluster
 
 
-def ask(cluster: Cluster, node, api: str, **request):
-    """One request to broker ``node``'s coordinator, answered through simulated time."""
-    answers = []
-    cluster.group_coordinator.send(node, api, answers.append, **request)
-    cluster.advance(ms=10)
-    return answers[0]
+def error_of(response):
+    return error_from(response.error_code, response.error_message)
 
 
 @pytest.mark.parametrize("offsets_rf", [2, 3])
@@ -128,15 +131,15 @@ def test_the_new_leader_rebuilds_the_group_by_replaying_the_partition():
     [loaded] = [e for e in cluster.events if e.kind == "group.coordinator_loaded"
                 and e.data["broker"] == new_leader]
     assert GROUP in loaded.data["groups"]
-    coordinator = cluster.group_coordinator.on_broker(new_leader)
-    rebuilt = coordinator.groups[GROUP]
+    machine, _ = cluster.group_coordinator.on_broker(new_leader).machine_for(GROUP)
+    rebuilt = machine.groups[GROUP]
     assert rebuilt is not old
     assert (rebuilt.generation, rebuilt.state.value, rebuilt.leader_id, rebuilt.protocol,
             rebuilt.protocol_type) == (old.generation, "Stable", old.leader_id, old.protocol,
                                        "consumer")
     assert {m: x.assignment for m, x in rebuilt.members.items()} == \
         {m: x.assignment for m, x in old.members.items()}
-    assert coordinator.fetch_offsets(GROUP) == {tp: cluster.group_coordinator.fetch_offsets(
+    assert machine.offsets.fetch(GROUP) == {tp: cluster.group_coordinator.fetch_offsets(
         GROUP)[tp] for tp in a.assignment()}
     cluster.close()
 
@@ -150,12 +153,10 @@ def test_the_old_coordinator_answers_not_coordinator_and_clients_rediscover():
     p = offsets_partition(cluster)
     other = next(b for b in p.isr if b != old_leader)
     cluster.controller.elect_leader(p, p.isr, "test: move the coordinator", preferred=other)
-    answer = ask(cluster, old_leader, "heartbeat", group_id=GROUP,
-                 generation=meta.generation_id, member_id=meta.member_id)
-    assert isinstance(answer.error, NotCoordinatorError)
-    assert ask(cluster, None, "find_coordinator", group_id=GROUP).node_id == other
-    assert ask(cluster, other, "heartbeat", group_id=GROUP, generation=meta.generation_id,
-               member_id=meta.member_id).error is None     # same member, same generation
+    heartbeat = HeartbeatRequest(GROUP, meta.generation_id, meta.member_id)
+    assert isinstance(error_of(ask(cluster, heartbeat, old_leader)), NotCoordinatorError)
+    assert ask(cluster, FindCoordinatorRequest(GROUP), None).node_id == other
+    assert error_of(ask(cluster, heartbeat, other)) is None    # same member, same generation
     c.commit({ORDERS[0]: 9})                        # the consumer rediscovers by itself
     assert c._group.coordinator_id == other
     assert cluster.group_coordinator.groups[GROUP].generation == meta.generation_id
@@ -168,8 +169,8 @@ def test_find_coordinator_is_not_available_while_the_partition_has_no_leader():
     settle(cluster, [c])
     cluster.kill_broker(offsets_partition(cluster).leader)
     cluster.advance(seconds=20)
-    answer = ask(cluster, None, "find_coordinator", group_id=GROUP)
-    assert isinstance(answer.error, CoordinatorNotAvailableError)
+    answer = ask(cluster, FindCoordinatorRequest(GROUP), None)
+    assert isinstance(error_of(answer), CoordinatorNotAvailableError)
     cluster.close()
 
 
@@ -193,7 +194,7 @@ def test_a_failed_assignment_store_reaches_every_waiting_member_and_they_rejoin(
     assert group.state.value != "Stable"
     assert any(e.kind == "group.assignment_not_stored" for e in cluster.events)
     assert a.assignment() == b.assignment() == set()
-    assert all(m.sync_callback is None for m in group.members.values())  # all answered
+    assert all(m.awaiting_sync is None for m in group.members.values())  # all answered
     cluster.faults.crash_consumer(crashing)
     cluster.restart_broker(follower)
     settle(cluster, [a, b])
@@ -232,23 +233,16 @@ def test_a_single_broker_cluster_creates_the_offsets_topic_with_rf_1(cluster):
 
 
 def test_the_protocol_type_comes_from_the_join_request(cluster):
-    assert isinstance(cluster.group_coordinator, GroupCoordinator)
-    node = ask(cluster, None, "find_coordinator", group_id="connect-cluster").node_id
-    answers = []
-    cluster.group_coordinator.send(
-        node, "join_group", answers.append, group_id="connect-cluster", member_id="",
-        group_instance_id=None, client_id="worker", session_timeout_ms=10_000,
-        rebalance_timeout_ms=10_000, protocols=[("default", b"")], protocol_type="connect")
-    cluster.advance(seconds=5)
-    [joined] = answers
-    assert joined.error is None
+    node = ask(cluster, FindCoordinatorRequest("connect-cluster"), None).node_id
+    joined = ask(cluster, JoinGroupRequest(
+        "connect-cluster", 10_000, 10_000, "", "connect",
+        (JoinGroupRequestProtocol("default", b""),), client_id="worker"), node, ms=5000)
+    assert error_of(joined) is None and joined.protocol_type == "connect"
     group = cluster.group_coordinator.groups["connect-cluster"]
     assert group.protocol_type == "connect"
-    answers = []
-    cluster.group_coordinator.send(node, "sync_group", answers.append,
-                                   group_id="connect-cluster", generation=joined.generation,
-                                   member_id=joined.member_id, assignments={})
-    cluster.advance(ms=10)
+    synced = ask(cluster, SyncGroupRequest("connect-cluster", joined.generation_id,
+                                           joined.member_id), node)
+    assert error_of(synced) is None and synced.protocol_type == "connect"
     p = offsets_partition(cluster, "connect-cluster")
     [record] = [ot.decode(r.key, r.value) for b in p.leader_log.batches() for r in b.records]
     assert record.protocol_type == "connect"

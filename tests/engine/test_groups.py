@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import pytest
 from group_helpers import (
+    call,
+    commit_errors,
+    commit_request,
     drain,
     events_since,
     generation,
@@ -30,6 +33,8 @@ from kafkalab import (
     OffsetAndMetadata,
     TopicPartition,
 )
+from kafkalab.api.base import error_from
+from kafkalab.api.messages.groups import HeartbeatRequest, LeaveGroupRequest, MemberIdentity
 from kafkalab.errors import (
     CommitFailedError,
     FencedInstanceIdError,
@@ -194,6 +199,22 @@ def rebalance_reasons(cluster, mark) -> list[str]:
     return [e.data["reason"] for e in events_since(cluster, mark, "group.rebalance_started")]
 
 
+def drain_until_rebalanced(cluster, consumers, mark) -> dict:
+    """Poll every consumer (1 s at a time, for at most 10 minutes) until a rebalance started
+    after ``mark``, then drain; {consumer: [records read]}."""
+    got = {c: [] for c in consumers}
+    for _ in range(600):
+        if rebalance_reasons(cluster, mark):
+            break
+        for c, records in poll_all(consumers, 1, timeout_ms=1000).items():
+            got[c].extend(records)
+    else:
+        raise AssertionError("no rebalance within 10 minutes")
+    for c, records in drain(cluster, consumers).items():
+        got[c].extend(records)
+    return got
+
+
 def test_a_member_joining_triggers_a_rebalance(pair):
     cluster, a, b, log = pair
     mark = len(cluster.events)
@@ -252,7 +273,8 @@ def test_a_member_that_stops_polling_leaves_after_max_poll_interval(orders):
     poll_all([a], rounds=30, timeout_ms=1000)                  # b is "stuck processing"
     [removed] = events_since(orders, mark, "group.member_removed")
     assert removed.data["member"] == b_member
-    assert removed.time_ms == b_last_poll + 20_000
+    # b's LeaveGroup reaches the coordinator one network latency after the interval ran out
+    assert removed.time_ms == b_last_poll + 20_000 + orders.network_latency_ms
     assert "max_poll_interval_ms=20000" in removed.text
     assert a.assignment() == set(ORDERS)                       # a took over the partitions
     assert generation(orders, "email-service") == 2
@@ -297,6 +319,7 @@ def test_a_subscription_change_triggers_a_rebalance(pair):
 
 
 def test_a_pattern_subscription_picks_up_a_new_topic(orders):
+    """At the members' next refresh of every topic's metadata (metadata_max_age_ms)."""
     a = member(orders, client_id="a")
     b = member(orders, client_id="b")
     for c in (a, b):
@@ -305,7 +328,7 @@ def test_a_pattern_subscription_picks_up_a_new_topic(orders):
     mark = len(orders.events)
     orders.create_topic("orders-eu", partitions=2)
     produce(orders, "orders-eu", 4)
-    got = drain(orders, [a, b])
+    got = drain_until_rebalanced(orders, [a, b], mark)
     assert len(rebalance_reasons(orders, mark)) == 1
     assert generation(orders, "email-service") == 2
     assigned = a.assignment() | b.assignment()
@@ -315,12 +338,17 @@ def test_a_pattern_subscription_picks_up_a_new_topic(orders):
 
 
 def test_partitions_added_to_a_subscribed_topic_trigger_a_rebalance(pair):
+    """As in Kafka, the members see the new partition at their next metadata refresh:
+    metadata_max_age_ms (5 minutes) after the last one."""
     cluster, a, b, log = pair
     mark = len(cluster.events)
     KafkaAdminClient(bootstrap_servers=cluster.bootstrap_servers).create_partitions(
         {"orders": 4})
     produce(cluster, "orders", 4, start=100)                   # one lands on the new partition
-    got = drain(cluster, [a, b])
+    got = poll_all([a, b], rounds=30, timeout_ms=1000)
+    assert not rebalance_reasons(cluster, mark)                # not yet: metadata is cached
+    for c, records in drain_until_rebalanced(cluster, [a, b], mark).items():
+        got[c].extend(records)
     assert len(rebalance_reasons(cluster, mark)) == 1
     assert generation(cluster, "email-service") == 2
     assert a.assignment() | b.assignment() == {TopicPartition("orders", p) for p in range(4)}
@@ -336,7 +364,9 @@ def test_a_member_removed_while_it_waits_to_join_is_told_so(orders):
     b.poll(timeout_ms=10)                                      # b's JoinGroup is now waiting
     b_member = orders.group_coordinator.groups["email-service"].members
     [b_id] = [m for m in b_member if m.startswith("b-")]
-    orders.group_coordinator.leave_group("email-service", b_id, "removed by the test")
+    left = call(orders, LeaveGroupRequest("email-service", (
+        MemberIdentity(b_id, None, "removed by the test"),)))
+    assert left.error_code == 0 and [m.error_code for m in left.members] == [0]
     settle(orders, [a, b])
     assert b.group_metadata().member_id not in ("", b_id) and len(b.assignment()) == 1
 
@@ -386,8 +416,9 @@ def test_the_old_instance_of_a_replaced_static_member_is_fenced(orders):
     with pytest.raises(FencedInstanceIdError, match="newer instance"):
         for _ in range(5):                     # its next heartbeat learns it, poll raises
             a.poll(timeout_ms=1000)
-    error = orders.group_coordinator.heartbeat("email-service", generation(orders), zombie_id)
-    assert isinstance(error, FencedInstanceIdError)
+    answer = call(orders, HeartbeatRequest("email-service", generation(orders), zombie_id))
+    assert isinstance(error_from(answer.error_code, answer.error_message),
+                      FencedInstanceIdError)
 
 
 # --- commits -----------------------------------------------------------------------------------
@@ -489,23 +520,22 @@ def test_commit_of_a_member_kicked_out_of_a_live_group_fails(pair):
 
 def test_commits_from_an_older_generation_are_refused(pair):
     cluster, a, b, log = pair
-    coordinator = cluster.group_coordinator
     a_id = a.group_metadata().member_id
     a.commit({ORDERS[0]: 1})
     c = member(cluster, "orders", client_id="c")
     settle(cluster, [a, b, c])
     assert generation(cluster, "email-service") == 2
     mark = len(cluster.events)
-    with pytest.raises(IllegalGenerationError, match="generation 1, but group email-service "
-                                                     "is at generation 2"):
-        coordinator.commit_offsets("email-service", 1, a_id, {ORDERS[0]: OffsetAndMetadata(
-            7, "", -1)})
+    [error] = commit_errors(call(cluster, commit_request("email-service", {ORDERS[0]: 7}, 1,
+                                                         a_id)))
+    assert isinstance(error, IllegalGenerationError)
+    assert "generation 1, but group email-service is at generation 2" in str(error)
     assert a.committed(ORDERS[0]) == 1
     [rejected] = events_since(cluster, mark, "group.commit_rejected")
     assert "IllegalGenerationError" in rejected.text
-    with pytest.raises(UnknownMemberIdError):
-        coordinator.commit_offsets("email-service", 2, "somebody", {ORDERS[0]:
-                                                                    OffsetAndMetadata(7, "", -1)})
+    [error] = commit_errors(call(cluster, commit_request("email-service", {ORDERS[0]: 7}, 2,
+                                                         "somebody")))
+    assert isinstance(error, UnknownMemberIdError)
 
 
 def test_auto_offset_reset_applies_only_without_a_committed_offset(orders):
@@ -725,7 +755,8 @@ def test_waiting_inside_a_long_poll_is_not_a_missed_poll(orders):
     assert not events_since(orders, mark, "group")
     orders.advance(seconds=2)
     [removed] = events_since(orders, mark, "group.member_removed")
-    assert removed.time_ms == start + 600_000 + 60_000
+    # (its LeaveGroup takes one network latency to reach the coordinator)
+    assert removed.time_ms == start + 600_000 + 60_000 + orders.network_latency_ms
 
 
 def test_unsubscribe_leaves_the_group_and_subscribe_rejoins(pair):

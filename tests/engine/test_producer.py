@@ -452,13 +452,27 @@ def test_negative_timestamps_are_refused_by_the_broker(cluster):
 def test_a_topic_deleted_under_lingering_records_fails_them_after_retries(cluster):
     cluster.create_topic("orders", partitions=2)
     producer = make_producer(cluster, linger_ms=100, delivery_timeout_ms=5000,
-                             request_timeout_ms=1000)
+                             request_timeout_ms=1000, allow_auto_create_topics=False)
     future = producer.send("orders", value=b"v")
     cluster.delete_topic("orders")
     with pytest.raises(kafka.errors.UnknownTopicOrPartitionError, match="'orders' does not exist"):
         future.get(timeout=60)
     assert 5000 <= cluster.now_ms() - cluster.events.of_kind("topic.deleted")[0].time_ms < 6000
+    assert "orders" not in cluster.topics
     producer.flush()   # nothing left to wait for, nothing raised into other calls
+
+
+def test_a_producer_that_may_auto_create_brings_a_deleted_topic_back(cluster):
+    """As with Kafka: the refused batch (UNKNOWN_TOPIC_OR_PARTITION) makes the producer ask
+    for the topic's metadata again, and that Metadata request auto-creates it."""
+    cluster.create_topic("orders", partitions=2)
+    producer = make_producer(cluster, linger_ms=100)
+    future = producer.send("orders", value=b"v", partition=0)
+    cluster.delete_topic("orders")
+    assert (future.get(timeout=10).partition, future.get().offset) == (0, 0)
+    assert [e.text for e in cluster.events.of_kind("topic.auto_created")] == [
+        "topic orders was auto-created because a client used it (auto.create.topics.enable=true)"]
+    assert len(cluster.topics["orders"].partitions) == 1   # num.partitions, not the old 2
 
 
 # --- lifecycle and metrics ------------------------------------------------------------------------

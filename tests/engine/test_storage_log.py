@@ -1,5 +1,8 @@
 """PartitionLog: segments, indexes, positions, reads and retention (Kafka's UnifiedLog/LocalLog).
 
+The log is read through its public seam only — positions, ``read``, ``batches()`` and the
+segment snapshots of ``segments()`` — so the tests hold for any storage backend.
+
 Scenarios from the lesson's "Offsets" and "Retention и Compaction" sections: offsets 0, 1, 2 ... per
 partition; a consumer reads from any offset still kept; after ``retention.ms`` whole old segments
 disappear and the log start offset moves forward.
@@ -17,6 +20,7 @@ from kafkalab.config import BrokerConfig, TopicConfig
 from kafkalab.errors import OffsetOutOfRangeError, RecordTooLargeError
 from kafkalab.record import Record, RecordBatch
 from kafkalab.storage import PartitionLog
+from kafkalab.storage.index import OffsetIndex
 from kafkalab.storage.retention import enforce_retention
 
 T0 = 1_767_225_600_000
@@ -56,7 +60,7 @@ def append(log: PartitionLog, batch: RecordBatch, commit: bool = True) -> int:
 def test_a_new_log_is_empty_at_offset_zero():
     log, _, _ = make_log()
     assert (log.log_start_offset, log.high_watermark, log.log_end_offset) == (0, 0, 0)
-    assert len(log.segments) == 1 and log.size_bytes == 0
+    assert len(log.segments()) == 1 and log.size_bytes == 0
 
 
 def test_offsets_are_assigned_densely_batch_after_batch():
@@ -87,9 +91,9 @@ def test_segments_roll_when_segment_bytes_would_be_exceeded():
     log, _, events = make_log(segment_bytes=3 * one)
     for _ in range(7):
         append(log, batch_of(1))
-    assert [s.base_offset for s in log.segments] == [0, 3, 6]
-    assert [len(s.batches) for s in log.segments] == [3, 3, 1]
-    assert all(s.size_bytes <= 3 * one for s in log.segments)
+    assert [s.base_offset for s in log.segments()] == [0, 3, 6]
+    assert [s.batch_count for s in log.segments()] == [3, 3, 1]
+    assert all(s.size_bytes <= 3 * one for s in log.segments())
     rolled = [(text, data) for kind, text, data in events if kind == "segment.rolled"]
     assert [d["base_offset"] for _, d in rolled] == [3, 6]
     assert f"would exceed segment.bytes={3 * one}" in rolled[0][0]
@@ -100,7 +104,7 @@ def test_a_batch_larger_than_segment_bytes_gets_a_segment_of_its_own():
     append(log, batch_of(1, value_size=10))
     append(log, batch_of(1, value_size=500))
     append(log, batch_of(1, value_size=10))
-    assert [s.base_offset for s in log.segments] == [0, 1, 2]
+    assert [s.base_offset for s in log.segments()] == [0, 1, 2]
 
 
 def test_segments_roll_by_segment_ms_in_simulated_time():
@@ -108,26 +112,27 @@ def test_segments_roll_by_segment_ms_in_simulated_time():
     append(log, batch_of(2))
     clock.advance_to(T0 + HOUR_MS - 1)
     append(log, batch_of(2))
-    assert len(log.segments) == 1
+    assert len(log.segments()) == 1
     clock.advance_to(T0 + HOUR_MS)
     append(log, batch_of(2))
-    assert [s.base_offset for s in log.segments] == [0, 4]
+    assert [s.base_offset for s in log.segments()] == [0, 4]
     assert "it is 1 h old >= segment.ms=3600000 (1 h)" in events[-1][1]
     # the new segment's age counts from its own first batch
     clock.advance_to(T0 + 2 * HOUR_MS - 1)
     append(log, batch_of(1))
-    assert len(log.segments) == 2
+    assert len(log.segments()) == 2
 
 
 def test_offset_index_finds_the_batch_holding_an_offset():
+    index = OffsetIndex()
+    for base in (0, 3, 6, 9):
+        index.append(base)
+    assert [index.position_of(o) for o in (0, 2, 3, 8, 11)] == [0, 0, 1, 2, 3]
+    assert index.position_of(-1) == -1
     log, _, _ = make_log(segment_bytes=4 * batch_of(3).size_in_bytes)
     for n in (3, 3, 3, 3, 3, 3):
         append(log, batch_of(n))
-    assert [s.base_offset for s in log.segments] == [0, 12]
-    first, second = log.segments
-    assert first.offset_index.base_offsets == [0, 3, 6, 9]
-    assert [first.position_of(o) for o in (0, 2, 3, 8, 11)] == [0, 0, 1, 2, 3]
-    assert second.position_of(14) == 0 and second.position_of(15) == 1
+    assert [(s.base_offset, s.batch_count) for s in log.segments()] == [(0, 4), (12, 2)]
     for offset in range(18):
         batch = log.read(offset, 1)[0]  # max_bytes=1: still one whole batch
         assert batch.base_offset <= offset <= batch.last_offset
@@ -146,7 +151,7 @@ def test_read_is_bounded_by_max_bytes_but_returns_at_least_one_batch():
     log, _, _ = make_log()
     for _ in range(4):
         append(log, batch_of(5, value_size=100))
-    size = log.segments[0].batches[0].size_in_bytes
+    size = next(log.batches()).size_in_bytes
     assert len(log.read(0, 1)) == 1
     assert len(log.read(0, size)) == 1
     assert len(log.read(0, 2 * size)) == 2
@@ -181,10 +186,10 @@ def test_truncate_to_removes_whole_batches_across_segments():
     log, _, _ = make_log(segment_bytes=2 * batch_of(2).size_in_bytes)
     for _ in range(5):
         append(log, batch_of(2))          # batches 0-1, 2-3 | 4-5, 6-7 | 8-9
-    assert [s.base_offset for s in log.segments] == [0, 4, 8]
+    assert [s.base_offset for s in log.segments()] == [0, 4, 8]
     log.truncate_to(6)                    # a follower truncating to its new leader's end
     assert log.log_end_offset == 6 and log.high_watermark == 6
-    assert [s.base_offset for s in log.segments] == [0, 4]
+    assert [s.base_offset for s in log.segments()] == [0, 4]
     assert append(log, batch_of(3)) == 6  # appends continue at the new end
     assert [b.base_offset for b in log.read(5, 10**6)] == [4, 6]
     assert log.offset_for_timestamp(T0) == (0, T0)
@@ -201,7 +206,7 @@ def test_offsets_for_times_uses_the_time_index():
     for i in range(6):  # batches at T0, T0+1000, ...; two records each
         append(log, RecordBatch([Record(0, T0 + 1000 * i, None, b"v", []),
                                  Record(1, T0 + 1000 * i + 10, None, b"v", [])]))
-    assert len(log.segments) == 3
+    assert len(log.segments()) == 3
     assert log.offset_for_timestamp(0) == (0, T0)
     assert log.offset_for_timestamp(T0 + 5) == (1, T0 + 10)
     assert log.offset_for_timestamp(T0 + 2500) == (6, T0 + 3000)
@@ -223,6 +228,47 @@ def test_a_refused_batch_leaves_the_log_unchanged():
     assert too_big.base_offset == 0  # not even the batch was touched
 
 
+# --- the log start offset (DeleteRecords) ------------------------------------------------------
+
+
+def test_the_log_start_offset_moves_forward_up_to_the_high_watermark_only():
+    log, _, _ = make_log(segment_bytes=2 * batch_of(2).size_in_bytes)
+    for epoch in (0, 0, 1, 1):                 # [0-1 2-3] [4-5 6-7]; epoch 1 from offset 4
+        log.append_as_leader(batch_of(2), leader_epoch=epoch)
+    log.high_watermark = 6
+    assert log.epochs.entries == [(0, 0), (1, 4)]
+    assert log.maybe_increment_log_start_offset(3)
+    assert not log.maybe_increment_log_start_offset(2)   # never backwards
+    assert log.log_start_offset == 3 and log.epochs.entries == [(0, 3), (1, 4)]
+    with pytest.raises(OffsetOutOfRangeError, match="beyond the high watermark 6"):
+        log.maybe_increment_log_start_offset(7)
+    assert log.log_start_offset == 3
+    # the batch 2-3 holds the log start offset: it stays whole, offset 2 is gone for readers
+    assert [b.base_offset for b in log.batches()] == [2, 4, 6]
+    assert log.record_count == 5
+    with pytest.raises(OffsetOutOfRangeError, match="log start offset 3"):
+        log.read(2, 1000)
+    assert log.read(3, 1000)[0].base_offset == 2
+    assert log.offset_for_timestamp(T0) == (3, T0)
+    assert log.maybe_increment_log_start_offset(5)
+    assert log.epochs.entries == [(1, 5)]
+
+
+def test_retention_deletes_the_segments_wholly_below_the_log_start_offset():
+    log, clock, events = make_log(segment_bytes=2 * batch_of(2).size_in_bytes)
+    for _ in range(5):
+        append(log, batch_of(2))               # [0-1 2-3] [4-5 6-7] [8-9]
+    log.maybe_increment_log_start_offset(5)
+    assert enforce_retention(log, clock.now_ms()) == 4
+    assert [s.base_offset for s in log.segments()] == [4, 8]
+    kind, text, _ = events[-1]
+    assert kind == "retention.deleted"
+    assert text == ("orders-0 deleted 1 segment(s) with 4 record(s): they hold only offsets "
+                    "below the log start offset 5 (records deleted by DeleteRecords); log start "
+                    "offset stays 5")
+    assert enforce_retention(log, clock.now_ms()) == 0   # 4-5 holds offset 5: it stays
+
+
 # --- retention ---------------------------------------------------------------------------------
 
 
@@ -234,7 +280,7 @@ def test_retention_by_time_deletes_whole_closed_segments():
     clock.advance_to(T0 + 2 * DAY_MS + 1)
     assert enforce_retention(log, clock.now_ms()) == 3   # day 0 is older than 2 days
     assert log.log_start_offset == 3
-    assert [s.base_offset for s in log.segments] == [3]
+    assert [s.base_offset for s in log.segments()] == [3]
     kind, text, data = events[-1]
     assert kind == "retention.deleted" and data["records"] == 3
     assert "older than retention.ms=172800000" in text and "log start offset 0 -> 3" in text
@@ -249,7 +295,7 @@ def test_retention_by_time_also_takes_the_active_segment_rolling_a_fresh_one():
     clock.advance_to(T0 + DAY_MS + 1)
     assert enforce_retention(log, clock.now_ms()) == 5
     assert (log.log_start_offset, log.high_watermark, log.log_end_offset) == (5, 5, 5)
-    assert len(log.segments) == 1 and not log.segments[0].batches
+    assert len(log.segments()) == 1 and log.segments()[0].empty
     assert append(log, batch_of(1)) == 5  # offsets never restart
 
 
@@ -266,7 +312,7 @@ def test_retention_by_bytes_keeps_at_least_retention_bytes():
     log, clock, events = make_log(segment_bytes=2 * size, retention_bytes=3 * size)
     for _ in range(10):
         append(log, batch_of(1, value_size=100))   # 5 segments of 2 batches
-    assert len(log.segments) == 5
+    assert len(log.segments()) == 5
     removed = enforce_retention(log, clock.now_ms())
     assert removed == 6
     assert log.size_bytes == 4 * size >= 3 * size
@@ -292,7 +338,7 @@ def test_a_week_of_retention_in_the_cluster(cluster):
         cluster.advance(days=1)
     p = cluster.topic("orders").partitions[0]
     assert (p.log_start_offset, p.log_end_offset) == (0, 12)
-    assert len(p.leader_log.segments) == 4
+    assert len(p.leader_log.segments()) == 4
     cluster.advance(days=3, hours=23)   # day 0's records are now a bit over 7 days old
     assert p.log_start_offset == 3
     cluster.advance(days=1)
@@ -321,8 +367,9 @@ def test_retention_bytes_in_the_cluster(cluster):
     log = p.leader_log
     assert log.size_bytes > 3000 and p.log_start_offset == 0
     cluster.advance(minutes=5)   # the next retention check
-    assert 3000 <= log.size_bytes < 3000 + log.segments[0].size_bytes
-    assert p.log_start_offset == log.segments[0].base_offset > 0
+    first = log.segments()[0]
+    assert 3000 <= log.size_bytes < 3000 + first.size_bytes
+    assert p.log_start_offset == first.base_offset > 0
     [deleted] = cluster.events.of_kind("retention.deleted")
     assert "retention.bytes=3000" in deleted.text
     assert f"log start offset 0 -> {p.log_start_offset}" in deleted.text
@@ -367,12 +414,15 @@ def test_property_offsets_dense_hw_below_leo_every_record_read_exactly_once(plan
     # offsets are dense and increase strictly, across batches and segments
     stored = [b.base_offset + r.offset_delta for b in log.batches() for r in b.records]
     assert stored == list(range(log.log_end_offset))
-    bases = [s.base_offset for s in log.segments]
+    segments = log.segments()
+    bases = [s.base_offset for s in segments]
     assert bases == sorted(set(bases)) and bases[0] == 0
-    for seg, nxt in zip(log.segments, log.segments[1:]):
+    for seg, nxt in zip(segments, segments[1:]):
         assert seg.next_offset == nxt.base_offset
-        assert seg.size_bytes == sum(b.size_in_bytes for b in seg.batches)
-    assert log.size_bytes == sum(b.size_in_bytes for b in log.batches())
+    assert sum(s.batch_count for s in segments) == len(list(log.batches()))
+    assert sum(s.record_count for s in segments) == log.record_count == log.log_end_offset
+    assert log.size_bytes == sum(s.size_bytes for s in segments) == sum(
+        b.size_in_bytes for b in log.batches())
 
     # paging with read() hands out every record exactly once, in offset order
     seen, offset = [], 0

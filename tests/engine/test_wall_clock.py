@@ -205,6 +205,7 @@ def test_cluster_close_wakes_a_blocked_get_and_poll_at_once(wall):
     consumer = KafkaConsumer(bootstrap_servers=wall.bootstrap_servers,
                              auto_offset_reset="latest")
     consumer.assign([TopicPartition("orders", 0)])
+    producer.partitions_for("orders")  # its metadata: send() does not wait for it then
     wall.kill_broker(1)  # nothing will answer: the record waits for delivery_timeout_ms
     future = producer.send("orders", b"never acknowledged")
     outcomes = {}
@@ -258,6 +259,7 @@ def test_consumer_close_from_another_thread_wakes_its_blocked_poll(wall):
 
 def test_producer_close_with_timeout_0_does_not_wait_and_fails_what_is_pending(wall):
     producer = KafkaProducer(bootstrap_servers=wall.bootstrap_servers)
+    producer.partitions_for("orders")  # its metadata: send() does not wait for it then
     wall.kill_broker(1)
     pending = producer.send("orders", b"unanswered")
     bounded(lambda: producer.close(timeout=0), timeout_s=1)

@@ -15,13 +15,16 @@ from ..messages.metadata import (
 from ..registry import handles
 
 
-def topic_metadata(topic) -> MetadataResponseTopic:
-    """One topic's entry: each partition's leader (-1 while offline), epoch, replicas, ISR."""
+def topic_metadata(topic, broker_alive) -> MetadataResponseTopic:
+    """One topic's entry: each partition's leader (-1 while offline), epoch, replicas, ISR,
+    and its offline replicas (those whose broker is down)."""
     return MetadataResponseTopic(
         topic.name, topic.internal, tuple(
             MetadataResponsePartition(
                 p.index, -1 if p.leader is None else p.leader, p.leader_epoch,
-                tuple(p.replicas), tuple(p.isr)) for p in topic.partitions))
+                tuple(p.replicas), tuple(p.isr),
+                tuple(b for b in p.replicas if not broker_alive(b)))
+            for p in topic.partitions))
 
 
 @handles(MetadataRequest)
@@ -38,7 +41,7 @@ def handle_metadata(broker, request: MetadataRequest, respond) -> None:
         except (UnknownTopicOrPartitionError, InvalidTopicError) as error:
             topics.append(MetadataResponseTopic(name, **error_fields(error)))
             continue
-        topics.append(topic_metadata(topic))
+        topics.append(topic_metadata(topic, lambda b: cluster.brokers[b].alive))
     active = cluster.controller.active
     respond(MetadataResponse(
         tuple(MetadataResponseBroker(b.id, b.host, b.port) for b in cluster.brokers.values()

@@ -1,0 +1,88 @@
+"""LogManager: the logs of one broker, and their retention (Kafka's ``LogManager``).
+
+Each broker owns one. It creates a replica's :class:`~.log.PartitionLog` when the broker is
+given a replica of a partition (``get_or_create_log``), in the backend its ``log.dirs`` URL
+names (``memory://``), and deletes it when the topic goes (``delete_log``). Once started it
+runs retention over its own logs every ``log.retention.check.interval.ms`` of simulated time,
+as scheduled background work — skipped while its broker is down, as a stopped broker deletes
+nothing.
+
+Invariants: at most one log per (topic, partition); every log it hands out lives in its
+``log.dirs`` backend; a deleted log is never handed out again (the name may be reused by a new,
+empty log).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from ..config import BrokerConfig, TopicConfig
+from ..scheduler import Scheduler
+from .backends import check_url, open_log_storage
+from .log import Emit, PartitionLog
+from .retention import enforce_retention
+
+
+def _quiet(kind: str, text: str, **data) -> None:
+    """A replica whose rolls and deletions repeat another's reports nothing."""
+
+
+class LogManager:
+    """The logs of broker ``broker_id``; ``is_alive()`` says whether that broker runs."""
+
+    def __init__(self, broker_id: int, config: BrokerConfig, scheduler: Scheduler,
+                 now_ms: Callable[[], int], emit: Emit, is_alive: Callable[[], bool]):
+        self.broker_id = broker_id
+        #: the storage URL this broker's logs live in (``log.dirs``)
+        self.log_dirs = config["log.dirs"]
+        check_url(self.log_dirs)
+        self._retention_check_interval_ms = config["log.retention.check.interval.ms"]
+        self._scheduler = scheduler
+        self._now_ms = now_ms
+        self._emit = emit
+        self._is_alive = is_alive
+        self._logs: dict[tuple[str, int], PartitionLog] = {}
+
+    # --- the logs ------------------------------------------------------------------------------
+    def get_or_create_log(self, topic: str, partition: int, config: TopicConfig,
+                          quiet: bool = False) -> PartitionLog:
+        """This broker's log of ``topic``-``partition``, created empty if it has none.
+        ``quiet``: its rolls and retention deletions are not reported (a replica that repeats
+        what the replica reporting for the partition does)."""
+        log = self._logs.get((topic, partition))
+        if log is None:
+            storage = open_log_storage(self.log_dirs, topic, partition, self._now_ms)
+            log = PartitionLog(topic, partition, config, self._now_ms,
+                               _quiet if quiet else self._emit, storage)
+            self._logs[(topic, partition)] = log
+        return log
+
+    def get_log(self, topic: str, partition: int) -> PartitionLog | None:
+        return self._logs.get((topic, partition))
+
+    def delete_log(self, topic: str, partition: int) -> PartitionLog | None:
+        """Forget the log of ``topic``-``partition`` (its topic was deleted); the deleted log,
+        or None if this broker had none."""
+        return self._logs.pop((topic, partition), None)
+
+    def logs(self) -> list[PartitionLog]:
+        """Every log of this broker, in the order they were created."""
+        return list(self._logs.values())
+
+    # --- retention -----------------------------------------------------------------------------
+    def startup(self) -> None:
+        """Start the periodic retention check (Kafka's ``kafka-log-retention`` task)."""
+        def run() -> None:
+            self.cleanup_logs()
+            self._scheduler.call_later(self._retention_check_interval_ms, run, background=True)
+        self._scheduler.call_later(self._retention_check_interval_ms, run, background=True)
+
+    def cleanup_logs(self) -> int:
+        """One retention check over every log (Kafka's ``cleanupLogs``), unless the broker is
+        down; returns the records deleted."""
+        if not self._is_alive():
+            return 0
+        now = self._now_ms()
+        return sum(enforce_retention(log, now) for log in self.logs())
+
+    def __repr__(self) -> str:
+        return f"LogManager(broker {self.broker_id}, {self.log_dirs}, {len(self._logs)} log(s))"
