@@ -29,9 +29,18 @@ def shown_text(cell) -> str:
     """What the cell shows: printed text, and each display's HTML (tags stripped) or plain
     text."""
     parts = []
+    previous = None
     for output in cell.get("outputs", []):
         if output.get("output_type") == "stream":
-            parts.append(output.get("text", ""))
+            # a busy kernel may split one print into several stream messages: glue them
+            text = output.get("text", "")
+            if previous is not None and previous.get("name") == output.get("name"):
+                parts[-1] += text
+            else:
+                parts.append(text)
+            previous = output
+            continue
+        previous = None
         data = output.get("data", {})
         if "text/html" in data:
             parts.append(html.unescape(TAG.sub(" ", data["text/html"])))

@@ -167,8 +167,10 @@ class KafkaProducer:
         self._sender = Sender(transport, self._metadata, self.config, self._sensors,
                               self._transaction_manager, self._accumulator,
                               on_metadata_update=self._metadata_updated)
-        # read once per send(): configs never change after construction
-        self._plain = self.config["key_serializer"] is None and \
+        # read once per send(): configs never change after construction. Bytes go into the
+        # batch as they are while there are no serializers and the producer is open (close()
+        # clears it: send()'s other path refuses then)
+        self._bytes_as_they_are = self.config["key_serializer"] is None and \
             self.config["value_serializer"] is None
         self._allow_auto_create = self.config["allow_auto_create_topics"]
         self._record_size_limit = min(self.config["max_request_size"],
@@ -218,16 +220,12 @@ class KafkaProducer:
 
         A topic not in the metadata yet (and not auto-created) is waited for up to
         ``max_block_ms``, then ``KafkaTimeoutError`` (as kafka-python's send)."""
-        if self._closed:
-            raise IllegalStateError("KafkaProducer already closed: cannot send")
-        if (self._plain and headers is None and type(value) is bytes
-                and (key is None or type(key) is bytes)):
+        if (type(value) is bytes and (key is None or type(key) is bytes) and headers is None
+                and self._bytes_as_they_are):
             key_bytes, value_bytes, record_headers = key, value, ()  # nothing to convert
-        elif value is None and key is None:
-            raise ValueError("Need at least one: key or value")
         else:
-            key_bytes, value_bytes, record_headers = self._serialize_record(topic, key, value,
-                                                                            headers)
+            key_bytes, value_bytes, record_headers = self._prepare_record(topic, key, value,
+                                                                          headers)
         lock = self._lock
         lock.acquire()  # (not `with`: on CPython 3.11 that costs twice as much, per record)
         try:
@@ -339,6 +337,15 @@ class KafkaProducer:
         except KafkaConnectionError:
             return "unknown: no broker answers"
         return ", ".join(sorted(t.name for t in response.topics if not t.is_internal)) or "none"
+
+    def _prepare_record(self, topic: str, key: Any, value: Any, headers
+                        ) -> tuple[bytes | None, bytes | None, tuple]:
+        """send()'s checks, and its conversions of a record that does not go in as it is."""
+        if self._closed:
+            raise IllegalStateError("KafkaProducer already closed: cannot send")
+        if value is None and key is None:
+            raise ValueError("Need at least one: key or value")
+        return self._serialize_record(topic, key, value, headers)
 
     def _serialize_record(self, topic: str, key: Any, value: Any, headers
                           ) -> tuple[bytes | None, bytes | None, tuple]:
@@ -490,6 +497,7 @@ class KafkaProducer:
                 self._sender.abort_incomplete(
                     IllegalStateError("Producer is closed forcefully."))
         self._closed = True
+        self._bytes_as_they_are = False
 
     def partitions_for(self, topic: str) -> set[int]:
         """``topic``'s partition ids, waiting up to ``max_block_ms`` for its metadata (as

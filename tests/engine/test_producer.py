@@ -475,6 +475,49 @@ def test_a_producer_that_may_auto_create_brings_a_deleted_topic_back(cluster):
     assert len(cluster.topics["orders"].partitions) == 1   # num.partitions, not the old 2
 
 
+# --- metadata: the producer routes by what its Metadata requests answered -----------------------
+
+
+def test_new_partitions_are_used_after_a_metadata_refresh(cluster):
+    """As with Kafka: added partitions reach a producer when it refreshes its metadata —
+    after metadata_max_age_ms (kafka-python's default: 5 minutes), or after an error."""
+    cluster.create_topic("orders")
+    producer = make_producer(cluster, metadata_max_age_ms=10_000)
+    producer.send("orders", key=b"k", value=b"v").get(timeout=10)
+    cluster.create_partitions("orders", 4)
+    assert producer.partitions_for("orders") == {0}
+    with pytest.raises(ValueError, match="Unrecognized partition 3 .* partitions 0..0"):
+        producer.send("orders", value=b"v", partition=3)
+    keys = [b"key-%d" % i for i in range(20)]
+    assert {producer.send("orders", key=k, value=b"v").get(timeout=10).partition
+            for k in keys} == {0}
+    cluster.advance(ms=10_000)
+    producer.send("orders", value=b"v").get(timeout=10)  # its sender refreshes first
+    assert producer.partitions_for("orders") == {0, 1, 2, 3}
+    assert [producer.send("orders", key=k, value=b"v").get(timeout=10).partition
+            for k in keys] == [partition_for_key(k, 4) for k in keys]
+    assert producer.send("orders", value=b"v", partition=3).get(timeout=10).partition == 3
+
+
+def test_a_moved_leader_is_learned_from_the_old_leaders_refusal(cluster3):
+    """kafka-python's sender: NOT_LEADER_OR_FOLLOWER asks for a metadata refresh, and the
+    retry goes to the new leader."""
+    cluster3.create_topic("orders", replica_assignment={0: [1, 2, 3]})
+    cluster3.shutdown_broker(1)                          # leader 1 -> 2
+    cluster3.restart_broker(1)
+    cluster3.advance(seconds=1)                          # broker 1 catches up, rejoins the ISR
+    producer = make_producer(cluster3)
+    assert producer.send("orders", value=b"first").get(timeout=10).offset == 0  # via broker 2
+    cluster3.elect_preferred_leaders()                  # 2 -> 1: the producer is not told
+    mark = len(cluster3.events)
+    assert producer.send("orders", value=b"second").get(timeout=10).offset == 1
+    [refused] = [e for e in cluster3.events[mark:] if e.kind == "produce.rejected"]
+    assert "broker 2 refused a batch for orders-0" in refused.text
+    assert "not the leader" in refused.text
+    assert cluster3.partition("orders", 0).leader == 1
+    assert producer.metrics()["producer-metrics"]["record-retry-rate"] > 0
+
+
 # --- lifecycle and metrics ------------------------------------------------------------------------
 
 
