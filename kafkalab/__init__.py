@@ -19,6 +19,7 @@ from kafka.serializer import DefaultSerializer, Deserializer, JsonSerializer, Se
 from .admin import KafkaAdminClient
 from .client.consumer import KafkaConsumer
 from .client.producer import KafkaProducer
+from .client.recording import record_requests
 from .clock import SimClock, WallClock
 from .cluster import Cluster
 from .structs import (
@@ -52,4 +53,5 @@ __all__ = [
     "TopicPartition",
     "TopicPartitionReplica",
     "WallClock",
+    "record_requests",
 ]

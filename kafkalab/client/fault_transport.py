@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 
 
 class FaultInjectingTransport:
+    """A transport with the fault lab's rules on its produce requests (see the module).
+
+    Invariant: it forwards every request to the transport it wraps and every answer back,
+    except what a rule drops, fails or delays — each firing explained by an event."""
+
     def __init__(self, transport: Any, faults: "FaultInjector"):
         self._transport = transport
         self._faults = faults

@@ -43,8 +43,10 @@ class RequestLog:
     def frame(self):
         import pandas as pd
 
-        return pd.DataFrame([r.__dict__ for r in self.records],
-                            columns=["time_ms", "client", "node", "api"])
+        frame = pd.DataFrame([r.__dict__ for r in self.records],
+                             columns=["time_ms", "client", "node", "api"])
+        frame["node"] = frame["node"].astype("Int64")  # <NA>: any broker
+        return frame
 
     def __len__(self) -> int:
         return len(self.records)

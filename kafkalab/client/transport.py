@@ -188,10 +188,18 @@ class InProcessTransport:
             return answer[0]
 
 
-def transport_for(bootstrap_servers) -> FaultInjectingTransport:
+#: wrappers every new client's transport goes through, outermost last (e.g. the recording
+#: transport of :func:`~.recording.record_requests`)
+wrappers: list[Callable] = []
+
+
+def transport_for(bootstrap_servers):
     """The transport of a client of the cluster ``bootstrap_servers`` names: in-process, through
-    the cluster's fault lab."""
+    the cluster's fault lab, then through any :data:`wrappers`."""
     from ..cluster import registry
 
     cluster = registry.resolve(bootstrap_servers)
-    return FaultInjectingTransport(InProcessTransport(cluster), cluster.faults)
+    transport = FaultInjectingTransport(InProcessTransport(cluster), cluster.faults)
+    for wrap in wrappers:
+        transport = wrap(transport)
+    return transport

@@ -1,4 +1,5 @@
-"""DelayedProduce: an ``acks=all`` append waiting for the in-sync replicas (Kafka's DelayedProduce).
+"""DelayedProduce: an ``acks=all`` append waiting for the in-sync replicas (Kafka's DelayedProduce),
+and ProduceResult, what an append answers.
 
 The leader appends a batch at once; the answer waits in the broker's Produce purgatory, watched
 under ``(topic, partition)``, until the high watermark passes the batch's last offset — every
@@ -51,6 +52,12 @@ class ProduceResult:
 
 
 class DelayedProduce(DelayedOperation):
+    """One partition's ``acks=-1`` append waiting in its leader's Produce purgatory.
+
+    Invariant: answers with the append's result only if, under the leader epoch it was
+    appended in, the high watermark passed ``required_offset``; otherwise with the error that
+    says why not (see the module)."""
+
     def __init__(self, cluster: "BrokerContext", broker_id: int, partition: "Partition",
                  required_offset: int, timeout_ms: int, result: ProduceResult,
                  respond: Callable[[ProduceResult], None]):
