@@ -6,17 +6,16 @@ work (Java's ``tryAppend``, done there so that a send costs one Python call). Ot
 record that does not fit closes the open batch (:meth:`RecordAccumulator.close`) and
 :meth:`RecordAccumulator.open_batch` starts a new one with it. The head batch of a queue is
 *ready* when it is full, its ``linger_ms`` has passed, the producer is flushing, or — for a
-retried batch — its ``retry_backoff_ms`` has passed. The accumulator wakes the sender only when that can change:
-a batch opened (ready at its linger deadline) or filled up (ready now). Memory: every unsent or
-unanswered batch counts against ``buffer_memory``; ``send()`` blocks (up to ``max_block_ms``)
-while it is used up.
+retried batch — its ``retry_backoff_ms`` has passed. The accumulator wakes the sender only when
+that can change: a batch opened (ready at its linger deadline) or filled up (ready now).
+Memory: every unsent or unanswered batch counts against ``buffer_memory``; ``send()`` blocks
+(up to ``max_block_ms``) while it is used up.
 
 Invariants: within a queue, batches are in send order (idempotent retries: in sequence order);
 a partition's open batch (``open_batches``) is the last of its queue, not full and never sent;
 ``used_bytes`` (``buffer_memory - free_bytes``) is the sum of the sizes of batches not yet
-released; ``unresolved`` counts the
-batches made and not yet released; a batch's ``size`` is the exact size of its v2 encoding (each
-record's size is computed once, as it is appended).
+released; ``unresolved`` counts the batches made and not yet released; a batch's ``size`` is
+the exact size of its v2 encoding (each record's size is computed once, as it is appended).
 """
 from __future__ import annotations
 
@@ -41,10 +40,9 @@ class ProducerBatch:
     """
 
     __slots__ = ("tp", "records", "size", "first_timestamp", "small_deltas", "created_ms",
-                 "linger_until_ms", "full", "attempts", "retry_at_ms", "base_sequence", "producer_epoch",
-                 "in_request", "maybe_stored", "last_error", "wait_for", "done", "base_offset",
-                 "log_append_time", "error",
-                 "_waiters")
+                 "linger_until_ms", "full", "attempts", "retry_at_ms", "base_sequence",
+                 "producer_epoch", "in_request", "maybe_stored", "last_error", "wait_for", "done",
+                 "base_offset", "log_append_time", "error", "_waiters")
 
     def __init__(self, tp: TopicPartition, first_timestamp: int, now_ms: int, linger_ms: int,
                  wait_for: Callable[[Callable[[], bool], float], bool]):

@@ -15,8 +15,8 @@ gone) and once it is older than ``metadata_max_age_ms`` — so partitions added 
 used after that refresh, as with a real cluster.
 
 Idempotence (``enable_idempotence``, on by default as in kafka-python 3): the producer gets a
-producer id from a broker (InitProducerId) and numbers its batches per partition, so the broker drops a
-retried batch it already has instead of storing it twice. When a numbered batch fails for good
+producer id from a broker (InitProducerId) and numbers its batches per partition, so the broker
+drops a retried batch it already has instead of storing it twice. When a numbered batch fails for good
 (delivery timeout, a refused batch), its numbers leave a gap the broker would refuse for ever;
 the producer then bumps its epoch and numbers that partition from 0 again (KIP-360). The
 :class:`~.transaction_manager.TransactionManager` owns id, epoch and sequences, and never
@@ -61,7 +61,7 @@ from .accumulator import RecordAccumulator
 from .config import check_not_yet_supported, merge_config, normalize_acks
 from .futures import FutureRecordMetadata
 from .metadata import ClusterMetadata
-from .partitioner import StickyPartitioner, murmur2, partition_for_key
+from .partitioner import StickyPartitioner, partition_for_key
 from .sender import Sender
 from .transaction_manager import TransactionManager
 from .transport import transport_for
@@ -81,19 +81,23 @@ ESTIMATE_OVERHEAD = HEADER_SIZE + 21
 _new = object.__new__
 
 
-class KeyHashes(dict):
-    """key bytes -> ``murmur2(key) & 0x7fffffff``, the hash a keyed record's partition is taken
-    from (``partition_for_key``), for the keys a producer sent lately: read once per keyed
-    ``send()`` as a dict lookup, which costs a fraction of a (cached) call. Bounded: it starts
-    over once it holds ``LIMIT`` keys."""
+class TopicPartitions(dict):
+    """A topic's partitions as a producer knows them: ``all`` of them, and ``self[key]``, the
+    one a key goes to (Kafka's murmur2 rule, ``partition_for_key``), remembered for the keys
+    sent lately — a keyed ``send()`` reads it as one dict lookup, which costs a fraction of a
+    (cached) hash call. Bounded: it starts over once it holds ``LIMIT`` keys."""
 
     LIMIT = 65536
 
-    def __missing__(self, key: bytes) -> int:
+    def __init__(self, topic: str, count: int):
+        super().__init__()
+        self.all = tuple(TopicPartition(topic, p) for p in range(count))
+
+    def __missing__(self, key: bytes) -> TopicPartition:
         if len(self) >= self.LIMIT:
             self.clear()
-        hashed = self[key] = murmur2(key) & 0x7FFFFFFF
-        return hashed
+        tp = self[key] = self.all[partition_for_key(key, len(self.all))]
+        return tp
 
 
 class RecordSizes(dict):
@@ -176,10 +180,9 @@ class KafkaProducer:
         self._record_size_limit = min(self.config["max_request_size"],
                                       self.config["buffer_memory"])
         self._rotates_on_new_batch = self._partitioner_rotates()
-        self._key_hashes = KeyHashes()
         self._record_sizes = RecordSizes(self._record_size_limit)
         # topic -> its TopicPartitions, forgotten whenever the metadata cache's version moves
-        self._topic_partitions: dict[str, tuple[TopicPartition, ...]] = {}
+        self._topic_partitions: dict[str, TopicPartitions] = {}
         self._lock, self._now_ms = transport.lock, transport.now_ms
         self._metadata_version = -1
 
@@ -229,15 +232,14 @@ class KafkaProducer:
         lock = self._lock
         lock.acquire()  # (not `with`: on CPython 3.11 that costs twice as much, per record)
         try:
-            tps = self._topic_partitions.get(topic)
-            if tps is None:
-                tps = self._partitions_of(topic)
+            partitions = self._topic_partitions.get(topic)
+            if partitions is None:
+                partitions = self._partitions_of(topic)
             if partition is None and key_bytes is not None and self._custom_partitioner is None:
-                # the common case: partition_for_key(key_bytes, len(tps)), inline
-                index = self._key_hashes[key_bytes] % len(tps)
+                tp = partitions[key_bytes]  # the common case: partition_for_key, remembered
             else:
-                index = self._choose_partition(topic, partition, key, key_bytes, value,
-                                               value_bytes, len(tps))
+                tp = partitions.all[self._choose_partition(
+                    topic, partition, key, key_bytes, value, value_bytes, len(partitions.all))]
             sizes = self._record_sizes[(-1 if key_bytes is None else len(key_bytes),
                                         -1 if value_bytes is None else len(value_bytes),
                                         record_headers)]
@@ -249,7 +251,6 @@ class KafkaProducer:
             now = self._now_ms()
             timestamp = now if timestamp_ms is None else int(timestamp_ms)
             while True:
-                tp = tps[index]
                 batch = accumulator.open_batches.get(tp)
                 if batch is not None:
                     # the record joins its partition's open batch if it fits (Java's tryAppend),
@@ -278,18 +279,18 @@ class KafkaProducer:
                         not self._rotates_on_new_batch:
                     return accumulator.open_batch(tp, timestamp, key_bytes, value_bytes,
                                                   record_headers, sizes[0], now)
-                index = partition = self._on_new_batch(topic, index, key, value, value_bytes,
-                                                       len(tps))  # (chosen now: once only)
+                partition = self._on_new_batch(topic, tp.partition, key, value, value_bytes,
+                                               len(partitions.all))  # (chosen: once only)
+                tp = partitions.all[partition]
         finally:
             lock.release()
 
-    def _partitions_of(self, topic: str) -> tuple[TopicPartition, ...]:
+    def _partitions_of(self, topic: str) -> TopicPartitions:
         """``topic``'s partitions (auto-creating the topic if allowed), for the
         ``_topic_partitions`` cache."""
-        count = self._wait_on_metadata(topic)
-        tps = self._topic_partitions[topic] = tuple(TopicPartition(topic, p)
-                                                    for p in range(count))
-        return tps
+        partitions = self._topic_partitions[topic] = TopicPartitions(
+            topic, self._wait_on_metadata(topic))
+        return partitions
 
     def _metadata_updated(self) -> None:
         """The metadata cache took a Metadata response: if it changed (a topic appeared or
@@ -469,7 +470,8 @@ class KafkaProducer:
             self._sender.wakeup()
         try:
             # as kafka-python: every callback of those records has run when flush() returns
-            done = transport.wait_for(lambda: self._accumulator.unresolved == 0, timeout_ms, callbacks=True)
+            done = transport.wait_for(lambda: self._accumulator.unresolved == 0, timeout_ms,
+                                      callbacks=True)
         finally:
             self._sender.flushing = False
         if not done:

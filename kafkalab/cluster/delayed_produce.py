@@ -1,5 +1,5 @@
-"""DelayedProduce: an ``acks=all`` append waiting for the in-sync replicas (Kafka's DelayedProduce),
-and ProduceResult, what an append answers.
+"""DelayedProduce: an ``acks=all`` append waiting for the in-sync replicas (Kafka's
+DelayedProduce), and ProduceResult, what an append answers.
 
 The leader appends a batch at once; the answer waits in the broker's Produce purgatory, watched
 under ``(topic, partition)``, until the high watermark passes the batch's last offset — every
@@ -11,8 +11,8 @@ deleted. Then :meth:`DelayedProduce.try_complete` decides, as Kafka's
 * the high watermark passed the offset: stored — or ``NOT_ENOUGH_REPLICAS_AFTER_APPEND`` if the
   ISR shrank under ``min.insync.replicas`` meanwhile (the record is written but less safe than
   asked);
-* this broker no longer leads the partition (or leads it in a newer epoch): ``NOT_LEADER_OR_FOLLOWER``
-  — the record may or may not survive on the new leader;
+* this broker no longer leads the partition (or leads it in a newer epoch):
+  ``NOT_LEADER_OR_FOLLOWER`` — the record may or may not survive on the new leader;
 * the topic was deleted: ``UNKNOWN_TOPIC_OR_PARTITION``.
 
 If none of these happens within the request's ``timeout_ms``, it answers ``REQUEST_TIMED_OUT``.
