@@ -218,8 +218,8 @@ class KafkaConsumer:
         self._transport.register_client(self, on_crash=self._crash)
         #: topics, partitions and leaders as this consumer last heard them
         self._metadata = ClusterMetadata(self._transport, self.config["metadata_max_age_ms"],
-                                         self.config["allow_auto_create_topics"])
-        self._next_missing_retry_ms = 0  # when a missing subscribed topic is asked for again
+                                         self.config["allow_auto_create_topics"],
+                                         self.config["retry_backoff_ms"])
         self._states: dict[TopicPartition, _PartitionState] = {}
         self._subscription: set[str] | None = None
         self._pattern: re.Pattern | None = None
@@ -335,13 +335,7 @@ class KafkaConsumer:
         if topics is None:
             return
         metadata = self._metadata
-        now = self._transport.now_ms()
-        if now >= self._next_missing_retry_ms and any(
-                metadata.topic_error(t) is not None for t in topics):
-            # kafka-python asks again for a missing topic every retry_backoff_ms
-            self._next_missing_retry_ms = now + self.config["retry_backoff_ms"]
-            metadata.request_update()
-            self._maybe_update_metadata()
+        self._maybe_update_metadata()  # a missing topic is asked for every retry_backoff_ms
         wanted = [TopicPartition(t, p) for t in sorted(topics)
                   for p in sorted(metadata.partitions_for_topic(t) or ())]
         if wanted != list(self._states):

@@ -158,7 +158,6 @@ class GroupMember:
         self._error: Exception | None = None
         self._joined_topics: dict[str, int] = {}
         self._seen_metadata_version = -1  # the metadata's version metadata_changed last saw
-        self._next_missing_retry_ms = 0  # when a missing subscribed topic is asked for again
         # as kafka-python's ``rejoining``: the join was prepared (listener told, partitions
         # revoked) and is being retried; cleared when a SyncGroup completes
         self._prepared = False
@@ -250,7 +249,7 @@ class GroupMember:
         """Join or rejoin if needed and apply a new assignment, for at most ``timeout_ms``
         (a join that takes longer goes on; the next poll picks it up). Raises fatal errors."""
         self._arm_poll_timer()
-        self._refresh_metadata(topics)
+        self._consumer._maybe_update_metadata()
         if self._subscription_changed(topics):
             self.need_rejoin = True
         transport = self._transport
@@ -284,7 +283,7 @@ class GroupMember:
         it is only called when the metadata changed since the last look, so this is cheap to
         ask.)"""
         if self.state == MemberState.STABLE:
-            self._refresh_metadata(self._joined_topics)
+            self._consumer._maybe_update_metadata()
         version = self._consumer._metadata.version
         if version == self._seen_metadata_version:
             return False
@@ -293,17 +292,6 @@ class GroupMember:
             return False
         return self._partition_counts(subscription() or ()) != self._joined_topics
 
-    def _refresh_metadata(self, topics) -> None:
-        """kafka-python's client poll: refresh the consumer's metadata when it is due — and,
-        while a subscribed topic is missing from it (a retriable UNKNOWN_TOPIC_OR_PARTITION),
-        every ``retry_backoff_ms``, so a topic subscribed before it exists is found soon."""
-        metadata = self._consumer._metadata
-        now = self._transport.now_ms()
-        if now >= self._next_missing_retry_ms and any(
-                metadata.topic_error(t) is not None for t in topics):
-            self._next_missing_retry_ms = now + self._config["retry_backoff_ms"]
-            metadata.request_update()
-        self._consumer._maybe_update_metadata()
 
     def _partition_counts(self, topics) -> dict[str, int]:
         metadata = self._consumer._metadata

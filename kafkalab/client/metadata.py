@@ -5,11 +5,13 @@ in step with the cluster: a client routes each request by what it last heard. Wh
 fails because the leader moved or is missing (``NOT_LEADER_OR_FOLLOWER``, ``LEADER_NOT_AVAILABLE``,
 a connection error), the client calls :meth:`request_update` and the next
 :meth:`maybe_update` asks a broker again; the cache is also refreshed once it is older than
-``metadata_max_age_ms`` (kafka-python's default: 5 minutes). So a producer sees new partitions
+``metadata_max_age_ms`` (kafka-python's default: 5 minutes), and every ``retry_backoff_ms``
+while a topic the client follows is refused with a retriable error (it does not exist yet, or
+has no leader yet). So a producer sees new partitions
 of a topic only after a refresh, as with a real cluster.
 
-Invariants: the cache changes only by a Metadata response; ``version`` grows whenever a
-topic's partition count or a partition's leader changes in it; a topic a response reported
+Invariants: the cache changes only by a Metadata response; ``version`` grows whenever what it
+holds of a topic (partitions, leaders, replicas) changes; a topic a response reported
 with an error is forgotten.
 """
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 
 from ..api.base import error_from
 from ..api.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
-from ..errors import KafkaConnectionError
+from ..errors import KafkaConnectionError, RetriableError
 from ..structs import TopicPartition
 
 
@@ -34,9 +36,13 @@ class PartitionMetadata:
 
 class ClusterMetadata:
     def __init__(self, transport, metadata_max_age_ms: int = 300000,
-                 allow_auto_create_topics: bool = True):
+                 allow_auto_create_topics: bool = True, retry_backoff_ms: int = 100):
         self._transport = transport
         self._max_age_ms = metadata_max_age_ms
+        self._retry_backoff_ms = retry_backoff_ms
+        #: the last answer refused a followed topic with a retriable error (not created yet,
+        #: no leader yet): ask again every retry_backoff_ms, as kafka-python does
+        self._retrying = False
         self._allow_auto_create = allow_auto_create_topics
         self._brokers: dict[int, tuple[str, int]] = {}
         self._partitions: dict[str, dict[int, PartitionMetadata]] = {}
@@ -94,7 +100,8 @@ class ClusterMetadata:
         """Milliseconds until the cache needs refreshing (0: now)."""
         if self._need_update or self._last_refresh_ms is None:
             return 0
-        return max(0, self._last_refresh_ms + self._max_age_ms - self._transport.now_ms())
+        wait = self._retry_backoff_ms if self._retrying else self._max_age_ms
+        return max(0, self._last_refresh_ms + wait - self._transport.now_ms())
 
     def maybe_update(self) -> bool:
         """Refresh if asked to or too old; True if a Metadata request was answered."""
@@ -103,10 +110,12 @@ class ClusterMetadata:
         return self.update()
 
     def update(self, topics: list[str] | None = None, all_topics: bool = False) -> bool:
-        """Send a Metadata request (for ``topics`` and every topic this client follows, or
-        for all topics) and take its answer; False if no broker could be reached."""
+        """Send a Metadata request (for every topic this client follows, ``topics`` now
+        among them, or for all topics) and take its answer; False if no broker could be
+        reached."""
+        self._topics.update(topics or ())
         wanted = None if all_topics else tuple(
-            MetadataRequestTopic(t) for t in sorted(self._topics | set(topics or ())))
+            MetadataRequestTopic(t) for t in sorted(self._topics))
         try:
             response = self._transport.call(None, MetadataRequest(
                 wanted, self._allow_auto_create))
@@ -141,4 +150,5 @@ class ClusterMetadata:
             if topic.is_internal:
                 self._internal.add(topic.name)
         self._need_update = False
+        self._retrying = any(isinstance(self._errors.get(t), RetriableError) for t in self._topics)
         self._last_refresh_ms = self._transport.now_ms()

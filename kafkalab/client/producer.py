@@ -151,7 +151,8 @@ class KafkaProducer:
         check_not_yet_supported("KafkaProducer", self.config, transport.warn_once)
         transport.register_client(self)
         self._metadata = ClusterMetadata(transport, self.config["metadata_max_age_ms"],
-                                         self.config["allow_auto_create_topics"])
+                                         self.config["allow_auto_create_topics"],
+                                         self.config["retry_backoff_ms"])
         self._sticky = StickyPartitioner(transport.seeded_rng())
         custom = self.config["partitioner"]
         # kafka-python's own DefaultPartitioner (the default) -> kafkalab's built-in choice; a
