@@ -201,6 +201,22 @@ def test_the_record_counts_in_the_diagram_match_the_prose(nb):
     assert {p for p, n in counts.items() if n} == {a, b} and counts[empty] == 0
 
 
+def test_the_recorded_requests_are_the_ones_the_prose_explains(nb):
+    text = flat(shown_text(code_cell(nb, "with record_requests() as requests:")))
+    rows = re.findall(r"\d+ \d+ client-1 (\S+) (\w+)", text)
+    assert [api for _, api in rows] == ["InitProducerId", "Metadata", "Produce", "Produce"]
+    assert [node for node, _ in rows[:2]] == ["<NA>", "<NA>"]
+    produce_nodes = {int(node) for node, api in rows if api == "Produce"}
+    # the brokers leading the partitions the keys landed in, as the diagram above shows them
+    diagram = flat(shown_text(code_cell(nb, "describe_cluster()")))
+    leaders = {int(p): int(b) for p, b in re.findall(r"partition (\d) leader: broker (\d)",
+                                                     diagram)}
+    prose = flat(prose_after(nb, "with record_requests() as requests:"))
+    a, b, empty = map(int, re.search(r"land in partitions (\d) and (\d), so two brokers got a "
+                                     r"request, and partition (\d)", prose).groups())
+    assert produce_nodes == {leaders[a], leaders[b]} and leaders[empty] not in produce_nodes
+
+
 # --- time ---------------------------------------------------------------------------------------
 def test_simulated_time_is_shown_as_a_learner_reads_it(nb):
     text = outputs_text(nb)

@@ -1,8 +1,9 @@
 """Which handler answers which request type: filled by the handler modules of :mod:`..api`.
 
 A handler is ``handler(broker, request, respond)``: it runs on the broker the request reached,
-under the cluster's lock, and calls ``respond(response)`` exactly once — at once, or later for
-what waits (acks=all, a long-poll fetch, a join round) — or never, when the broker stops first.
+under the cluster's lock, and calls ``respond(response)`` at most once — at once, or later for
+what waits (acks=all, a long-poll fetch, a join round); never for a produce with acks=0 (Kafka
+sends no answer), nor when the broker stops first.
 """
 from __future__ import annotations
 

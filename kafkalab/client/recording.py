@@ -43,9 +43,12 @@ class RequestLog:
     def frame(self):
         import pandas as pd
 
-        frame = pd.DataFrame([r.__dict__ for r in self.records],
-                             columns=["time_ms", "client", "node", "api"])
-        frame["node"] = frame["node"].astype("Int64")  # <NA>: any broker
+        """One row per request: ``after_ms`` since the first one, the client (numbered in the
+        order the clients were made), the broker it went to (``<NA>``: any broker), the API."""
+        start = self.records[0].time_ms if self.records else 0
+        frame = pd.DataFrame([(r.time_ms - start, r.client, r.node, r.api) for r in self.records],
+                             columns=["after_ms", "client", "node", "api"])
+        frame["node"] = frame["node"].astype("Int64")
         return frame
 
     def __len__(self) -> int:

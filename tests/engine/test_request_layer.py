@@ -54,8 +54,9 @@ def test_the_lesson_scenario_is_a_sequence_of_kafka_requests():
     assert len(seen) == 4
     assert requests.names() == SCENARIO
     frame = requests.frame()
-    assert list(frame.columns) == ["time_ms", "client", "node", "api"]
+    assert list(frame.columns) == ["after_ms", "client", "node", "api"]
     assert frame["client"].nunique() == 3  # admin, producer, consumer
+    assert frame.after_ms.iloc[0] == 0 and frame.after_ms.is_monotonic_increasing
     # group requests go to the group's coordinator, the leader of its offsets partition
     coordinator = cluster.group_coordinator.coordinator_of("billing")
     assert set(frame[frame.api.isin(["JoinGroup", "SyncGroup", "OffsetCommit"])].node) == \
