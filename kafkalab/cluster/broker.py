@@ -4,8 +4,11 @@ A broker answers produce, fetch and list-offsets requests for the partitions it 
 arrive through the client transport; the broker checks leadership and topic configs, appends or
 reads whole batches, and answers with Kafka's error classes and a reason.
 
+A broker answers Metadata and DescribeCluster from its own :attr:`Broker.metadata_image`, which
+it builds from the controller's metadata log (:meth:`Broker.catch_up_metadata`).
+
 Invariants: only the current leader of a partition appends to it; a refused request changes
-nothing.
+nothing; a running broker's metadata image has applied the whole metadata log.
 """
 from __future__ import annotations
 
@@ -18,9 +21,10 @@ from ..errors import InvalidTopicError, NotEnoughReplicasError, NotLeaderForPart
 from ..record import RecordBatch
 from ..storage import LogManager
 from .delayed_produce import DelayedProduce, ProduceResult
+from .metadata_image import MetadataImage
 
 if TYPE_CHECKING:
-    from .context import BrokerContext
+    from .context import BrokerContext, MetadataSource
 
 ACKS_ALL = -1
 
@@ -40,6 +44,16 @@ class Broker:
         #: this broker's replicas' logs and their retention (Kafka's LogManager)
         self.log_manager = LogManager(broker_id, cluster.config, cluster.scheduler,
                                       cluster.now_ms, cluster.events.emit, lambda: self.alive)
+        #: the cluster metadata as this broker knows it: the controller's log, replayed
+        #: (Kafka's MetadataImage / KRaftMetadataCache)
+        self.metadata_image = MetadataImage()
+
+    def catch_up_metadata(self, source: "MetadataSource") -> None:
+        """Apply the metadata records this broker has not applied yet and learn the quorum's
+        current leader: each time the controller appends a record (while this broker runs), and
+        when it starts again after being down (KRaft brokers fetch the log from their offset)."""
+        self.metadata_image.catch_up(source.log)
+        self.metadata_image.handle_leader_change(source.active)
 
     def high_watermark_moved(self, topic: str, partition: int) -> None:
         """The high watermark of a partition this broker leads moved: waiting produce

@@ -465,12 +465,14 @@ class Cluster:
 
     @locked
     def restart_broker(self, broker_id: int) -> None:
-        """Start a stopped broker: it registers, truncates its replicas to their leaders' logs
-        (leader epochs) and catches up."""
+        """Start a stopped broker: it replays the metadata records it missed (its metadata image
+        catches up), registers, truncates its replicas to their leaders' logs (leader epochs) and
+        catches up."""
         broker = self._broker(broker_id)
         if broker.alive:
             return
         broker.alive = True
+        broker.catch_up_metadata(self.controller)  # what it missed, before it serves requests
         for topic in self.topics.values():
             for p in topic.partitions:
                 if broker_id in p.logs:

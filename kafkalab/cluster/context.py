@@ -11,7 +11,7 @@ Growing a Protocol is how a part takes a new dependency on the cluster: visibly,
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 if TYPE_CHECKING:
     import random
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..record import RecordBatch
     from ..scheduler import Scheduler
     from .events import EventLog
+    from .metadata_image import MetadataRecord
     from .network import Network
     from .partition import Partition
     from .topic import Topic
@@ -96,10 +97,28 @@ class ReplicationContext(EngineContext, Protocol):
     controller: ControllerPort
 
 
+class MetadataSource(Protocol):
+    """The controller as a broker reads the metadata from it (KRaft's fetch of the metadata
+    log): the log, and the quorum's current leader (None while it has none)."""
+
+    @property
+    def log(self) -> Sequence[MetadataRecord]: ...
+
+    @property
+    def active(self) -> int | None: ...
+
+
+class MetadataBroker(BrokerInfo, Protocol):
+    """A broker as the controller publishes metadata to it: it applies the records of the log
+    it has not applied yet to its :class:`~.metadata_image.MetadataImage`."""
+
+    def catch_up_metadata(self, source: MetadataSource) -> None: ...
+
+
 class ControllerContext(EngineContext, Protocol):
     """What the :class:`~.controller.Controller` uses."""
 
-    brokers: Mapping[int, BrokerInfo]
+    brokers: Mapping[int, MetadataBroker]
     topics: Mapping[str, Topic]
     network: Network
     replicas: ReplicasPort
@@ -163,16 +182,17 @@ class TopicAdminContext(Protocol):
                            delete: list[str] = (), validate_only: bool = False) -> Any: ...
 
 
-class BrokerRegistrations(Protocol):
-    """The controller's view of the brokers: which may serve (alive and not fenced)."""
-
-    def usable(self, broker_id: int) -> bool: ...
-
-
 class ClusterDescriptionContext(Protocol):
-    """What the DescribeCluster handler uses: the cluster's id, its brokers and the
-    controller's registrations."""
+    """What the DescribeCluster handler uses besides the broker's own metadata image: the
+    cluster's id and which brokers run."""
 
     cluster_id: str
     brokers: Mapping[int, BrokerInfo]
-    controller: BrokerRegistrations
+
+
+class MetadataHandlerContext(ClusterDescriptionContext, Protocol):
+    """What the Metadata handler uses besides the broker's own metadata image: the cluster's
+    id, which brokers run (offline replicas), and the create path for a topic the image does
+    not have (auto-creation, through the controller)."""
+
+    def topic_for_client(self, name: str, allow_auto_create: bool = True) -> Topic: ...

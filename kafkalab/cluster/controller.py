@@ -13,13 +13,19 @@ lets an out-of-sync replica lead, losing what it never copied.
 Invariants: the metadata log only grows, with consecutive offsets; a leader is always taken
 from the ISR (except an unclean election, which is recorded as such); every leader change
 bumps the partition's leader epoch; no record is appended without an active controller.
+
+Brokers do not read the controller's state: each applies the log's records to a metadata image
+of its own (:mod:`.metadata_image`) and answers Metadata requests from it. In KRaft brokers fetch
+the log from the active controller; here publication is immediate — every appended record is
+applied at once by every running broker, and each learns at once when the quorum loses its
+leader. A stopped broker applies nothing and replays what it missed when it starts again.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import KafkaTimeoutError
+from .metadata_image import MetadataRecord
 
 if TYPE_CHECKING:
     from .context import ControllerContext
@@ -28,18 +34,6 @@ if TYPE_CHECKING:
 HEARTBEAT_INTERVAL_MS = 2000      # broker.heartbeat.interval.ms
 SESSION_TIMEOUT_MS = 9000         # broker.session.timeout.ms
 ELECTION_TIMEOUT_MS = 1000        # controller.quorum.election.timeout.ms
-
-
-@dataclass(frozen=True)
-class MetadataRecord:
-    offset: int
-    controller_epoch: int
-    type: str
-    fields: dict[str, Any] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        details = ", ".join(f"{k}={v}" for k, v in self.fields.items())
-        return f"#{self.offset} [epoch {self.controller_epoch}] {self.type}({details})"
 
 
 class Controller:
@@ -86,6 +80,7 @@ class Controller:
         alive = sorted(self.alive_voters)
         self.active = alive[0] if len(alive) >= self.majority else None
         if self.active is None:
+            self.publish()  # the brokers learn the quorum has no leader
             self._emit("controller.unavailable", f"no active controller: only {len(alive)} of "
                        f"the {len(self.voters)} controller voters {self.voters} are up, "
                        f"{self.majority} are needed; leaders and ISRs cannot change until then")
@@ -157,6 +152,7 @@ class Controller:
             self._election = self.cluster.scheduler.call_later(ELECTION_TIMEOUT_MS, self.elect)
         if not healthy and self.active is not None and self.active not in self.alive_voters:
             self._last_active, self.active = self.active, None  # nobody leads until elected
+            self.publish()
         self.check_sessions()
 
     def append(self, type: str, **fields: Any) -> MetadataRecord:
@@ -165,7 +161,16 @@ class Controller:
                                     f"(voters {self.voters})")
         record = MetadataRecord(len(self.log), self.epoch, type, fields)
         self.log.append(record)
+        self.publish()
         return record
+
+    def publish(self) -> None:
+        """Every running broker applies the records it has not applied yet and learns the
+        quorum's current leader (KRaft brokers fetch the metadata log from the active controller;
+        here at once). A stopped broker applies nothing: it catches up when it starts again."""
+        for broker in self.cluster.brokers.values():
+            if broker.alive:
+                broker.catch_up_metadata(self)
 
     def _emit(self, kind: str, text: str, **data) -> None:
         self.cluster.events.emit(kind, text, **data)

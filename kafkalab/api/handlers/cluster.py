@@ -1,10 +1,12 @@
-"""DescribeCluster: the broker answers from the controller's registrations.
+"""DescribeCluster: the broker answers from its own metadata image (the controller's
+registrations as this broker has applied them, :mod:`...cluster.metadata_image`).
 
 A broker is listed as fenced while it is stopped or the controller has fenced it (it may not
 lead or host new replicas); fenced brokers are listed only when the request asks for them
 (``include_fenced_brokers``, as kafka-python's admin does). ``controller_id`` is the lowest
 live, unfenced broker: KRaft brokers answer with a broker that forwards controller requests,
-since clients cannot reach the controller quorum.
+since clients cannot reach the controller quorum. (Whether a broker is stopped is read from the
+cluster, not the image: Kafka would list a crashed broker unfenced until its session expires.)
 """
 from __future__ import annotations
 
@@ -36,8 +38,8 @@ def handle_describe_cluster(broker, request: DescribeClusterRequest, respond) ->
                 f"the controllers only through the brokers"))))
         return
     brokers = [DescribeClusterBroker(b.id, b.host, b.port, None,
-                                     not cluster.controller.usable(b.id))
-               for b in cluster.brokers.values()]
+                                     b.fenced or not cluster.brokers[b.id].alive)
+               for b in broker.metadata_image.registered_brokers()]
     serving = [b.broker_id for b in brokers if not b.is_fenced]
     respond(DescribeClusterResponse(
         cluster.cluster_id, min(serving) if serving else -1,

@@ -1,9 +1,19 @@
-"""Metadata: the broker answers from the cluster's metadata (the controller's image, which
-every broker applies at once here), auto-creating a topic a client names when
-``auto.create.topics.enable`` and the request allow it."""
+"""Metadata: the broker answers from its own metadata image — the controller's metadata log as
+this broker has applied it (:mod:`...cluster.metadata_image`, Kafka's KRaftMetadataCache) —
+auto-creating a topic a client names when ``auto.create.topics.enable`` and the request allow it.
+
+Brokers listed: the registered brokers the controller has not fenced (a crashed broker stays
+listed until its session expires and it is fenced). ``offline_replicas``: the replicas whose
+broker is down now (where Kafka lists the replicas on fenced brokers or failed log dirs). A topic
+the image does not have goes through the cluster's create path (``topic_for_client``: auto-create
+or UNKNOWN_TOPIC_OR_PARTITION); the controller's records of a new topic reach every running
+broker's image at once, so the answer then comes from the image too.
+"""
 from __future__ import annotations
 
-from ...errors import InvalidTopicError, UnknownTopicOrPartitionError
+from typing import TYPE_CHECKING, Callable
+
+from ...errors import InvalidTopicError, LeaderNotAvailableError, UnknownTopicOrPartitionError
 from ..base import error_fields
 from ..messages.metadata import (
     MetadataRequest,
@@ -14,8 +24,13 @@ from ..messages.metadata import (
 )
 from ..registry import handles
 
+if TYPE_CHECKING:
+    from ...cluster.context import MetadataHandlerContext
+    from ...cluster.metadata_image import TopicImage
 
-def topic_metadata(topic, broker_alive) -> MetadataResponseTopic:
+
+def topic_metadata(topic: "TopicImage", broker_alive: Callable[[int], bool]
+                   ) -> MetadataResponseTopic:
     """One topic's entry: each partition's leader (-1 while offline), epoch, replicas, ISR,
     and its offline replicas (those whose broker is down)."""
     return MetadataResponseTopic(
@@ -24,26 +39,34 @@ def topic_metadata(topic, broker_alive) -> MetadataResponseTopic:
                 p.index, -1 if p.leader is None else p.leader, p.leader_epoch,
                 tuple(p.replicas), tuple(p.isr),
                 tuple(b for b in p.replicas if not broker_alive(b)))
-            for p in topic.partitions))
+            for p in topic.partition_list()))
 
 
 @handles(MetadataRequest)
 def handle_metadata(broker, request: MetadataRequest, respond) -> None:
-    cluster = broker.cluster
+    cluster: MetadataHandlerContext = broker.cluster
+    image = broker.metadata_image
     if request.topics is None:
-        names = sorted(cluster.topics)
+        names = image.topic_names()
     else:
         names = [t.name for t in request.topics]
     topics = []
     for name in names:
-        try:
-            topic = cluster.topic_for_client(name, request.allow_auto_topic_creation)
-        except (UnknownTopicOrPartitionError, InvalidTopicError) as error:
-            topics.append(MetadataResponseTopic(name, **error_fields(error)))
+        topic = image.topic(name)
+        if topic is None:
+            try:
+                cluster.topic_for_client(name, request.allow_auto_topic_creation)
+            except (UnknownTopicOrPartitionError, InvalidTopicError) as error:
+                topics.append(MetadataResponseTopic(name, **error_fields(error)))
+                continue
+            topic = image.topic(name)
+        if topic is None:  # created, but not yet in this broker's image
+            topics.append(MetadataResponseTopic(name, **error_fields(LeaderNotAvailableError(
+                f"topic {name} exists, but broker {broker.id} has not applied its metadata "
+                f"records yet (its image is at offset {image.applied_offset})"))))
             continue
         topics.append(topic_metadata(topic, lambda b: cluster.brokers[b].alive))
-    active = cluster.controller.active
+    active = image.controller_id
     respond(MetadataResponse(
-        tuple(MetadataResponseBroker(b.id, b.host, b.port) for b in cluster.brokers.values()
-              if b.id not in cluster.controller.fenced),
+        tuple(MetadataResponseBroker(b.id, b.host, b.port) for b in image.unfenced_brokers()),
         cluster.cluster_id, -1 if active is None else active, tuple(topics)))
