@@ -20,6 +20,9 @@ from .registry import HANDLERS
 
 
 class KafkaApis:
+    """The request entry point of one broker: dispatch on the request's type (see the module
+    for its invariants)."""
+
     def __init__(self, broker: Any):
         self.broker = broker
 

@@ -167,15 +167,17 @@ class _FetchBuffer:
         """The next records, at most ``max_records``, as ``(batch, record tuples)`` runs in
         offset order; the cursor moves past them."""
         runs = []
-        while max_records > 0 and self:
-            batch = self._batches[self._batch]
+        batches, index, start = self._batches, self._batch, self._record
+        while max_records > 0 and index < len(batches):
+            batch = batches[index]
             rows = batch.record_tuples
-            end = min(self._record + max_records, len(rows))
-            runs.append((batch, rows[self._record:end]))
-            max_records -= end - self._record
-            self._record = end
+            end = min(start + max_records, len(rows))
+            runs.append((batch, rows[start:end]))
+            max_records -= end - start
+            start = end
             if end == len(rows):
-                self._batch, self._record = self._batch + 1, 0
+                index, start = index + 1, 0
+        self._batch, self._record = index, start
         return runs
 
 
@@ -214,6 +216,7 @@ class KafkaConsumer:
         self._key_deserializer = _deserializer(self.config["key_deserializer"])
         self._value_deserializer = _deserializer(self.config["value_deserializer"])
         self._transport = transport_for(self.config["bootstrap_servers"])
+        self._lock = self._transport.lock  # the cluster's, taken on every poll
         check_not_yet_supported("KafkaConsumer", self.config, self._transport.warn_once)
         self._transport.register_client(self, on_crash=self._crash)
         #: topics, partitions and leaders as this consumer last heard them
@@ -603,7 +606,7 @@ class KafkaConsumer:
         """Records buffered, or a fetch of the partitions with none brings some."""
         items = self._fetchable()
         if not any(state.buffer for _, state in items):
-            with self._transport.lock:
+            with self._lock:
                 self._fill_buffers(items)
         return any(state.buffer for _, state in items)
 
@@ -611,7 +614,7 @@ class KafkaConsumer:
                  ) -> dict[TopicPartition, list[ConsumerRecord]]:
         out: dict[TopicPartition, list[ConsumerRecord]] = {}
         remaining = max_records
-        with self._transport.lock:
+        with self._lock:
             items = self._fetchable()
             self._fill_buffers(items)
             for tp, state in items:

@@ -35,6 +35,9 @@ class PartitionMetadata:
 
 
 class ClusterMetadata:
+    """One client's view of the cluster, as Metadata requests answered it (invariants: see the
+    module)."""
+
     def __init__(self, transport, metadata_max_age_ms: int = 300000,
                  allow_auto_create_topics: bool = True, retry_backoff_ms: int = 100):
         self._transport = transport

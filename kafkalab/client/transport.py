@@ -31,6 +31,10 @@ from .fault_transport import FaultInjectingTransport
 
 
 class InProcessTransport:
+    """A client's connection to an in-process cluster: requests carried to a broker's
+    :class:`~kafkalab.api.kafka_apis.KafkaApis` and answers back, one network latency each way;
+    it decides nothing about a request (invariants: see the module)."""
+
     def __init__(self, cluster: Cluster):
         self.cluster = cluster
         self.lock = cluster.lock

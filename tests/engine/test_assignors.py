@@ -16,7 +16,7 @@ from kafka.coordinator.assignors import roundrobin as _kp_roundrobin
 from kafka.protocol.consumer.metadata import ConsumerProtocolSubscription
 
 from kafkalab import ConsumerRebalanceListener, TopicPartition
-from kafkalab.client.group_member import _JoinedMember
+from kafkalab.client.group_protocol import _JoinedMember
 from kafkalab.coordinator.assignors import (
     CooperativeStickyAssignor,
     RangePartitionAssignor,

@@ -88,9 +88,12 @@ class DelayedFetch(DelayedOperation):
 @handles(FetchRequest)
 def handle_fetch(broker, request: FetchRequest, respond) -> None:
     response, read_bytes, failed = read_fetch(broker, request)
+    if request.max_wait_ms <= 0 or failed or read_bytes >= request.min_bytes:
+        respond(response)
+        return
     keys = [(topic.topic, fetch.partition) for topic in request.topics
             for fetch in topic.partitions]
-    if request.max_wait_ms <= 0 or not keys or failed or read_bytes >= request.min_bytes:
+    if not keys:
         respond(response)
         return
     broker.purgatories["Fetch"].try_complete_else_watch(
