@@ -113,7 +113,7 @@ class OffsetCommitter(MemberPart):
         the group (generation -1, no member id: a standalone consumer)."""
         member = self._member
         topics: dict[str, list[OffsetCommitRequestPartition]] = {}
-        for tp, om in offsets.items():
+        for tp, om in sorted(offsets.items()):  # the same request whatever the hash seed
             topics.setdefault(tp.topic, []).append(OffsetCommitRequestPartition(
                 tp.partition, om.offset, om.leader_epoch, om.metadata))
         return OffsetCommitRequest(
