@@ -189,6 +189,3 @@ class RecordAccumulator:
         """Give back a batch's memory; once per batch, when it is answered."""
         self.free_bytes += batch.size
         self.unresolved -= 1
-
-    def has_unsent(self) -> bool:
-        return any(self.queues.values())

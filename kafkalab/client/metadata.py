@@ -70,12 +70,6 @@ class ClusterMetadata:
         partitions = self._partitions.get(topic)
         return None if partitions is None else set(partitions)
 
-    def available_partitions_for_topic(self, topic: str) -> set[int] | None:
-        partitions = self._partitions.get(topic)
-        if partitions is None:
-            return None
-        return {p for p, meta in partitions.items() if meta.leader != -1}
-
     def leader_for_partition(self, tp: TopicPartition) -> int | None:
         """The leader as last heard (None: unknown topic or partition; -1: no leader)."""
         meta = self._partitions.get(tp.topic, {}).get(tp.partition)

@@ -149,10 +149,6 @@ class TransactionManager:
                 f"{batch.tp.topic}-{batch.tp.partition} as out of order: an earlier batch is "
                 "missing"))
 
-    def is_next_in_sequence(self, batch: ProducerBatch) -> bool:
-        entry = self._entry(batch.tp)
-        return batch.base_sequence == (entry.last_acked + 1) % SEQUENCE_WRAP
-
     def on_failed(self, batch: ProducerBatch, error: Exception) -> None:
         """The batch failed for good: its numbers leave a gap (surely not stored), or its
         partition becomes unresolved (perhaps stored)."""

@@ -7,7 +7,7 @@ Kafka's topic-name rules.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Mapping
 
 from ..timefmt import duration_text
 from .checks import lesson_check

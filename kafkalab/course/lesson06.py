@@ -258,9 +258,9 @@ def survives_one_failure(replication_factor, min_insync_replicas, acks) -> str |
                 f"records, and {lost} acknowledged record(s) were lost: with acks={acks!r} the "
                 f"producer does not wait for {waits_for}")
     if acknowledged_with_one_copy(rf, min_isr, acks):
-        return (f"with only the leader left in the ISR, a write was still acknowledged: it "
-                f"existed on one broker only, and that broker's failure would lose it. Which "
-                f"setting makes the leader refuse writes it cannot copy to 2 brokers?")
+        return ("with only the leader left in the ISR, a write was still acknowledged: it "
+                "existed on one broker only, and that broker's failure would lose it. Which "
+                "setting makes the leader refuse writes it cannot copy to 2 brokers?")
     return None
 
 

@@ -40,7 +40,7 @@ import plotly.graph_objects as go
 
 from ..client.producer import KafkaProducer
 from ..cluster.cluster import Cluster
-from ..timefmt import clock_text, duration_text
+from ..timefmt import clock_text
 from .live import SteppedView, joined_stretches, start_loop
 
 #: role -> (fill colour, text colour, label)

@@ -16,7 +16,6 @@ from kafka.record.default_records import DefaultRecordBatch
 
 from kafkalab import Cluster, KafkaConsumer, KafkaProducer, TopicPartition
 from kafkalab.client.partitioner import partition_for_key
-from kafkalab.errors import KafkaConfigurationError
 
 LESSON = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_ba928bf3052697ee.txt"
 
