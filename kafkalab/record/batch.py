@@ -19,7 +19,9 @@ Records are stored as plain tuples ``(offset_delta, timestamp, key, value, heade
 fields of :class:`Record`, in its order — with ``()`` for no headers. CPython's cyclic collector
 stops tracking a plain tuple of immutable values, but tracks a namedtuple (or a list) for as long
 as it lives: a log of millions of records kept as ``Record``s would make every full collection
-walk all of them. ``batch.records`` gives the same records as ``Record`` namedtuples (a fresh
+walk all of them. A batch keeps its record tuples in a tuple too (not a list, which is tracked
+for good and whose every item a full collection visits), so once the collector has seen a batch
+it skips its records entirely. ``batch.records`` gives the same records as ``Record`` namedtuples (a fresh
 list, for views and tests); paths that run per record read ``batch.record_tuples``.
 
 Invariants: records are kept in offset order; ``last_offset_delta`` >= the largest record
@@ -159,9 +161,9 @@ class RecordBatch:
         self.is_control = is_control
         self.codec = CODECS[compression_type]
         self.timestamp_type = timestamp_type
-        self._rows: list[tuple] | None = list(records)
+        self._rows: tuple[tuple, ...] | None = tuple(records)
         if type(self._rows[0]) is not tuple:  # Records: stored as plain tuples
-            self._rows = list(map(tuple, self._rows))
+            self._rows = tuple(map(tuple, self._rows))
         self.last_offset_delta = self._rows[-1][0]
         self.first_timestamp = self._rows[0][1]
         self.max_timestamp = max(map(_timestamp_of, self._rows))
@@ -215,14 +217,14 @@ class RecordBatch:
 
     # --- the two forms -------------------------------------------------------------------------
     @property
-    def record_tuples(self) -> list[tuple]:
+    def record_tuples(self) -> tuple[tuple, ...]:
         """The records as stored, ``(offset_delta, timestamp, key, value, headers)`` plain
         tuples (decoding and decompressing the bytes once, if that is the form we have).
-        Callers must not change the list."""
+        A tuple, not a list: see the module docstring."""
         if self._rows is None:
             base = self.base_offset
-            self._rows = [(r.offset - base, r.timestamp, r.key, r.value, tuple(r.headers))
-                          for r in DefaultRecordBatch(self._raw)]
+            self._rows = tuple([(r.offset - base, r.timestamp, r.key, r.value, tuple(r.headers))
+                                for r in DefaultRecordBatch(self._raw)])
         return self._rows
 
     @property
@@ -301,8 +303,8 @@ class RecordBatch:
 
     def stamp_log_append_time(self, now_ms: int) -> None:
         """``message.timestamp.type=LogAppendTime``: every record takes the broker's time."""
-        self._rows = [(delta, now_ms, key, value, headers)
-                      for delta, _, key, value, headers in self.record_tuples]
+        self._rows = tuple([(delta, now_ms, key, value, headers)
+                            for delta, _, key, value, headers in self.record_tuples])
         self.timestamp_type = 1
         self.first_timestamp = self.max_timestamp = now_ms
         self._raw = None
