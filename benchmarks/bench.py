@@ -34,6 +34,18 @@ Prints records/s for three ways of doing the same work, and the ratios kafkalab/
   and four topics of 250) by each assignor of ``kafkalab.coordinator.assignors``: only the
   group leader's ``assign()`` call is timed, on member metadata built as a joining member
   builds it (``assignor.metadata(topics)``, encoded and decoded as ConsumerProtocolSubscription).
+* compaction — 1,000,000 keyed records over 10,000 keys (round robin, 100-byte values) in the
+  one partition of a ``cleanup.policy=compact`` topic, appended through the leader's own append
+  path in batches of 128 and rolled into closed 8 MiB segments, so all of the log is dirty and
+  cleanable:
+    - kafkalab: one ``broker.log_manager.cleaner.clean(log)`` pass (Kafka's Cleaner: the key ->
+      last offset map over the dirty section, then every segment rewritten keeping the last
+      record per key) — only that call is timed;
+    - floor: a two-pass pure-Python compaction of the same (key, value) tuples: a dict of key ->
+      last index, then a filtered list.
+  Both results are checked to be the same records. The cleaner's cost per dirty record is also
+  measured at a size 10 times smaller (100,000 records, same keys): linear means within 1.5x.
+  ``--quick`` uses 10,000 and 100,000 records over 1,000 keys.
 
 Every measurement runs on fresh state (a new Cluster / a cleaned mockafka store); each of the
 ``--runs`` rounds runs every contestant once, interleaved, and the best time counts. Results are
@@ -43,7 +55,8 @@ Speed is never asserted here: this script only reports. ``--profile produce|cons
 cProfile of kafkalab's path (top 25 by own time) instead.
 
 Usage:  .venv/bin/python benchmarks/bench.py [--quick] [--records N] [--runs N] [--budget S]
-                  [--no-gc] [--freeze-heap] [--keep-records] [--profile produce|produce-rf3|consume]
+                  [--no-gc] [--freeze-heap] [--keep-records]
+                  [--profile produce|produce-rf3|consume|compaction]
 """
 from __future__ import annotations
 
@@ -71,6 +84,8 @@ import kafkalab
 from kafkalab.client.partitioner import murmur2 as cached_murmur2
 from kafkalab.cluster import registry
 from kafkalab.coordinator import assignors
+from kafkalab.record import RecordBatch
+from kafkalab.storage import PartitionLog
 from kafkalab.structs import ConsumerRecord, TopicPartition
 
 TOPIC = "bench"
@@ -98,6 +113,16 @@ MEMBERS = 100
 REBALANCE_INPUTS = {"1 topic x 1,000": {"orders": 1000},
                     "4 topics x 250": {f"t{i}": 250 for i in range(4)}}
 ASSIGN_TARGET_MS = {"range": 100.0, "roundrobin": 100.0}
+#: The compaction input: (smaller, larger) record counts, 10x apart, and the keys; --quick's.
+COMPACTION_SIZES, COMPACTION_KEYS = (100_000, 1_000_000), 10_000
+QUICK_COMPACTION_SIZES, QUICK_COMPACTION_KEYS = (10_000, 100_000), 1_000
+COMPACTED_TOPIC = "bench-compacted"
+COMPACTION_BATCH = 128  # records per batch: about what a producer's 16 KiB batch holds
+COMPACTION_SEGMENT_BYTES = 8 * 1024 * 1024
+#: cleaner rate / floor rate at the larger size, same run; and the most the cleaner's cost per
+#: dirty record may differ between the two sizes (linear: about 1x).
+COMPACTION_TARGET = 0.25
+LINEARITY_TARGET = 1.5
 
 
 # --- the workload --------------------------------------------------------------------------------
@@ -431,6 +456,97 @@ def measure_rebalance(runs: int) -> dict[tuple[str, str], float]:
             for label, topics in REBALANCE_INPUTS.items() for cls in ASSIGNORS}
 
 
+# --- compaction ----------------------------------------------------------------------------------
+def compaction_pairs(n: int, keys: int) -> list[tuple[bytes, bytes]]:
+    """``n`` (key, value) pairs over ``keys`` keys in round robin, 100-byte values."""
+    names = [str(k).encode() for k in range(keys)]
+    return [(names[i % keys], (b"%08d" % i).ljust(VALUE_SIZE, b".")) for i in range(n)]
+
+
+def compacted_log(pairs: list[tuple[bytes, bytes]]) -> tuple[kafkalab.Cluster, PartitionLog]:
+    """A fresh one-broker cluster whose compacted topic's partition holds ``pairs``: batches of
+    COMPACTION_BATCH appended by the leader's own append path (what a Produce request does once
+    decoded), the last segment rolled so every segment is closed, all committed (one replica:
+    its high watermark is its log end offset), nothing cleaned yet."""
+    registry.clear()
+    cluster = kafkalab.Cluster(seed=0)
+    cluster.create_topic(COMPACTED_TOPIC, partitions=1, config={
+        "cleanup.policy": "compact", "segment.bytes": COMPACTION_SEGMENT_BYTES})
+    p = cluster.partition(COMPACTED_TOPIC, 0)
+    log, now = p.leader_log, cluster.now_ms()
+    for start in range(0, len(pairs), COMPACTION_BATCH):
+        rows = [(i, now, key, value, ())
+                for i, (key, value) in enumerate(pairs[start:start + COMPACTION_BATCH])]
+        log.append_as_leader(RecordBatch(rows), p.leader_epoch)
+    log.roll("the benchmark closes the last segment: the whole log is cleanable")
+    log.high_watermark = log.log_end_offset
+    return cluster, log
+
+
+def floor_compact(pairs: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The least a compaction can do: a dict of key -> last index, then a filtered list."""
+    last = {}
+    for i, (key, _) in enumerate(pairs):
+        last[key] = i
+    return [pair for i, pair in enumerate(pairs) if last[pair[0]] == i]
+
+
+def kafkalab_compact(pairs: list[tuple[bytes, bytes]], expected: list[tuple[bytes, bytes]],
+                     profiler: cProfile.Profile | None = None) -> float:
+    """Timed: one cleaner pass over a fresh log of ``pairs``; checks it kept ``expected``."""
+    cluster, log = compacted_log(pairs)
+    cleaner = cluster.brokers[1].log_manager.cleaner
+    seconds, stats = timed(lambda: cleaner.clean(log), profiler)
+    kept = [(row[2], row[3]) for batch in log.batches() for row in batch.record_tuples]
+    cluster.close()
+    if stats.records_read != len(pairs) or kept != expected:
+        raise AssertionError(f"the cleaner read {stats.records_read} of {len(pairs)} records "
+                             f"and kept {len(kept)}; expected the last of each of "
+                             f"{len(expected)} keys")
+    return seconds
+
+
+def measure_compaction(sizes: tuple[int, int], keys: int, runs: int
+                       ) -> dict[tuple[int, str], float]:
+    """Best seconds per (records, contestant) over ``runs`` interleaved rounds."""
+    inputs = {n: compaction_pairs(n, keys) for n in sizes}
+    expected = {n: floor_compact(pairs) for n, pairs in inputs.items()}
+    best: dict[tuple[int, str], float] = {}
+    for _ in range(runs):
+        for n, pairs in inputs.items():
+            seconds = kafkalab_compact(pairs, expected[n])
+            best[(n, "kafkalab")] = min(seconds, best.get((n, "kafkalab"), float("inf")))
+            seconds, kept = timed(lambda: floor_compact(pairs))
+            if kept != expected[n]:
+                raise AssertionError("the floor's compaction is not deterministic")
+            best[(n, "floor")] = min(seconds, best.get((n, "floor"), float("inf")))
+    return best
+
+
+def report_compaction(sizes: tuple[int, int], keys: int, runs: int,
+                      best: dict[tuple[int, str], float]) -> None:
+    small, large = sizes
+    print(f"compaction: {large:,} keyed records over {keys:,} keys, one partition, every "
+          f"segment closed and dirty; best of {runs} run(s)")
+    print(f"{'':<58}{'records/s':>14}{'best s':>10}")
+    for who, label in (("kafkalab", "kafkalab  LogCleaner.clean(log), one pass"),
+                       ("floor", "floor     dict key -> last index, then a filtered list")):
+        seconds = best[(large, who)]
+        print(f"  {label:<56}{large / seconds:>14,.0f}{seconds:>10.3f}")
+    ratio = best[(large, "floor")] / best[(large, "kafkalab")]
+    verdict = "meets" if ratio >= COMPACTION_TARGET else "below"
+    print(f"  compaction ratio kafkalab/floor: {ratio:.3f}x "
+          f"(target >= {COMPACTION_TARGET}x: {verdict})")
+    per_record = {n: best[(n, "kafkalab")] / n for n in sizes}
+    for n in sizes:
+        print(f"  cleaner cost per dirty record at {n:>9,} records: "
+              f"{per_record[n] * 1e6:.3f} us")
+    growth = per_record[large] / per_record[small]
+    verdict = "meets" if 1 / LINEARITY_TARGET <= growth <= LINEARITY_TARGET else "below"
+    print(f"  compaction linearity (cost per record at {large:,} / at {small:,}): "
+          f"{growth:.3f}x (target within {LINEARITY_TARGET}x: {verdict})")
+
+
 # --- running and reporting -----------------------------------------------------------------------
 def measure(w: Workload, runs: int, budget_s: float, keep_records: bool = False
             ) -> tuple[dict[tuple[str, str], float], int]:
@@ -545,8 +661,16 @@ def report(w: Workload, runs: int, requested: int, best: dict[tuple[str, str], f
 
 
 def profile(w: Workload, phase: str, keep_records: bool = False, top: int = 25) -> None:
-    """cProfile one kafkalab run of ``phase`` (the benchmark's own code), top by own time."""
+    """cProfile one kafkalab run of ``phase`` (the benchmark's own code), top by own time;
+    ``compaction`` cleans ``w.n`` records over COMPACTION_KEYS keys."""
     profiler = cProfile.Profile()
+    if phase == "compaction":
+        pairs = compaction_pairs(w.n, COMPACTION_KEYS)
+        kafkalab_compact(pairs, floor_compact(pairs), profiler)
+        print(f"cProfile of kafkalab compaction, {w.n:,} records over {COMPACTION_KEYS:,} keys "
+              "(cProfile overhead inflates every time)")
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(top)
+        return
     replication_factor = 3 if phase == "produce-rf3" else 1
     _, cluster = kafkalab_produce(w, profiler if phase.startswith("produce") else None,
                                   replication_factor)
@@ -559,12 +683,14 @@ def profile(w: Workload, phase: str, keep_records: bool = False, top: int = 25) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke test: 20,000 records")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: 20,000 records (compaction: 10,000 and 100,000)")
     parser.add_argument("--records", type=int, help="records per run (default 200,000)")
     parser.add_argument("--runs", type=int, default=3, help="rounds; the best counts")
     parser.add_argument("--budget", type=float, default=75.0,
                         help="seconds: start no round likely to end later (default 75)")
-    parser.add_argument("--profile", choices=("produce", "produce-rf3", "consume"),
+    parser.add_argument("--profile",
+                        choices=("produce", "produce-rf3", "consume", "compaction"),
                         help="print a cProfile of kafkalab's path instead of benchmarking")
     parser.add_argument("--no-gc", action="store_true",
                         help="diagnostic: disable the cyclic garbage collector while timing")
@@ -587,6 +713,10 @@ def main(argv: list[str] | None = None) -> int:
     best, rounds = measure(w, args.runs, args.budget, args.keep_records)
     rebalance = measure_rebalance(rounds)
     report(w, rounds, args.runs, best, rebalance, load, args.keep_records)
+    sizes, keys = ((QUICK_COMPACTION_SIZES, QUICK_COMPACTION_KEYS) if args.quick
+                   else (COMPACTION_SIZES, COMPACTION_KEYS))
+    print()
+    report_compaction(sizes, keys, rounds, measure_compaction(sizes, keys, rounds))
     return 0
 
 

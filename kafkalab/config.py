@@ -130,6 +130,15 @@ TOPIC_CONFIGS: dict[str, ConfigKey] = {k.name: k for k in [
     ConfigKey("segment.ms", "int", 7 * _DAY_MS,
               "a segment is rolled when its first batch is older than this", "log.roll.ms",
               at_least=1),
+    ConfigKey("segment.jitter.ms", "int", 0,
+              "a random amount, up to this, taken off segment.ms for each new segment (so "
+              "partitions do not all roll at once)", "log.roll.jitter.ms", at_least=0),
+    ConfigKey("segment.index.bytes", "int", 10 * 1024 * 1024,
+              "a segment is rolled when its offset index (8 bytes an entry) would pass this "
+              "size", "log.index.size.max.bytes", at_least=4, at_most=_INT_MAX),
+    ConfigKey("index.interval.bytes", "int", 4096,
+              "bytes appended between two entries of a segment's offset index",
+              "log.index.interval.bytes", at_least=0, at_most=_INT_MAX),
     ConfigKey("max.message.bytes", "int", 1048588,
               "the largest record batch the topic accepts", "message.max.bytes", at_least=0,
               at_most=_INT_MAX),
@@ -151,6 +160,9 @@ TOPIC_CONFIGS: dict[str, ConfigKey] = {k.name: k for k in [
     ConfigKey("min.compaction.lag.ms", "int", 0,
               "a record is not compacted until it is at least this old",
               "log.cleaner.min.compaction.lag.ms", at_least=0),
+    ConfigKey("max.compaction.lag.ms", "int", _LONG_MAX,
+              "a record stays uncompacted at most this long: its log is cleaned then, however "
+              "clean the log is", "log.cleaner.max.compaction.lag.ms", at_least=1),
     ConfigKey("min.cleanable.dirty.ratio", "double", 0.5,
               "compact once this share of the log is uncompacted",
               "log.cleaner.min.cleanable.ratio", at_least=0, at_most=1),
@@ -164,6 +176,16 @@ BROKER_CONFIGS: dict[str, ConfigKey] = {k.name: k for k in [
               "replication factor of an auto-created topic", at_least=1),
     ConfigKey("log.retention.check.interval.ms", "int", 300_000,
               "how often retention deletes old segments", at_least=1),
+    ConfigKey("log.cleaner.enable", "bool", True,
+              "run the log cleaner, which compacts topics with cleanup.policy=compact"),
+    ConfigKey("log.cleaner.threads", "int", 1, "log cleaner threads per broker", at_least=0),
+    ConfigKey("log.cleaner.backoff.ms", "int", 15_000,
+              "how long the log cleaner sleeps when no log needs cleaning", at_least=0),
+    ConfigKey("log.cleaner.dedupe.buffer.size", "int", 128 * 1024 * 1024,
+              "memory of the cleaner's key -> offset map, over all cleaner threads (24 bytes "
+              "an entry)", at_least=0),
+    ConfigKey("log.cleaner.io.buffer.load.factor", "double", 0.9,
+              "how full the cleaner's key -> offset map may get", at_least=0, at_most=1),
     ConfigKey("log.dirs", "string", "memory://",
               "where brokers keep their logs, as a storage URL (memory://: in the kernel)"),
     ConfigKey("replica.lag.time.max.ms", "int", 30_000,
@@ -227,18 +249,27 @@ class TopicConfig:
     """A topic's effective configuration: its overrides over the broker's defaults.
 
     ``config["retention.ms"]`` gives the effective value; ``overrides`` only what was set on
-    the topic. Invariant: overrides hold only validated, typed values.
+    the topic. Invariants: overrides hold only validated, typed values; the effective values
+    (read on every append, so kept in one dict) are recomputed whenever ``overrides`` is set.
     """
 
     def __init__(self, broker: BrokerConfig, overrides: Mapping[str, Any] | None = None):
         self.broker = broker
         self.overrides = parse_configs(TOPIC_CONFIGS, overrides, "topic")
 
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return self._overrides
+
+    @overrides.setter
+    def overrides(self, values: dict[str, Any]) -> None:
+        self._overrides = values
+        self._effective = {name: values[name] if name in values else
+                           self.broker[key.broker_name] if key.broker_name else key.default
+                           for name, key in TOPIC_CONFIGS.items()}
+
     def __getitem__(self, name: str) -> Any:
-        if name in self.overrides:
-            return self.overrides[name]
-        key = TOPIC_CONFIGS[name]
-        return self.broker[key.broker_name] if key.broker_name else key.default
+        return self._effective[name]
 
     def source(self, name: str) -> str:
         """Where the effective value comes from, in Kafka's words."""

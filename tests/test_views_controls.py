@@ -61,6 +61,14 @@ def cluster_widget():
     return ClusterWidget(c, "events", animate=False)
 
 
+def segment_widget():
+    from kafkalab.viz.segment_widget import SegmentWidget
+
+    c = cluster()
+    c.create_topic("orders", partitions=1)
+    return SegmentWidget(c, "orders", animate=False)
+
+
 def producer_lab():
     from kafkalab.viz.producer_views import ProducerLabWidget
 
@@ -68,7 +76,7 @@ def producer_lab():
 
 
 @pytest.mark.parametrize("make", [partition_log, queue_vs_log, group, cluster_widget,
-                                  producer_lab])
+                                  segment_widget, producer_lab])
 def test_every_button_has_a_tooltip(make):
     view = make()
     found = buttons(view.box)

@@ -151,6 +151,13 @@ class _FetchBuffer:
     def __bool__(self) -> bool:
         return self._batch < len(self._batches)
 
+    @property
+    def end_offset(self) -> int:
+        """The offset after the last batch held (-1 if none): once the buffer is drained the
+        position moves there, past any offsets compaction removed at the batch's end (as
+        kafka-python's fetcher sets ``next_fetch_offset`` to the last batch's next offset)."""
+        return self._batches[-1].next_offset if self._batches else -1
+
     def fill(self, batches: Sequence[RecordBatch], position: int) -> None:
         """Hold ``batches``; the cursor starts at the first record at or after ``position``
         (the first batch may begin before it)."""
@@ -627,6 +634,8 @@ class KafkaConsumer:
                     out[tp] = take
                     if update_offsets:
                         state.position = take[-1].offset + 1
+                        if not state.buffer:  # drained: past the last batch, gaps and all
+                            state.position = max(state.position, state.buffer.end_offset)
                     remaining -= len(take)
         if out:
             self._consumed.record(max_records - remaining)
@@ -680,11 +689,15 @@ class KafkaConsumer:
         if not data.error_code:
             state.highwater = data.high_watermark
             state.buffer.fill(data.records, position)
+            if not state.buffer and data.records:
+                # batches with no record at or after the position (compacted away): skip them
+                state.position = max(position, state.buffer.end_offset)
             return
         error = error_from(data.error_code, data.error_message)
         if isinstance(error, OffsetOutOfRangeError):
-            if self._reset == "none":
+            if self._reset == "none":  # kafka-python's argument {tp: offset}, then the why
                 raise OffsetOutOfRangeError(
+                    {tp: position},
                     f"Fetch position {position} is out of range for {tp.topic}-{tp.partition} "
                     f"and auto_offset_reset='none': {data.error_message}")
             self._reset_position(tp, state, self._reset, f"offset {position} is out of range")

@@ -43,7 +43,8 @@ class Broker:
                             for name in ("Produce", "Fetch", "DeleteRecords")}
         #: this broker's replicas' logs and their retention (Kafka's LogManager)
         self.log_manager = LogManager(broker_id, cluster.config, cluster.scheduler,
-                                      cluster.now_ms, cluster.events.emit, lambda: self.alive)
+                                      cluster.now_ms, cluster.events.emit, lambda: self.alive,
+                                      cluster.rng)
         #: the cluster metadata as this broker knows it: the controller's log, replayed
         #: (Kafka's MetadataImage / KRaftMetadataCache)
         self.metadata_image = MetadataImage()

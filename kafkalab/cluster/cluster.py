@@ -43,6 +43,7 @@ from ..errors import (
 )
 from ..metrics import Sensor
 from ..scheduler import Scheduler
+from ..storage.cleaner_manager import is_compacted
 from . import registry
 from .broker import Broker
 from .clients import ClientRegistry
@@ -227,24 +228,12 @@ class Cluster:
         topic = Topic(name, topic_config, internal=name in INTERNAL_TOPICS)
         self._add_partitions(topic, assignment)
         self.topics[name] = topic
-        self._warn_if_compacted(topic)
         leaders = ", ".join(f"{p.index}→broker {p.leader}" for p in topic.partitions)
         self.events.emit("topic.created", f"topic {name} created with {len(assignment)} "
                          f"partition(s), replication factor {len(assignment[0])}; "
                          f"leaders: {leaders}", topic=name, partitions=len(assignment),
                          replication_factor=len(assignment[0]))
         return topic
-
-    def _warn_if_compacted(self, topic: Topic) -> None:
-        """``cleanup.policy=compact`` is validated and stored, but no cleaner runs yet: say so
-        (once per cluster) instead of silently keeping every record. Internal topics are the
-        engine's own business."""
-        if "compact" in topic.config["cleanup.policy"] and not topic.internal:
-            self.warn_once("cleanup.policy=compact", (
-                f"topic {topic.name!r} has cleanup.policy="
-                f"{kafka_string(topic.config['cleanup.policy'])}, but compaction is not "
-                "enforced yet: its log keeps every record (only retention deletes old "
-                "segments). Compaction arrives with lesson 07-retention-compaction"))
 
     def warn_once(self, key: str, message: str) -> None:
         """``warnings.warn(message)`` the first time ``key`` comes up in this cluster: for what
@@ -286,10 +275,20 @@ class Cluster:
             index = len(topic.partitions)
             partition = Partition(topic.name, index, replicas, topic.config, self.clock.now_ms,
                                   {b: self.brokers[b].log_manager for b in replicas})
+            for broker, log in partition.logs.items():
+                log.log_start_listeners.append(
+                    lambda p=partition, b=broker: self._retention_moved_log_start(p, b))
             self.controller.append("Partition", topic=topic.name, partition=index,
                                    replicas=list(replicas), leader=partition.leader,
                                    leader_epoch=0, isr=list(partition.isr))
             topic.partitions.append(partition)
+
+    def _retention_moved_log_start(self, partition: Partition, broker: int) -> None:
+        """Retention moved the log start offset of ``broker``'s replica: if it leads, its
+        followers learn it from the answer to their waiting fetch, as Kafka's followers (who
+        always have a fetch waiting) do."""
+        if partition.leader == broker:
+            self.replicas.on_leader_log_start_moved(partition)
 
     @locked
     @explains_refusals("topic.delete_rejected", "delete topic")
@@ -364,8 +363,9 @@ class Cluster:
         if validate_only:
             return TopicConfig(self.config, topic.config.overrides).alter(set, delete)
         changed = topic.config.alter(set, delete)
-        if "cleanup.policy" in changed:
-            self._warn_if_compacted(topic)
+        if changed:
+            for broker in self.brokers.values():
+                broker.log_manager.topic_config_changed(name)
         for key, (old, new) in changed.items():
             self.events.emit("topic.config_changed", f"topic {name}: {key} "
                              f"{kafka_string(old)} -> {kafka_string(new)}", topic=name,
@@ -649,6 +649,42 @@ class Cluster:
         t = self.topic(topic)
         parts = t.partitions if partition is None else [self.partition(topic, partition)]
         return records_frame(parts)
+
+    @locked
+    def describe_segments(self, topic: str, partition: int = 0, broker: int | None = None):
+        """The segments of one replica of a partition (default: the leader's, as views show
+        it) as a DataFrame, oldest first: offsets, records, size, created and age, largest
+        timestamp, whether active, and the section as the log cleaner sees it ("clean",
+        "dirty", "uncleanable", "active"; "closed" for a topic that is not compacted or a
+        broker whose cleaner is off)."""
+        from .tables import segments_frame
+
+        p = self.partition(topic, partition)
+        if broker is None:  # the replica views show: the leader, or the preferred one offline
+            broker_id = p.leader if p.leader is not None else p.preferred_leader
+        else:
+            broker_id = broker
+        if broker_id not in p.logs:
+            raise ValueError(f"broker {broker_id!r} holds no replica of {p.name}; its replicas "
+                             f"are on brokers {p.replicas}")
+        log = p.logs[broker_id]
+        cleaner = self.brokers[broker_id].log_manager.cleaner
+        state = cleaner.describe(log) if cleaner is not None and is_compacted(log) else None
+        return segments_frame(log, state, self.now_ms(), self.clock_text)
+
+    @locked
+    def log_cleaner_metrics(self):
+        """Each broker's log cleaner gauges, with Kafka's names (``kafka.log:type=LogCleaner``
+        and ``LogCleanerManager``), as a DataFrame: one row per broker (``enabled`` False,
+        gauges empty, with ``log.cleaner.enable=false``)."""
+        import pandas as pd
+
+        rows = []
+        for b in self.brokers.values():
+            cleaner = b.log_manager.cleaner
+            rows.append({"broker": b.id, "alive": b.alive, "enabled": cleaner is not None,
+                         **(cleaner.metrics() if cleaner is not None else {})})
+        return pd.DataFrame(rows)
 
     @locked
     def describe_consumer_group(self, group_id: str):

@@ -56,8 +56,8 @@ class ReplicaManager:
         self.maybe_complete(partition)
 
     def on_leader_log_start_moved(self, partition: Partition) -> None:
-        """The leader's log start offset moved (DeleteRecords): each follower learns it from
-        the answer to its waiting fetch, a round trip on."""
+        """The leader's log start offset moved (DeleteRecords, retention): each follower learns
+        it from the answer to its waiting fetch, a round trip on."""
         for follower in partition.replicas:
             if follower != partition.leader:
                 self._schedule_fetch(partition, follower, 2 * self.cluster.network_latency_ms)

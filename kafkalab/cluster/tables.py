@@ -1,12 +1,18 @@
-"""DataFrames a learner would want: a topic's partitions, a partition's records, a group's lag.
+"""DataFrames a learner would want: a topic's partitions, a partition's records, a group's lag,
+a replica's segments.
 
 Tables are data, not views: the engine builds them from its rows (pandas is a plain dependency),
-and ``Cluster.describe_topic`` / ``records`` / ``describe_consumer_group`` return them.
+and ``Cluster.describe_topic`` / ``records`` / ``describe_consumer_group`` /
+``describe_segments`` return them.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import pandas as pd
 
+from ..storage import CleanerState, PartitionLog, SegmentInfo
+from ..timefmt import age_text
 from .partition import Partition
 from .topic import Topic
 
@@ -98,3 +104,38 @@ def consumer_group_frame(cluster, group_id: str) -> pd.DataFrame:
                      "HOST": member.client_host if member else "-",
                      "CLIENT-ID": member.client_id if member else "-"})
     return pd.DataFrame(rows, columns=GROUP_COLUMNS)
+
+
+SEGMENT_COLUMNS = ["base_offset", "next_offset", "records", "size_bytes", "created", "age",
+                   "largest_timestamp", "active", "section"]
+
+
+def segment_section(segment: SegmentInfo, active: bool, state: CleanerState | None) -> str:
+    """Where a segment lies as the cleaner sees it: "active"; for a compacted log "clean"
+    (wholly below the first dirty offset), "dirty" (holds cleanable offsets) or "uncleanable"
+    (at or past the first uncleanable offset); for any other log "closed"."""
+    if active:
+        return "active"
+    if state is None:
+        return "closed"
+    if segment.base_offset >= state.first_uncleanable_offset:
+        return "uncleanable"
+    return "dirty" if segment.next_offset > state.first_dirty_offset else "clean"
+
+
+def segments_frame(log: PartitionLog, state: CleanerState | None, now_ms: int,
+                   clock_text: Callable[[int], str]) -> pd.DataFrame:
+    """One row per segment of ``log``, oldest first: offsets, records, size, when it was
+    created (``clock_text``) and how old it is, its largest record timestamp (ms, as Kafka
+    shows it; -1 while empty), whether it is the active one, and its section (``state``: the
+    cleaner's view of a compacted log, None for a delete-only one)."""
+    segments = log.segments()
+    rows = []
+    for i, s in enumerate(segments):
+        active = i == len(segments) - 1
+        rows.append({"base_offset": s.base_offset, "next_offset": s.next_offset,
+                     "records": s.record_count, "size_bytes": s.size_bytes,
+                     "created": clock_text(s.created_ms), "age": age_text(now_ms - s.created_ms),
+                     "largest_timestamp": s.largest_timestamp, "active": active,
+                     "section": segment_section(s, active, state)})
+    return pd.DataFrame(rows, columns=SEGMENT_COLUMNS)

@@ -9,7 +9,8 @@ Schema (Kafka's RecordBatch v2, as kafka.record reads and writes it)::
 
     baseOffset int64 | batchLength int32 | partitionLeaderEpoch int32 | magic int8 (=2)
     crc uint32 (crc32c of attributes..end) | attributes int16 (codec 0-2, timestampType 3,
-    isTransactional 4, isControl 5) | lastOffsetDelta int32 | firstTimestamp int64
+    isTransactional 4, isControl 5, hasDeleteHorizonMs 6) | lastOffsetDelta int32
+    firstTimestamp int64 (the delete horizon instead, when hasDeleteHorizonMs)
     maxTimestamp int64 | producerId int64 | producerEpoch int16 | baseSequence int32
     records [Record]
     Record: length varint | attributes int8 | timestampDelta varlong | offsetDelta varint
@@ -25,7 +26,9 @@ it skips its records entirely. ``batch.records`` gives the same records as ``Rec
 list, for views and tests); paths that run per record read ``batch.record_tuples``.
 
 Invariants: records are kept in offset order; ``last_offset_delta`` >= the largest record
-delta; once appended to a log a batch's base offset never changes (the log owns the batch);
+delta (the log cleaner keeps a batch's last offset delta when it drops its last records, and may
+keep a batch with no records at all — see :meth:`RecordBatch.retained`); once appended to a log
+a batch's base offset never changes (the log owns the batch);
 ``size_in_bytes`` is the length of the batch's v2 encoding.
 """
 from __future__ import annotations
@@ -137,7 +140,7 @@ class RecordBatch:
     __slots__ = ("base_offset", "partition_leader_epoch", "producer_id", "producer_epoch",
                  "base_sequence", "is_transactional", "is_control", "codec", "timestamp_type",
                  "last_offset_delta", "first_timestamp", "max_timestamp", "record_count",
-                 "_rows", "_raw", "_size")
+                 "delete_horizon_ms", "_rows", "_raw", "_size")
 
     def __init__(self, records: Sequence[tuple], *, compression_type: str | None = None,
                  producer_id: int = -1, producer_epoch: int = -1, base_sequence: int = -1,
@@ -168,8 +171,44 @@ class RecordBatch:
         self.first_timestamp = self._rows[0][1]
         self.max_timestamp = max(map(_timestamp_of, self._rows))
         self.record_count = len(self._rows)
+        #: when the log cleaner may drop this batch's tombstones (KIP-534), -1 until a clean
+        #: stamps it; on the wire it replaces firstTimestamp (attribute hasDeleteHorizonMs)
+        self.delete_horizon_ms = -1
         self._raw: bytes | None = None
         self._size: int | None = uncompressed_size if self.codec == 0 else None
+
+    @classmethod
+    def retained(cls, original: "RecordBatch", rows: tuple[tuple, ...],
+                 delete_horizon_ms: int) -> "RecordBatch":
+        """What the log cleaner writes for ``original`` keeping only ``rows`` (a subset of its
+        record tuples, possibly none), as Kafka's ``MemoryRecords.filterTo``: the same base
+        offset and last offset delta (so the producer's last sequence survives), producer id,
+        epoch, base sequence, leader epoch, flags and codec; ``delete_horizon_ms`` (-1: none)
+        stamped as Kafka stamps a batch holding tombstones on its first clean."""
+        batch = cls.__new__(cls)
+        for name in ("base_offset", "partition_leader_epoch", "producer_id", "producer_epoch",
+                     "base_sequence", "is_transactional", "is_control", "codec",
+                     "timestamp_type", "last_offset_delta"):
+            setattr(batch, name, getattr(original, name))
+        batch._rows = rows
+        batch.record_count = len(rows)
+        batch.delete_horizon_ms = delete_horizon_ms
+        if rows:
+            batch.first_timestamp = rows[0][1]
+            batch.max_timestamp = (original.max_timestamp if original.timestamp_type == 1
+                                   else max(map(_timestamp_of, rows)))
+        else:  # an empty batch keeps its original's times (DefaultRecordBatch.writeEmptyHeader)
+            batch.first_timestamp, batch.max_timestamp = (original.first_timestamp,
+                                                          original.max_timestamp)
+        batch._raw = None
+        batch._size = None
+        return batch
+
+    @property
+    def base_timestamp(self) -> int:
+        """The batch header's firstTimestamp: record timestamps are stored as deltas from it —
+        the first record's timestamp, or the delete horizon once one is stamped."""
+        return self.delete_horizon_ms if self.delete_horizon_ms >= 0 else self.first_timestamp
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> "RecordBatch":
@@ -190,6 +229,7 @@ class RecordBatch:
         batch.last_offset_delta = last_delta
         batch.first_timestamp, batch.max_timestamp = first_ts, max_ts
         batch.record_count = count
+        batch.delete_horizon_ms = first_ts if attributes & 0x40 else -1
         batch._rows = None
         batch._raw = bytes(raw)
         batch._size = len(raw)
@@ -244,6 +284,9 @@ class RecordBatch:
             magic=2, compression_type=0, is_transactional=self.is_transactional,
             producer_id=self.producer_id, producer_epoch=self.producer_epoch,
             base_sequence=self.base_sequence, batch_size=2**31 - 1)
+        base_timestamp = self.base_timestamp
+        # the builder takes its first record's timestamp as the base, unless one is set before
+        builder._first_timestamp = builder._max_timestamp = base_timestamp
         for offset_delta, timestamp, key, value, headers in self._rows:
             builder.append(offset_delta, timestamp, key, value, headers)
         buf = builder.build()
@@ -264,7 +307,7 @@ class RecordBatch:
         attributes = self._attributes()
         struct.pack_into(">qiibIhi", buf, 0, self.base_offset, len(buf) - 12,
                          self.partition_leader_epoch, 2, 0, attributes, self.last_offset_delta)
-        struct.pack_into(">q", buf, 35, self.max_timestamp)
+        struct.pack_into(">qq", buf, 27, base_timestamp, self.max_timestamp)
         struct.pack_into(">I", buf, 17, calc_crc32c(memoryview(buf)[21:]))
         return bytes(buf)
 
@@ -275,6 +318,8 @@ class RecordBatch:
             attributes |= 0x10
         if self.is_control:
             attributes |= 0x20
+        if self.delete_horizon_ms >= 0:
+            attributes |= 0x40
         return attributes
 
     @property
@@ -284,7 +329,7 @@ class RecordBatch:
             if self._raw is not None or self.codec:
                 self._size = len(self.raw)
             else:
-                first_ts = self.first_timestamp
+                first_ts = self.base_timestamp
                 self._size = HEADER_SIZE + sum(
                     record_size(delta, timestamp - first_ts, key, value, headers)
                     for delta, timestamp, key, value, headers in self._rows)

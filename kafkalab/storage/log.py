@@ -17,13 +17,20 @@ its batches only through its backend.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterator
+import random
+from typing import Callable, Iterator, Sequence
 
 from ..config import TopicConfig
-from ..errors import InvalidTimestampError, OffsetOutOfRangeError, RecordTooLargeError
+from ..errors import (
+    InvalidRecordError,
+    InvalidTimestampError,
+    OffsetOutOfRangeError,
+    RecordTooLargeError,
+)
 from ..record import RecordBatch
 from ..timefmt import age_text, duration_text
 from .backends import open_log_storage
+from .index import OFFSET_ENTRY_BYTES, TIME_ENTRY_BYTES
 from .leader_epoch import LeaderEpochCache
 from .producer_state import BatchMetadata, ProducerStateManager
 from .protocol import LogStorage, SegmentInfo
@@ -38,11 +45,13 @@ def _no_emit(kind: str, text: str, **data) -> None:
 
 
 class PartitionLog:
-    """One replica's log; ``storage`` is its backend (default: a new ``memory://`` one)."""
+    """One replica's log; ``storage`` is its backend (default: a new ``memory://`` one);
+    ``rng`` draws each segment's ``segment.jitter.ms`` (the cluster's seeded RNG; a log made on
+    its own seeds one from its name)."""
 
     def __init__(self, topic: str, partition: int, config: TopicConfig,
                  now_ms: Callable[[], int], emit: Emit = _no_emit,
-                 storage: LogStorage | None = None):
+                 storage: LogStorage | None = None, rng: random.Random | None = None):
         self.topic = topic
         self.partition = partition
         self.config = config
@@ -51,8 +60,20 @@ class PartitionLog:
         self._storage = storage if storage is not None else open_log_storage(
             "memory://", topic, partition, now_ms)
         self.high_watermark = self._storage.log_start_offset
+        self._rng = rng if rng is not None else random.Random(self.name)
+        #: the active segment's roll jitter, drawn when it takes its first batch
+        self._roll_jitter_ms = 0
         self.producer_state = ProducerStateManager(self.name)
         self.epochs = LeaderEpochCache()
+        #: told the new log end offset after every truncation (the log cleaner cuts its
+        #: checkpoint back, as Kafka's LogManager.truncateTo tells its cleaner)
+        self.truncation_listeners: list[Callable[[int], None]] = []
+        #: called after every roll (a closed segment may now be cleanable: the log cleaner
+        #: looks again)
+        self.roll_listeners: list[Callable[[], None]] = []
+        #: called when retention moved the log start offset (a leader's followers learn it
+        #: from the answer to their next fetch)
+        self.log_start_listeners: list[Callable[[], None]] = []
 
     @property
     def name(self) -> str:
@@ -66,6 +87,14 @@ class PartitionLog:
     @property
     def log_end_offset(self) -> int:
         return self._storage.log_end_offset
+
+    @property
+    def last_stable_offset(self) -> int:
+        """Kafka's LSO: the first offset not yet decided (committed or aborted). With no open
+        transactions it equals the high watermark, as in Kafka; kafkalab has no transactions
+        yet, so it is the high watermark (issue 12 makes it stop at the first open
+        transaction). The log cleaner never cleans past it."""
+        return self.high_watermark
 
     @property
     def size_bytes(self) -> int:
@@ -100,6 +129,14 @@ class PartitionLog:
                 f"The batch of {batch.record_count} record(s) for {self.name} is "
                 f"{batch.size_in_bytes} bytes, larger than max.message.bytes={limit}; "
                 f"raise max.message.bytes on the topic or send smaller records")
+        if "compact" in self.config["cleanup.policy"] and not batch.is_control and \
+                any(row[2] is None for row in batch.record_tuples):
+            # Kafka's LogValidator.validateKey: INVALID_RECORD
+            raise InvalidRecordError(
+                f"Compacted topic cannot accept message without key in topic partition "
+                f"{self.name}. (cleanup.policy="
+                f"{','.join(self.config['cleanup.policy'])} keeps the last record per key: give "
+                f"every record a key)")
 
     def append_as_leader(self, batch: RecordBatch, leader_epoch: int) -> int:
         """Assign offsets to ``batch`` and append it; returns its base offset."""
@@ -135,29 +172,74 @@ class PartitionLog:
                                          batch.base_sequence, batch.last_sequence)
 
     def _append(self, batch: RecordBatch) -> None:
-        self._maybe_roll(batch.size_in_bytes)
-        self._storage.append(batch)
+        self._maybe_roll(batch)
+        self._storage.append(batch, self.config["index.interval.bytes"])
         self.epochs.assign(batch.partition_leader_epoch, batch.base_offset)
         if batch.producer_id >= 0 and batch.base_sequence >= 0:
             self.producer_state.record(batch.producer_id, batch.producer_epoch,
                                        batch.base_sequence, batch.last_sequence,
                                        batch.base_offset, batch.last_offset)
 
-    def _maybe_roll(self, incoming_bytes: int) -> None:
+    def _maybe_roll(self, batch: RecordBatch) -> None:
+        """Roll before appending ``batch`` if the active segment should not take it (Kafka's
+        ``UnifiedLog.maybeRoll``). An empty segment always takes it. The segment that takes
+        ``batch`` as its first draws its jitter."""
         active = self._storage.active_segment()
-        if active.empty:
-            return
-        segment_bytes, segment_ms = self.config["segment.bytes"], self.config["segment.ms"]
-        age_ms = self._now_ms() - active.created_ms
-        if active.size_bytes + incoming_bytes > segment_bytes:
-            why = (f"{active.size_bytes} + {incoming_bytes} bytes would exceed "
-                   f"segment.bytes={segment_bytes}")
-        elif age_ms >= segment_ms:
-            why = (f"it is {age_text(age_ms)} >= segment.ms={segment_ms} "
-                   f"({duration_text(segment_ms)})")
-        else:
-            return
-        self.roll(why)
+        if not active.empty:
+            why = self._roll_reason(active, batch)
+            if why is None:
+                return
+            self.roll(why)
+        self._roll_jitter_ms = self._draw_roll_jitter()
+
+    def _draw_roll_jitter(self) -> int:
+        """Kafka's ``LogConfig.randomSegmentJitter``: 0, or a draw in [0, min(segment.jitter.ms,
+        segment.ms))."""
+        jitter_ms = self.config["segment.jitter.ms"]
+        return self._rng.randrange(min(jitter_ms, self.config["segment.ms"])) if jitter_ms else 0
+
+    def _max_segment_ms(self) -> tuple[int, str]:
+        """Kafka's ``LogConfig.maxSegmentMs`` and the config it comes from: ``segment.ms``, or
+        a smaller ``max.compaction.lag.ms`` on a compacted topic (so the cleaner can reach the
+        records in time)."""
+        segment_ms = self.config["segment.ms"]
+        if "compact" in self.config["cleanup.policy"]:
+            lag_ms = self.config["max.compaction.lag.ms"]
+            if 0 < lag_ms < segment_ms:
+                return lag_ms, "max.compaction.lag.ms"
+        return segment_ms, "segment.ms"
+
+    def _roll_reason(self, active: SegmentInfo, batch: RecordBatch) -> str | None:
+        """Why the (non-empty) active segment must not take ``batch``, or None (Kafka's
+        ``LogSegment.shouldRoll``): it would pass ``segment.bytes``; ``batch`` is more than
+        ``segment.ms`` (less this segment's jitter) newer than its first batch — or, without
+        timestamps, the segment is that old; or one of its indexes is full."""
+        segment_bytes, incoming = self.config["segment.bytes"], batch.size_in_bytes
+        if active.size_bytes > segment_bytes - incoming:
+            return (f"{active.size_bytes} + {incoming} bytes would exceed "
+                    f"segment.bytes={segment_bytes}")
+        max_ms, name = self._max_segment_ms()
+        jitter_ms = self._roll_jitter_ms
+        by_timestamps = active.first_batch_timestamp >= 0
+        waited = (batch.max_timestamp - active.first_batch_timestamp if by_timestamps
+                  else self._now_ms() - active.created_ms)
+        if waited > max_ms - jitter_ms:
+            waited_text = (f"this batch is {duration_text(waited)} newer than the segment's "
+                           f"first batch" if by_timestamps
+                           else f"the segment is {age_text(waited)}")
+            jitter_text = (f" less this segment's random jitter of {duration_text(jitter_ms)} "
+                           f"(segment.jitter.ms={self.config['segment.jitter.ms']})"
+                           if jitter_ms else "")
+            return (f"{waited_text}, more than {name}={max_ms} ({duration_text(max_ms)})"
+                    f"{jitter_text}")
+        index_bytes = self.config["segment.index.bytes"]
+        for entries, entry_bytes, index in (
+                (active.offset_index_entries, OFFSET_ENTRY_BYTES, "offset"),
+                (active.time_index_entries, TIME_ENTRY_BYTES, "time")):
+            if entries >= index_bytes // entry_bytes:
+                return (f"its {index} index is full: {entries} entries of {entry_bytes} bytes "
+                        f"fill segment.index.bytes={index_bytes}")
+        return None
 
     def roll(self, why: str = "asked to") -> SegmentInfo:
         """Close the active segment and open a new one at the log end offset."""
@@ -165,6 +247,8 @@ class PartitionLog:
         self._emit("segment.rolled", f"{self.name} rolled a new segment at offset "
                    f"{new.base_offset}: {why}", topic=self.topic, partition=self.partition,
                    base_offset=new.base_offset)
+        for listener in self.roll_listeners:
+            listener()
         return new
 
     # --- read ----------------------------------------------------------------------------------
@@ -214,12 +298,14 @@ class PartitionLog:
     def delete_oldest_segments(self, count: int, why: str) -> int:
         """Delete the ``count`` oldest segments (retention); returns records removed.
 
-        Only segments wholly below the high watermark go; if that includes the active segment a
-        fresh one is rolled first, as Kafka does.
+        As Kafka's ``deletableSegments``: a segment goes only if everything up to where the next
+        one starts (the log end offset, for the last) is below the high watermark, and an empty
+        last segment never goes. If the active segment goes too, a fresh one is rolled first.
         """
         segments = self._storage.segments()
-        count = min(count, len(segments))
-        while count and segments[count - 1].next_offset > self.high_watermark:
+        count = min(count, len(segments) - (1 if segments[-1].empty else 0))
+        ends = [s.base_offset for s in segments[1:]] + [self.log_end_offset]
+        while count and ends[count - 1] > self.high_watermark:
             count -= 1
         if not count:
             return 0
@@ -236,6 +322,9 @@ class PartitionLog:
                    f"log start offset {moved}",
                    topic=self.topic, partition=self.partition, segments=count, records=removed,
                    log_start_offset=self.log_start_offset)
+        if start != old_start:
+            for listener in self.log_start_listeners:
+                listener()
         return removed
 
     def truncate_to(self, offset: int) -> None:
@@ -253,6 +342,8 @@ class PartitionLog:
         self.high_watermark = min(self.high_watermark, self.log_end_offset)
         self.epochs.truncate_from_end(self.log_end_offset)
         self._forget_producer_batches_from(self.log_end_offset)
+        for listener in self.truncation_listeners:
+            listener(self.log_end_offset)
 
     def _forget_producer_batches_from(self, end: int) -> None:
         """Rebuild the state of producers that had batches at or after ``end`` from the batches
@@ -277,6 +368,15 @@ class PartitionLog:
         self.high_watermark = offset
         self.epochs = LeaderEpochCache()
         self.producer_state = ProducerStateManager(self.name)
+        for listener in self.truncation_listeners:
+            listener(offset)
+
+    def replace_segments(self, old_base_offsets: Sequence[int],
+                         new_segments: Sequence[tuple[int, Sequence[RecordBatch]]]) -> None:
+        """Swap a run of consecutive closed segments for their cleaned copies, each
+        ``(base_offset, batches)`` (the log cleaner; see :meth:`LogStorage.replace_segments`).
+        Offsets are kept, so the log may have gaps; positions do not move."""
+        self._storage.replace_segments(old_base_offsets, new_segments)
 
     def __repr__(self) -> str:
         return (f"PartitionLog({self.name}: log_start_offset={self.log_start_offset}, "

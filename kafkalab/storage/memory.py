@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from ..record import RecordBatch
 from .protocol import SegmentInfo
-from .segment import LogSegment
+from .segment import DEFAULT_INDEX_INTERVAL_BYTES, LogSegment
 
 
 class MemoryLogStorage:
@@ -48,14 +48,15 @@ class MemoryLogStorage:
         return self._segments[-1].info()
 
     # --- append --------------------------------------------------------------------------------
-    def append(self, batch: RecordBatch) -> None:
+    def append(self, batch: RecordBatch,
+               index_interval_bytes: int = DEFAULT_INDEX_INTERVAL_BYTES) -> None:
         active = self._segments[-1]
-        if batch.base_offset != active.next_offset:
+        if batch.base_offset < active.next_offset:  # a gap is fine: compaction leaves them
             raise ValueError(f"{self.name}: a batch at offset {batch.base_offset} does not "
                              f"continue the log, which ends at offset {active.next_offset}")
         if not active.batches:
-            active.created_ms = self._now_ms()  # segment.ms counts from the first batch
-        active.append(batch)
+            active.created_ms = self._now_ms()  # its age counts from its first batch
+        active.append(batch, index_interval_bytes)
 
     def roll(self) -> SegmentInfo:
         segment = LogSegment(self.log_end_offset, self._now_ms())
@@ -93,7 +94,7 @@ class MemoryLogStorage:
         for segment in self._segments:
             if segment.next_offset <= start_offset:
                 continue
-            position = segment.time_index.first_position_at_or_after(timestamp_ms)
+            position = segment.position_for_timestamp(timestamp_ms)
             if position is None:
                 continue
             for batch in segment.batches[position:]:
@@ -150,7 +151,8 @@ class MemoryLogStorage:
                              f"(the last is active)")
         old = self._segments[first:end]
         start, stop = old[0].base_offset, self._segments[end].base_offset
-        replacement = [LogSegment.of(base, old[0].created_ms, batches)
+        replacement = [LogSegment.of(base, old[0].created_ms, batches,
+                                     old[0].index_interval_bytes)
                        for base, batches in new_segments]
         self._check_replacement(replacement, start, stop)
         self._segments[first:end] = replacement

@@ -30,7 +30,10 @@ class SegmentInfo:
 
     ``next_offset`` is the offset after its last batch (``base_offset`` while empty);
     ``largest_timestamp`` is -1 while empty; ``created_ms`` is when it was rolled, or — once it
-    holds batches — when its first batch was appended (``segment.ms`` counts from there)."""
+    holds batches — when its first batch was appended. ``first_batch_timestamp`` is the first
+    batch's max timestamp (-1 while empty): ``segment.ms`` counts from there, as Kafka's
+    ``rollingBasedTimestamp``. ``offset_index_entries`` / ``time_index_entries``: entries in its
+    sparse indexes (``segment.index.bytes`` bounds them)."""
 
     base_offset: int
     next_offset: int
@@ -39,6 +42,9 @@ class SegmentInfo:
     size_bytes: int
     created_ms: int
     largest_timestamp: int
+    first_batch_timestamp: int = -1
+    offset_index_entries: int = 0
+    time_index_entries: int = 0
 
     @property
     def empty(self) -> bool:
@@ -47,7 +53,8 @@ class SegmentInfo:
 
 class LogStorage(Protocol):
     """The segments of one replica's log. Offsets are assigned by the caller; a backend checks
-    only that they continue its log (``ValueError`` otherwise, with the numbers)."""
+    only that they continue its log — at or after its end: a follower copying a compacted
+    leader's log appends across its gaps (``ValueError`` otherwise, with the numbers)."""
 
     @property
     def log_start_offset(self) -> int:
@@ -67,9 +74,10 @@ class LogStorage(Protocol):
     def active_segment(self) -> SegmentInfo:
         """The segment appends go to (``segments()[-1]``, without listing the others)."""
 
-    def append(self, batch: RecordBatch) -> None:
-        """Add ``batch`` (its offsets assigned, starting at ``log_end_offset``) to the active
-        segment."""
+    def append(self, batch: RecordBatch, index_interval_bytes: int = 4096) -> None:
+        """Add ``batch`` (its offsets assigned, starting at or after ``log_end_offset``) to
+        the active segment, indexing it if more than ``index_interval_bytes`` (the topic's
+        ``index.interval.bytes``) were appended since the segment's last index entry."""
 
     def roll(self) -> SegmentInfo:
         """Close the active segment and open an empty one at ``log_end_offset``."""

@@ -41,6 +41,7 @@ import plotly.graph_objects as go
 from ..client.producer import KafkaProducer
 from ..cluster.cluster import Cluster
 from ..timefmt import clock_text
+from .html import CELL_STYLE, TABLE_STYLE, recent_events_html
 from .live import SteppedView, joined_stretches, start_loop
 
 #: role -> (fill colour, text colour, label)
@@ -58,8 +59,6 @@ RUN_TIP = "run simulated time on, the producer writing, until pressed again"
 PAUSE_TIP = "pause simulated time"
 PRODUCER_DEFAULTS = {"linger_ms": 0, "request_timeout_ms": 10_000,
                      "delivery_timeout_ms": 30_000}
-_TABLE = "border-collapse:collapse;margin:4px 0 8px 0;font-size:12px"
-_TD = "border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top"
 #: fault labels above the chart: the rows they may take, the longest label (faults at one
 #: moment merge into one label, ``kill 1, 2, 3 +2 more`` past this), and the width of a
 #: character and the gap between two labels, in pixels (live chart: 10 px font; static
@@ -565,7 +564,7 @@ class ClusterWidget(SteppedView):
     def _cell(self, p, b: int, top: int) -> str:
         role = self.role(p.index, b)
         if role is None:
-            return f"<td style='{_TD};color:#bbb'>—</td>"
+            return f"<td style='{CELL_STYLE};color:#bbb'>—</td>"
         fill, ink, label = ROLES[role]
         log = p.logs[b]
         note = ""
@@ -584,7 +583,7 @@ class ClusterWidget(SteppedView):
 
         return (f"<td class='kafkalab-replica' data-role='{role}' data-broker='{b}' "
                 f"data-partition='{p.index}' data-leo='{log.log_end_offset}' "
-                f"data-hw='{log.high_watermark}' style='{_TD};min-width:150px'>"
+                f"data-hw='{log.high_watermark}' style='{CELL_STYLE};min-width:150px'>"
                 f"<div style='background:{fill};color:{ink};border-radius:3px;padding:1px 5px;"
                 f"margin-bottom:3px;font-weight:bold'>{label}{note}</div>"
                 f"{bar(log.log_end_offset, '#555', 'LEO')}"
@@ -592,14 +591,14 @@ class ClusterWidget(SteppedView):
 
     def _grid_html(self) -> str:
         brokers = sorted(self.cluster.brokers)
-        head = "".join(f"<th style='{_TD}'>broker {b}<br><small>{self._broker_state(b)}"
+        head = "".join(f"<th style='{CELL_STYLE}'>broker {b}<br><small>{self._broker_state(b)}"
                        f"</small></th>" for b in brokers)
         rows = []
         for p in self.cluster.topic(self.topic).partitions:
             top = max(log.log_end_offset for log in p.logs.values())
             state = ("<b style='color:#c33'>OFFLINE: no leader</b>" if p.leader is None
                      else f"leader {p.leader} · epoch {p.leader_epoch}")
-            rows.append(f"<tr><td style='{_TD};white-space:nowrap'><b>{html.escape(p.name)}</b>"
+            rows.append(f"<tr><td style='{CELL_STYLE};white-space:nowrap'><b>{html.escape(p.name)}</b>"
                         f"<br><small>{state}<br>ISR {p.isr}<br>HW {p.view_log.high_watermark}"
                         f"</small></td>{''.join(self._cell(p, b, top) for b in brokers)}</tr>")
         legend = " ".join(
@@ -608,23 +607,12 @@ class ClusterWidget(SteppedView):
             for fill, ink, label in ROLES.values())
         return (f"<div class='kafkalab-cluster-grid'>{legend} <small>bars: log end offset "
                 f"(LEO) and high watermark (HW) of each replica, scaled to the longest replica "
-                f"of the row</small><table style='{_TABLE}'><tr><th style='{_TD}'>partition"
+                f"of the row</small><table style='{TABLE_STYLE}'><tr><th style='{CELL_STYLE}'>partition"
                 f"</th>{head}</tr>{''.join(rows)}</table></div>")
 
     def _events_html(self, last: int = 12) -> str:
-        shown = self.events[-last:]
-        rows = "".join(
-            f"<tr><td style='{_TD}'>{(t - self.start_ms) / 1000:.1f}</td>"
-            f"<td style='{_TD}'><code>{html.escape(kind)}</code></td>"
-            f"<td style='{_TD}'>{html.escape(text)}"
-            f"{f' <b>(×{count})</b>' if count > 1 else ''}</td></tr>"
-            for t, kind, text, count in shown)
-        more = len(self.events) - len(shown)
-        return (f"recent events{f' (last {last} of {len(self.events)})' if more else ''}"
-                f"<table style='{_TABLE}'><tr><th style='{_TD}'>t (s)</th>"
-                f"<th style='{_TD}'>kind</th><th style='{_TD}'>what happened</th></tr>"
-                f"{rows or f'<tr><td style={chr(39)}{_TD}{chr(39)} colspan=3>none yet</td></tr>'}"
-                f"</table>")
+        return recent_events_html(self.events, "t (s)",
+                                  lambda t: f"{(t - self.start_ms) / 1000:.1f}", last)
 
     def _chart_svg(self, width: int = 560, height: int = 250) -> str:
         """The chart as inline SVG, for the static picture: two panels over one time axis,

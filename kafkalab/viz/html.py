@@ -12,7 +12,7 @@ the same picture the live widget redraws.
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..cluster.snapshots import (
     ClusterSnapshot,
@@ -158,6 +158,30 @@ def events_html(events: EventsSnapshot) -> str:
     note = f"<p>… and {more} earlier events</p>" if more else ""
     return (f"<b>cluster events</b> ({events.total}){note}<table><tr><th>time</th>"
             f"<th>kind</th><th>what happened</th></tr>{rows}</table>")
+
+
+#: the table style of the live widgets' side tables (events, configs)
+TABLE_STYLE = "border-collapse:collapse;margin:4px 0 8px 0;font-size:12px"
+CELL_STYLE = "border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top"
+
+
+def recent_events_html(events: Sequence[tuple[int, str, str, int]], time_header: str,
+                       time_text: Callable[[int], str], last: int) -> str:
+    """The last ``last`` of a widget's ``(time_ms, kind, text, count)`` events as an HTML
+    table headed "recent events" (a repeated event once, with its count)."""
+    shown = events[-last:]
+    rows = "".join(
+        f"<tr><td style='{CELL_STYLE};white-space:nowrap'>{time_text(t)}</td>"
+        f"<td style='{CELL_STYLE}'><code>{html.escape(kind)}</code></td>"
+        f"<td style='{CELL_STYLE}'>{html.escape(text)}"
+        f"{f' <b>(×{count})</b>' if count > 1 else ''}</td></tr>"
+        for t, kind, text, count in shown)
+    more = len(events) - len(shown)
+    none = f"<tr><td style='{CELL_STYLE}' colspan=3>none yet</td></tr>"
+    return (f"recent events{f' (last {last} of {len(events)})' if more else ''}"
+            f"<table style='{TABLE_STYLE}'><tr><th style='{CELL_STYLE}'>{time_header}</th>"
+            f"<th style='{CELL_STYLE}'>kind</th><th style='{CELL_STYLE}'>what happened</th></tr>"
+            f"{rows or none}</table>")
 
 
 def register() -> None:

@@ -371,9 +371,8 @@ def test_describe_configs_with_synonyms(admin, cluster3):
 
 def test_alter_configs_appends_to_and_subtracts_from_a_list(admin, cluster3):
     admin.create_topics(["profiles"])
-    with pytest.warns(UserWarning, match="compaction is not enforced yet"):
-        admin.alter_configs([topic_resource("profiles", {
-            "cleanup.policy": (AlterConfigOp.APPEND, "compact")})])
+    admin.alter_configs([topic_resource("profiles", {
+        "cleanup.policy": (AlterConfigOp.APPEND, "compact")})])
     assert cluster3.topic("profiles").config["cleanup.policy"] == ["delete", "compact"]
     admin.alter_configs([topic_resource("profiles", {"cleanup.policy": ("SUBTRACT", "delete")})])
     assert cluster3.topic("profiles").config["cleanup.policy"] == ["compact"]

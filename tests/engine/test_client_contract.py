@@ -366,24 +366,15 @@ def test_fetch_max_bytes_bounds_a_fetch_like_max_partition_fetch_bytes(cluster):
     assert len(consumer.poll(timeout_ms=100)[TopicPartition("orders", 0)]) == 1
 
 
-def test_compaction_is_not_enforced_yet_and_says_so_once(cluster):
-    with pytest.warns(UserWarning, match="07-retention-compaction") as caught:
-        cluster.create_topic("profiles", config={"cleanup.policy": "compact"})
-    assert "not enforced yet" in str(caught[0].message)
-    assert no_warnings(lambda: cluster.create_topic(
-        "profiles2", config={"cleanup.policy": "compact,delete"})) == []
-
-
-def test_compaction_warning_through_admin_but_not_for_consumer_offsets():
+def test_compacted_topics_are_created_without_a_warning_now_that_the_cleaner_runs():
     cluster = Cluster(seed=1)
-    cluster.create_topic("orders")
-    member = consumer_for(cluster, "orders", group_id="g")
+    assert no_warnings(lambda: cluster.create_topic(
+        "profiles", config={"cleanup.policy": "compact"})) == []
+    member = consumer_for(cluster, "profiles", group_id="g")
     assert no_warnings(lambda: member.poll(timeout_ms=100)) == []   # __consumer_offsets
-    assert "__consumer_offsets" in cluster.topics
     admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap_servers)
-    with pytest.warns(UserWarning, match="cleanup.policy"):
-        admin.create_topics([NewTopic("profiles", 1, 1, topic_configs={
-            "cleanup.policy": "compact"})])
+    assert no_warnings(lambda: admin.create_topics([NewTopic("profiles2", 1, 1, topic_configs={
+        "cleanup.policy": "compact,delete"})])) == []
 
 
 # --- 11. where kafka-python and Java differ, kafkalab follows kafka-python 3 ---------------------

@@ -107,28 +107,39 @@ def test_a_batch_larger_than_segment_bytes_gets_a_segment_of_its_own():
     assert [s.base_offset for s in log.segments()] == [0, 1, 2]
 
 
-def test_segments_roll_by_segment_ms_in_simulated_time():
+def test_segments_roll_by_segment_ms_counted_on_record_timestamps():
+    """Kafka's rule: a batch more than segment.ms newer than the active segment's first batch
+    goes to a new segment; with timestamps in the records the broker's clock plays no part."""
     log, clock, events = make_log(segment_ms=HOUR_MS)
-    append(log, batch_of(2))
-    clock.advance_to(T0 + HOUR_MS - 1)
-    append(log, batch_of(2))
+    append(log, batch_of(2, ts=T0))
+    append(log, batch_of(2, ts=T0 + HOUR_MS))            # exactly segment.ms: not more
+    clock.advance_to(T0 + 5 * HOUR_MS)
+    append(log, batch_of(1, ts=T0 + HOUR_MS))
     assert len(log.segments()) == 1
-    clock.advance_to(T0 + HOUR_MS)
-    append(log, batch_of(2))
-    assert [s.base_offset for s in log.segments()] == [0, 4]
-    assert "it is 1 h old >= segment.ms=3600000 (1 h)" in events[-1][1]
-    # the new segment's age counts from its own first batch
-    clock.advance_to(T0 + 2 * HOUR_MS - 1)
-    append(log, batch_of(1))
+    append(log, batch_of(2, ts=T0 + HOUR_MS + 1))
+    assert [s.base_offset for s in log.segments()] == [0, 5]
+    assert ("this batch is 1 h newer than the segment's first batch, more than "
+            "segment.ms=3600000 (1 h)") in events[-1][1]
+    append(log, batch_of(1, ts=T0 + 2 * HOUR_MS + 1))    # the new segment counts from its own
     assert len(log.segments()) == 2
 
 
-def test_offset_index_finds_the_batch_holding_an_offset():
-    index = OffsetIndex()
-    for base in (0, 3, 6, 9):
-        index.append(base)
-    assert [index.position_of(o) for o in (0, 2, 3, 8, 11)] == [0, 0, 1, 2, 3]
-    assert index.position_of(-1) == -1
+def test_offset_index_is_sparse_and_finds_the_batch_holding_an_offset():
+    index = OffsetIndex()                        # entries: a batch's last offset -> position
+    for last_offset, position in ((5, 2), (11, 4)):
+        index.append(last_offset, position)
+    assert [index.lookup(o) for o in (0, 4, 5, 10, 11, 99)] == [0, 0, 2, 2, 4, 4]
+    one = batch_of(3).size_in_bytes
+    log, _, _ = make_log(index_interval_bytes=2 * one)
+    for _ in range(9):
+        append(log, batch_of(3, ts=T0))
+    # Kafka's rule: an entry once more than index.interval.bytes came since the last one
+    # (batches 3 and 6); the time index adds one only when the largest timestamp grew
+    [segment] = log.segments()
+    assert (segment.offset_index_entries, segment.time_index_entries) == (2, 1)
+    for offset in range(27):
+        batch = log.read(offset, 1)[0]
+        assert batch.base_offset <= offset <= batch.last_offset
     log, _, _ = make_log(segment_bytes=4 * batch_of(3).size_in_bytes)
     for n in (3, 3, 3, 3, 3, 3):
         append(log, batch_of(n))
@@ -275,8 +286,8 @@ def test_retention_deletes_the_segments_wholly_below_the_log_start_offset():
 def test_retention_by_time_deletes_whole_closed_segments():
     log, clock, events = make_log(segment_ms=DAY_MS, retention_ms=2 * DAY_MS)
     append(log, batch_of(3, ts=T0))                      # segment [0..2] of day 0
-    clock.advance_to(T0 + DAY_MS)
-    append(log, batch_of(3, ts=T0 + DAY_MS))             # segment [3..5] of day 1
+    clock.advance_to(T0 + DAY_MS + 1)
+    append(log, batch_of(3, ts=T0 + DAY_MS + 1))         # segment [3..5] of day 1
     clock.advance_to(T0 + 2 * DAY_MS + 1)
     assert enforce_retention(log, clock.now_ms()) == 3   # day 0 is older than 2 days
     assert log.log_start_offset == 3
@@ -322,7 +333,7 @@ def test_retention_by_bytes_keeps_at_least_retention_bytes():
 
 def test_compacted_topics_are_not_deleted_by_retention():
     log, clock, _ = make_log(retention_ms=1000, cleanup_policy="compact")
-    append(log, batch_of(5))
+    append(log, batch_of(5, key=b"k"))
     clock.advance_to(T0 + DAY_MS)
     assert enforce_retention(log, clock.now_ms()) == 0
 

@@ -295,8 +295,7 @@ def test_incremental_alter_configs_sets_and_deletes(cluster3):
 
 def test_append_and_subtract_change_a_list_config(cluster3):
     create(cluster3, CreatableTopic("profiles"))
-    with pytest.warns(UserWarning, match="compaction is not enforced yet"):
-        alter(cluster3, topic_ops("profiles", ("cleanup.policy", OP_APPEND, "compact")))
+    alter(cluster3, topic_ops("profiles", ("cleanup.policy", OP_APPEND, "compact")))
     assert cluster3.topic("profiles").config["cleanup.policy"] == ["delete", "compact"]
     alter(cluster3, topic_ops("profiles", ("cleanup.policy", OP_SUBTRACT, "delete")))
     assert cluster3.topic("profiles").config["cleanup.policy"] == ["compact"]
