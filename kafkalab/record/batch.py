@@ -22,8 +22,9 @@ stops tracking a plain tuple of immutable values, but tracks a namedtuple (or a 
 as it lives: a log of millions of records kept as ``Record``s would make every full collection
 walk all of them. A batch keeps its record tuples in a tuple too (not a list, which is tracked
 for good and whose every item a full collection visits), so once the collector has seen a batch
-it skips its records entirely. ``batch.records`` gives the same records as ``Record`` namedtuples (a fresh
-list, for views and tests); paths that run per record read ``batch.record_tuples``.
+it skips its records entirely. ``batch.records`` gives the same records as ``Record``
+namedtuples (a fresh list, for views and tests); paths that run per record read
+``batch.record_tuples``.
 
 Invariants: records are kept in offset order; ``last_offset_delta`` >= the largest record
 delta (the log cleaner keeps a batch's last offset delta when it drops its last records, and may

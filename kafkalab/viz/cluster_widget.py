@@ -157,14 +157,7 @@ class ClusterWidget(SteppedView):
         self._budget = 0.0
         self.history: list[tuple[int, int, int, int]] = []  # (time_ms, acked, lost, failed)
         self.faults: list[tuple[int, str]] = []  # (time_ms, label) for the chart
-        # indices of ``history`` that start a new stretch of the chart's lines: simulated time
-        # moved on without the widget (other cells advanced the cluster)
-        self.breaks: set[int] = set()
-        self._stepped_ms = self.start_ms  # where the widget's own steps left the clock
-        self.events: list[list] = []  # [time_ms, kind, text, count]
-        self._next_sample_ms = self.start_ms
-        self._unsubscribe = cluster.events.subscribe(self._on_event)
-        self._task = None
+        self._watch_events(self.start_ms)
         self._build_controls()
         self._sample()
         self.refresh()
@@ -442,13 +435,6 @@ class ClusterWidget(SteppedView):
             return
         self._note(event.kind, event.text, event.time_ms)
 
-    def _note(self, kind: str, text: str, time_ms: int | None = None) -> None:
-        if self.events and self.events[-1][1] == kind and self.events[-1][2] == text:
-            self.events[-1][3] += 1
-            return
-        self.events.append([self.cluster.now_ms() if time_ms is None else time_ms, kind,
-                            text, 1])
-
     def _fault(self, label: str) -> None:
         self.faults.append((self.cluster.now_ms(), label))
         self.refresh()
@@ -485,12 +471,7 @@ class ClusterWidget(SteppedView):
         """One line of the chart (0 acknowledged, 1 lost, 2 failed) as stretches of
         (simulated seconds, count) points; a new stretch starts where the widget did not watch
         the time in between (:attr:`breaks`)."""
-        out: list[list[tuple[float, int]]] = []
-        for i, row in enumerate(self.history):
-            if not out or i in self.breaks:
-                out.append([])
-            out[-1].append(((row[0] - self.start_ms) / 1000, row[series + 1]))
-        return out
+        return self._stretches(lambda row: ((row[0] - self.start_ms) / 1000, row[series + 1]))
 
     def _fault_labels(self, cap: int | None = LABEL_CHARS) -> list[tuple[float, str]]:
         """(simulated seconds, label) of the faults, those at the same moment in one label:

@@ -516,12 +516,7 @@ class ConsumerGroupWidget(SteppedView):
     def segments(self, value=sum) -> list[list[tuple[float, int]]]:
         """The lag line as stretches of (simulated seconds, ``value(lags)``) points; a new
         stretch starts where the widget did not watch the time in between (:attr:`breaks`)."""
-        out: list[list[tuple[float, int]]] = []
-        for i, (t, lags) in enumerate(self.history):
-            if not out or i in self.breaks:
-                out.append([])
-            out[-1].append(((t - self.start_ms) / 1000, value(lags)))
-        return out
+        return self._stretches(lambda row: ((row[0] - self.start_ms) / 1000, value(row[1])))
 
     def _members_html(self, title: bool = True) -> str:
         lags = self.history[-1][1] if self.history else [0] * self._partitions

@@ -74,10 +74,41 @@ class SteppedView(StaticFallback):
     view's ``_advance(ms)`` and redraws, optionally animating in real time (``animate``).
 
     Needs ``cluster``, ``step_ms``, ``sample_ms``, ``speed``, ``interval_s``, ``animate``,
-    ``_advance``, ``refresh``, ``history`` and ``breaks`` (indexes of ``history`` where a chart's
-    line starts a new stretch), ``_stepped_ms`` (where the view's own steps left the clock),
-    ``_note`` and ``_sample``.
+    ``_advance``, ``refresh``, ``history``, ``_on_event`` and ``_sample``. ``breaks`` (indexes of
+    ``history`` where a chart's line starts a new stretch) and ``_stepped_ms`` (where the view's
+    own steps left the clock) are its own, set up with the recent events by
+    :meth:`_watch_events` (or by a view that keeps its events elsewhere and overrides ``_note``).
     """
+
+    def _watch_events(self, start_ms: int) -> None:
+        """Start the view's bookkeeping at ``start_ms``: no chart breaks, the clock where the
+        view's steps left it, an empty list of recent events, the first sample due, and the
+        cluster's events delivered to ``_on_event``."""
+        self.breaks: set[int] = set()
+        self._stepped_ms = start_ms
+        self._next_sample_ms = start_ms
+        self.events: list[list] = []  # [time_ms, kind, text, count]
+        self._unsubscribe = self.cluster.events.subscribe(self._on_event)
+        self._task = None
+
+    def _note(self, kind: str, text: str, time_ms: int | None = None) -> None:
+        """Add an event to the recent events; one repeating the last only counts up."""
+        if self.events and self.events[-1][1] == kind and self.events[-1][2] == text:
+            self.events[-1][3] += 1
+            return
+        self.events.append([self.cluster.now_ms() if time_ms is None else time_ms, kind, text,
+                            1])
+
+    def _stretches(self, point: Callable[[tuple], tuple[float, float]]
+                   ) -> list[list[tuple[float, float]]]:
+        """The chart points ``point(row)`` of ``history``, as stretches: a new one starts at
+        every index in ``breaks``, where the view did not watch the time in between."""
+        out: list[list[tuple[float, float]]] = []
+        for i, row in enumerate(self.history):
+            if not out or i in self.breaks:
+                out.append([])
+            out[-1].append(point(row))
+        return out
 
     def _catch_up(self) -> None:
         """If simulated time moved on without the view by more than one sample interval (another

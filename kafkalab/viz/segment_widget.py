@@ -129,12 +129,7 @@ class SegmentWidget(SteppedView):
         self.deleted_records = 0
         self.message = ""  # the last config change's outcome, or the last send error
         self.history: list[tuple[int, int, int, int, int]] = []  # (ms, records, bytes, LSO, LEO)
-        self.breaks: set[int] = set()
-        self._stepped_ms = cluster.now_ms()
-        self._next_sample_ms = cluster.now_ms()
-        self.events: list[list] = []  # [time_ms, kind, text, count]
-        self._unsubscribe = cluster.events.subscribe(self._on_event)
-        self._task = None
+        self._watch_events(cluster.now_ms())
         self._target_ms: int | None = None  # where a time button's animated play stops
         self._syncing = False  # fields being set from the topic's configs, not by a person
         self._build_controls()
@@ -457,13 +452,6 @@ class SegmentWidget(SteppedView):
             self.deleted_records += data.get("records", 0)
         self._note(event.kind, event.text, event.time_ms)
 
-    def _note(self, kind: str, text: str, time_ms: int | None = None) -> None:
-        if self.events and self.events[-1][1] == kind and self.events[-1][2] == text:
-            self.events[-1][3] += 1
-            return
-        self.events.append([self.cluster.now_ms() if time_ms is None else time_ms, kind, text,
-                            1])
-
     def _say(self, text: str, ok: bool) -> None:
         color = "#2e7d32" if ok else "#c33"
         self.message = (f"<div class='kafkalab-segment-message' style='font-size:12px;"
@@ -565,13 +553,8 @@ class SegmentWidget(SteppedView):
         """One chart line (1 records, 2 bytes, 3 log start offset, 4 log end offset, the
         columns of :attr:`history`) as stretches of (simulated day, value) points; a new stretch
         starts where the widget did not watch the time in between (:attr:`breaks`)."""
-        out: list[list[tuple[float, int]]] = []
         origin = self.cluster.start_ms
-        for i, row in enumerate(self.history):
-            if not out or i in self.breaks:
-                out.append([])
-            out[-1].append(((row[0] - origin) / DAY_MS, row[column]))
-        return out
+        return self._stretches(lambda row: ((row[0] - origin) / DAY_MS, row[column]))
 
     def _size_column(self) -> int:
         return 2 if self.size_by == "bytes" else 1

@@ -1,7 +1,47 @@
 """Helpers shared by the engine tests (imported as a plain module: tests/engine is on sys.path)."""
 from __future__ import annotations
 
+import random
+
 from kafkalab import Cluster
+from kafkalab.clock import SimClock
+from kafkalab.config import BrokerConfig, TopicConfig
+from kafkalab.record import RecordBatch
+from kafkalab.storage import PartitionLog
+
+#: 2026-01-01T00:00:00Z, where a test log's simulated clock starts
+T0 = 1_767_225_600_000
+
+
+class Events(list):
+    """A log's ``emit``: keeps every (kind, text, data) it is given."""
+
+    def __call__(self, kind, text, **data):
+        self.append((kind, text, data))
+
+    def kinds(self) -> list[str]:
+        return [k for k, _, _ in self]
+
+    def texts(self, kind: str) -> list[str]:
+        return [text for k, text, _ in self if k == kind]
+
+
+def make_log(rng: random.Random | None = None, **configs):
+    """A lone PartitionLog "orders-0" on a clock at T0, its topic configs given with ``_`` for
+    ``.`` (``segment_ms=...``); returns (log, clock, events)."""
+    clock = SimClock(T0)
+    events = Events()
+    config = TopicConfig(BrokerConfig(), {k.replace("_", "."): v for k, v in configs.items()})
+    return PartitionLog("orders", 0, config, clock.now_ms, events, rng=rng), clock, events
+
+
+def append(log: PartitionLog, batch: RecordBatch, commit: bool = True) -> int:
+    """Append ``batch`` as the leader; with ``commit`` the high watermark follows the log end
+    offset (a single-replica leader). Returns its base offset."""
+    base = log.append_as_leader(batch, leader_epoch=0)
+    if commit:
+        log.high_watermark = log.log_end_offset
+    return base
 
 
 def stored_records(cluster: Cluster, topic: str

@@ -18,45 +18,21 @@ import random
 
 import pytest
 
+from engine_helpers import T0, append, make_log
 from kafkalab import Cluster, KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafkalab.admin import ConfigResource, ConfigResourceType
-from kafkalab.clock import SimClock
-from kafkalab.config import BrokerConfig, TopicConfig
 from kafkalab.record import Record, RecordBatch
 from kafkalab.storage import PartitionLog
 from kafkalab.storage.retention import enforce_retention
 
-T0 = 1_767_225_600_000
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
 
 
-class Events(list):
-    def __call__(self, kind, text, **data):
-        self.append((kind, text, data))
-
-    def texts(self, kind: str) -> list[str]:
-        return [text for k, text, _ in self if k == kind]
-
-
-def make_log(rng: random.Random | None = None, **configs):
-    clock = SimClock(T0)
-    events = Events()
-    config = TopicConfig(BrokerConfig(), {k.replace("_", "."): v for k, v in configs.items()})
-    return PartitionLog("orders", 0, config, clock.now_ms, events, rng=rng), clock, events
-
-
 def batch_at(ts: int, n: int = 1, key: bytes | None = None, value_size: int = 20
              ) -> RecordBatch:
     return RecordBatch([Record(i, ts, key, b"v" * value_size, []) for i in range(n)])
-
-
-def append(log: PartitionLog, batch: RecordBatch, commit: bool = True) -> int:
-    base = log.append_as_leader(batch, leader_epoch=0)
-    if commit:  # a single-replica leader: the high watermark follows the log end offset
-        log.high_watermark = log.log_end_offset
-    return base
 
 
 def bases(log: PartitionLog) -> list[int]:

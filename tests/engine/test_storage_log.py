@@ -13,45 +13,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine_helpers import stored_records
+from engine_helpers import T0, append, make_log, stored_records
 from kafkalab import KafkaConsumer, KafkaProducer, TopicPartition
-from kafkalab.clock import SimClock
-from kafkalab.config import BrokerConfig, TopicConfig
 from kafkalab.errors import OffsetOutOfRangeError, RecordTooLargeError
 from kafkalab.record import Record, RecordBatch
-from kafkalab.storage import PartitionLog
 from kafkalab.storage.index import OffsetIndex
 from kafkalab.storage.retention import enforce_retention
 
-T0 = 1_767_225_600_000
 HOUR_MS = 3600 * 1000
 DAY_MS = 24 * HOUR_MS
 
 
-class Events(list):
-    def __call__(self, kind, text, **data):
-        self.append((kind, text, data))
-
-    def kinds(self):
-        return [k for k, _, _ in self]
-
-
-def make_log(**configs):
-    clock = SimClock(T0)
-    events = Events()
-    config = TopicConfig(BrokerConfig(), {k.replace("_", "."): v for k, v in configs.items()})
-    return PartitionLog("orders", 0, config, clock.now_ms, events), clock, events
-
-
 def batch_of(n: int, value_size: int = 20, ts: int = T0, key: bytes | None = None) -> RecordBatch:
     return RecordBatch([Record(i, ts, key, b"v" * value_size, []) for i in range(n)])
-
-
-def append(log: PartitionLog, batch: RecordBatch, commit: bool = True) -> int:
-    base = log.append_as_leader(batch, leader_epoch=0)
-    if commit:  # a single-replica leader: the high watermark follows the log end offset
-        log.high_watermark = log.log_end_offset
-    return base
 
 
 # --- positions ---------------------------------------------------------------------------------
