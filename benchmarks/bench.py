@@ -30,6 +30,13 @@ Prints records/s for three ways of doing the same work, and the ratios kafkalab/
 * replicated produce — the kafkalab produce again, into a 3-broker cluster with replication
   factor 3 and acks='all' (followers copy every batch before it is acknowledged), reported as a
   ratio of the RF=1 produce of the same run.
+* transactional produce — the kafkalab produce again (same records, same producer configs,
+  idempotent), from a transactional producer (``transactional_id``, ``init_transactions()``
+  outside the timing) in transactions of 1,000 records: ``begin_transaction()``, 1,000
+  ``send()``, ``commit_transaction()`` (EndTxn once every record is answered, then the
+  coordinator's markers). Reported as a ratio of the non-transactional produce of the same run
+  (target >= 0.7x). Checked afterwards: every record committed, the last stable offset of each
+  partition at its high watermark, one COMMIT marker per partition per transaction.
 * rebalance — one assignment of 100 group members over 1,000 partitions (one topic of 1,000,
   and four topics of 250) by each assignor of ``kafkalab.coordinator.assignors``: only the
   group leader's ``assign()`` call is timed, on member metadata built as a joining member
@@ -56,7 +63,7 @@ cProfile of kafkalab's path (top 25 by own time) instead.
 
 Usage:  .venv/bin/python benchmarks/bench.py [--quick] [--records N] [--runs N] [--budget S]
                   [--no-gc] [--freeze-heap] [--keep-records]
-                  [--profile produce|produce-rf3|consume|compaction]
+                  [--profile produce|produce-rf3|produce-txn|consume|compaction]
 """
 from __future__ import annotations
 
@@ -108,6 +115,10 @@ TARGETS = {
 MINIMAL_TARGET = 0.4
 #: RF=3 acks='all' produce rate / RF=1 produce rate, same run.
 REPLICATED_TARGET = 0.5
+#: transactional produce rate / the same producer's rate without transactions, same run; and
+#: the records per transaction.
+TRANSACTIONAL_TARGET = 0.7
+TRANSACTION_SIZE = 1000
 #: The rebalance input, and the most an assign() call of these assignors should take.
 MEMBERS = 100
 REBALANCE_INPUTS = {"1 topic x 1,000": {"orders": 1000},
@@ -199,6 +210,49 @@ def kafkalab_produce(w: Workload, profiler: cProfile.Profile | None = None,
             raise AssertionError(f"{p.name}: replicas end at {ends}, high watermark "
                                  f"{p.high_watermark}; expected {expected[p.index]} everywhere")
     return seconds, cluster
+
+
+def kafkalab_produce_transactional(w: Workload, profiler: cProfile.Profile | None = None):
+    """Timed: transactions of TRANSACTION_SIZE records (begin, send() per record, commit), the
+    records and producer configs of :func:`kafkalab_produce`; ``init_transactions()`` before
+    the clock starts. Returns seconds; checks every record committed (LSO = high watermark,
+    one COMMIT marker per partition per transaction)."""
+    cluster = kafkalab_cluster()
+    producer = kafkalab.KafkaProducer(bootstrap_servers=cluster.bootstrap_servers, acks="all",
+                                      transactional_id="bench-tx")
+    producer.init_transactions()
+
+    def run():
+        send = producer.send
+        begin, commit = producer.begin_transaction, producer.commit_transaction
+        keys, values = w.keys, w.values
+        for start in range(0, w.n, TRANSACTION_SIZE):
+            begin()
+            for key, value in zip(keys[start:start + TRANSACTION_SIZE],
+                                  values[start:start + TRANSACTION_SIZE]):
+                send(TOPIC, value=value, key=key)
+            commit()
+
+    seconds, _ = timed(run, profiler)
+    producer.close()
+    cluster.run_until_idle()
+    expected = w.expected_counts()
+    partitions_of = [set() for _ in range(0, w.n, TRANSACTION_SIZE)]
+    for i, p in enumerate(w.partitions):
+        partitions_of[i // TRANSACTION_SIZE].add(p)
+    markers = Counter(p for ps in partitions_of for p in ps)
+    for p in cluster.topic(TOPIC).partitions:
+        log = p.leader_log
+        data = sum(b.record_count for b in log.batches() if not b.is_control)
+        control = sum(b.record_count for b in log.batches() if b.is_control)
+        if (data, control) != (expected[p.index], markers[p.index]) or \
+                log.last_stable_offset != log.high_watermark != log.log_end_offset:
+            raise AssertionError(f"{p.name}: {data} records and {control} markers (expected "
+                                 f"{expected[p.index]} and {markers[p.index]}), LSO "
+                                 f"{log.last_stable_offset}, high watermark "
+                                 f"{log.high_watermark}, log end {log.log_end_offset}")
+    cluster.close()
+    return seconds
 
 
 def drain(poll, w: Workload, who: str, keep: bool) -> tuple[int, list[int], list]:
@@ -575,6 +629,7 @@ def measure(w: Workload, runs: int, budget_s: float, keep_records: bool = False
         note(("produce", "kafkalab-rf3"), seconds)
         cluster.close()
         del cluster
+        note(("produce", "kafkalab-txn"), kafkalab_produce_transactional(w))
         registry.clear()
 
         note(("produce", "mockafka"), mockafka_produce(w))
@@ -650,6 +705,17 @@ def report(w: Workload, runs: int, requested: int, best: dict[tuple[str, str], f
     print(f"  replicated produce ratio RF=3/RF=1: {ratio:.3f}x "
           f"(target >= {REPLICATED_TARGET}x: {verdict})")
     print()
+    print(f"{'transactional produce (' + format(TRANSACTION_SIZE, ',') + ' records per transaction)':<58}"
+          f"{'records/s':>14}{'best s':>10}")
+    for who, label in (("kafkalab", "no transactions (as above)"),
+                       ("kafkalab-txn", "begin + sends + commit_transaction()")):
+        seconds = best[("produce", who)]
+        print(f"  kafkalab  {label:<46}{w.n / seconds:>14,.0f}{seconds:>10.3f}")
+    ratio = best[("produce", "kafkalab")] / best[("produce", "kafkalab-txn")]
+    verdict = "meets" if ratio >= TRANSACTIONAL_TARGET else "below"
+    print(f"  transactional produce ratio transactions/none: {ratio:.3f}x "
+          f"(target >= {TRANSACTIONAL_TARGET}x: {verdict})")
+    print()
     print(f"rebalance: one assign() of {MEMBERS} members, best of {runs} run(s)")
     for label in REBALANCE_INPUTS:
         for cls in ASSIGNORS:
@@ -671,6 +737,12 @@ def profile(w: Workload, phase: str, keep_records: bool = False, top: int = 25) 
               "(cProfile overhead inflates every time)")
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(top)
         return
+    if phase == "produce-txn":
+        kafkalab_produce_transactional(w, profiler)
+        print(f"cProfile of kafkalab transactional produce, {w.n:,} records in transactions "
+              f"of {TRANSACTION_SIZE:,} (cProfile overhead inflates every time)")
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(top)
+        return
     replication_factor = 3 if phase == "produce-rf3" else 1
     _, cluster = kafkalab_produce(w, profiler if phase.startswith("produce") else None,
                                   replication_factor)
@@ -690,7 +762,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=75.0,
                         help="seconds: start no round likely to end later (default 75)")
     parser.add_argument("--profile",
-                        choices=("produce", "produce-rf3", "consume", "compaction"),
+                        choices=("produce", "produce-rf3", "produce-txn", "consume",
+                                 "compaction"),
                         help="print a cProfile of kafkalab's path instead of benchmarking")
     parser.add_argument("--no-gc", action="store_true",
                         help="diagnostic: disable the cyclic garbage collector while timing")

@@ -215,6 +215,22 @@ BROKER_CONFIGS: dict[str, ConfigKey] = {k.name: k for k in [
               "how often expired offsets are looked for", at_least=1),
     ConfigKey("offset.metadata.max.bytes", "int", 4096,
               "the largest metadata string a commit may carry", at_least=0),
+    ConfigKey("transaction.state.log.num.partitions", "int", 50,
+              "partitions of __transaction_state", at_least=1),
+    ConfigKey("transaction.state.log.replication.factor", "int", 3,
+              "replication factor of __transaction_state (at most the broker count here)",
+              at_least=1),
+    ConfigKey("transaction.state.log.min.isr", "int", 2,
+              "min.insync.replicas of __transaction_state (at most its replication factor "
+              "here)", at_least=1),
+    ConfigKey("transaction.max.timeout.ms", "int", 900_000,
+              "the largest transaction.timeout.ms a producer may ask for", at_least=1),
+    ConfigKey("transaction.abort.timed.out.transaction.cleanup.interval.ms", "int", 10_000,
+              "how often coordinators abort transactions open past their timeout", at_least=1),
+    ConfigKey("transactional.id.expiration.ms", "int", 604_800_000,
+              "a transactional id unused this long is forgotten", at_least=1),
+    ConfigKey("transaction.remove.expired.transaction.cleanup.interval.ms", "int", 3_600_000,
+              "how often expired transactional ids are looked for", at_least=1),
 ]} | {k.broker_name: ConfigKey(k.broker_name, k.type, k.default, k.doc, None, k.at_least,
                                 k.at_most, k.choices)
        for k in TOPIC_CONFIGS.values() if k.broker_name}

@@ -4,7 +4,7 @@
 schedule kills, restarts, isolates and slows brokers, then heals everything, lets replication
 settle, and reads every partition back. It reports which *acknowledged* records are missing and
 whether all replicas ended identical, and which records are stored more than once. The lesson's
-claims become checkable, as two properties:
+claims become checkable, as properties:
 
 * **no acknowledged record lost** — with ``acks='all'``, ``replication.factor=3``,
   ``min.insync.replicas=2`` and no unclean election; with ``acks=1`` or unclean election some
@@ -17,7 +17,15 @@ claims become checkable, as two properties:
   and restarted and members crash or stall: every acknowledged record is processed at least
   once, committed offsets never go backwards, no partition has two owners in one generation,
   the group converges within a bounded time after the faults heal, and no call raises anything
-  kafka-python would not raise; committing *before* processing, a crash skips records.
+  kafka-python would not raise; committing *before* processing, a crash skips records;
+* **exactly once through a pipeline** (``run_exactly_once_schedule``) — a consume-transform-
+  produce pipeline that commits its output and its consumed offsets in one transaction
+  (``send_offsets_to_transaction``), while worker instances crash or stall mid-transaction
+  (a new instance with the same ``transactional_id`` fences the old one, whose commit then
+  fails), the transaction and group coordinators' brokers die mid-commit and transactions time
+  out: a read_committed reader of the output sees every input exactly once (a
+  read_uncommitted one also sees the aborted attempts); committing offsets after producing,
+  without a transaction, the same crashes write some inputs twice.
 
 Every run is deterministic in its seed; ``Outcome.history`` holds the cluster's explained events
 so a failing seed can be replayed and read.
@@ -330,3 +338,407 @@ def _converged(cluster: Cluster, group) -> bool:
             return False
         owned += sorted(c.assignment())
     return len(owned) == len(set(owned)) == len(cluster.topic(TOPIC).partitions)
+
+
+# --- the exactly-once property -------------------------------------------------------------------
+INPUT, OUTPUT, PIPELINE_GROUP = "input", "output", "pipeline"
+#: what a pipeline's poll(), send(), send_offsets_to_transaction(), commit and abort may raise in
+#: kafka-python under these faults (anything else is reported in ``unexpected``)
+PIPELINE_ERRORS = ("ProducerFencedError", "KafkaError", "CommitFailedError",
+                   "KafkaTimeoutError", "RebalanceInProgressError")
+
+
+@dataclass
+class ExactlyOnceOutcome:
+    """What a consume-transform-produce pipeline under crashes wrote; ``violations`` lists every
+    broken rule (for ``transactional=False`` they are the expected at-least-once failures)."""
+
+    seed: int
+    transactional: bool
+    records: int
+    workers: int
+    output: list[int] = field(default_factory=list)        # read_committed, in read order
+    lost: list[int] = field(default_factory=list)          # inputs missing from the output
+    duplicates: list[int] = field(default_factory=list)    # inputs written more than once
+    uncommitted_duplicates: list[int] = field(default_factory=list)  # seen by read_uncommitted
+    uncommitted_output: int = 0                            # records read_uncommitted sees
+    zombie_commits: list[str] = field(default_factory=list)  # a fenced instance committed
+    unexpected: list[str] = field(default_factory=list)    # errors kafka-python would not raise
+    errors: Counter = field(default_factory=Counter)       # what the pipeline handled
+    restarts: int = 0                                      # worker instances replaced
+    finished: bool = False                                 # all input committed in time
+    history: list[str] = field(default_factory=list)
+
+    @property
+    def violations(self) -> list[str]:
+        out = []
+        if self.lost:
+            out.append(f"inputs never in the committed output: {self.lost[:20]}")
+        if self.duplicates:
+            out.append(f"inputs in the committed output more than once: {self.duplicates[:20]}")
+        out += self.zombie_commits[:5] + self.unexpected[:5]
+        if not self.finished:
+            out.append("the pipeline did not finish after the faults healed")
+        return out
+
+    def explain(self, last: int = 40) -> str:
+        return (f"seed={self.seed} transactional={self.transactional} workers={self.workers}: "
+                f"{len(set(self.output))}/{self.records} inputs in the output "
+                f"({len(self.output)} records; read_uncommitted sees {self.uncommitted_output}), "
+                f"{self.restarts} restarts, handled {dict(self.errors)}; {self.violations}\n"
+                + "\n".join(self.history[-last:]))
+
+
+def run_exactly_once_schedule(seed: int, transactional: bool = True, records: int = 40,
+                              workers: int | None = None, steps: int = 30,
+                              fault_rate: float = 0.5, finish_within_ms: int = 300_000
+                              ) -> ExactlyOnceOutcome:
+    """A consume-transform-produce pipeline — 1–2 workers (``workers``, default drawn from the
+    seed), each a read_committed consumer in one group plus a producer with the stable
+    ``transactional_id`` ``pipeline-{k}`` — turns ``records`` numbered inputs into ``out-{n}``
+    records, one transaction per poll (records and consumed offsets committed together), while
+    a seeded random schedule crashes or abandons worker instances mid-transaction (a new
+    instance's init_transactions fences the old one, whose later commit must fail), kills and
+    restarts the transaction coordinator's broker and others (at most one down at a time) and
+    lets transactions and sessions time out. Then everything heals, the pipeline must finish
+    within ``finish_within_ms``, and a fresh read_committed consumer must see every input
+    exactly once. With ``transactional=False`` the same workers use an idempotent producer and
+    commit offsets after the records are acknowledged: at least once, so crashes between the
+    two duplicate records."""
+    from .client.consumer import KafkaConsumer
+    from .errors import KafkaError, ProducerFencedError
+    from .structs import OffsetAndMetadata
+
+    rng = random.Random(seed)
+    workers = workers or rng.randint(1, 2)
+    # few partitions in the internal topics: quicker to make, same protocol
+    cluster = Cluster(brokers=3, seed=seed, port=29292,
+                      config={"offsets.topic.num.partitions": 5,
+                              "transaction.state.log.num.partitions": 5})
+    for topic in (INPUT, OUTPUT):
+        cluster.create_topic(topic, partitions=3, replication_factor=3,
+                             config={"min.insync.replicas": 2})
+    outcome = ExactlyOnceOutcome(seed, transactional, records, workers)
+    feeder = KafkaProducer(bootstrap_servers=cluster.bootstrap_servers, linger_ms=0)
+    for n in range(records):
+        feeder.send(INPUT, key=str(n).encode(), value=str(n).encode())
+    feeder.flush()
+    feeder.close()
+    made = [0]
+
+    def new_consumer(name: str) -> KafkaConsumer:
+        return KafkaConsumer(
+            INPUT, bootstrap_servers=cluster.bootstrap_servers, group_id=PIPELINE_GROUP,
+            client_id=name, auto_offset_reset="earliest", enable_auto_commit=False,
+            isolation_level="read_committed", max_poll_records=3, session_timeout_ms=6_000,
+            heartbeat_interval_ms=2_000, max_poll_interval_ms=10_000, request_timeout_ms=8_000,
+            retry_backoff_ms=100)
+
+    class Worker:
+        """One instance of pipeline worker ``k``: a consumer and a producer."""
+
+        def __init__(self, k: int):
+            made[0] += 1
+            self.k, self.name = k, f"w{k}.{made[0]}"
+            self.producer = self.consumer = None
+            self.dead = False
+            self.open = False  # a transaction begun and not yet ended
+            self.committed = 0  # transactions this instance committed
+            self.pending: dict = {}  # offsets polled but not yet committed
+            self.offsets_sent = False  # this step's offsets joined its transaction
+
+        def start(self) -> bool:
+            try:
+                if transactional:
+                    self.producer = KafkaProducer(
+                        bootstrap_servers=cluster.bootstrap_servers, client_id=self.name,
+                        transactional_id=f"pipeline-{self.k}", transaction_timeout_ms=20_000,
+                        linger_ms=0, request_timeout_ms=5_000, delivery_timeout_ms=30_000,
+                        retry_backoff_ms=100, max_block_ms=30_000)
+                    self.producer.init_transactions()
+                else:
+                    self.producer = KafkaProducer(
+                        bootstrap_servers=cluster.bootstrap_servers, client_id=self.name,
+                        linger_ms=0, request_timeout_ms=5_000, delivery_timeout_ms=30_000,
+                        retry_backoff_ms=100)
+            except KafkaError as error:
+                self.handled("init_transactions()", error)
+                return False
+            self.consumer = new_consumer(self.name)
+            return True
+
+        def handled(self, what: str, error: Exception) -> None:
+            name = type(error).__name__
+            outcome.errors[name] += 1
+            if not isinstance(error, KafkaError) or name not in PIPELINE_ERRORS:
+                outcome.unexpected.append(f"{self.name} {what}: {name}: {error}")
+
+        def call(self, what: str, fn):
+            """Run ``fn``; a KafkaError is handled (returned), anything else is unexpected."""
+            try:
+                fn()
+            except KafkaError as error:
+                self.handled(what, error)
+                return error
+            except Exception as error:  # an engine error kafka-python would never raise
+                self.handled(what, error)
+                return error
+            return None
+
+        def rewind(self) -> None:
+            """After an abort: read again from the committed offsets."""
+            for tp in list(self.consumer.assignment()):
+                try:
+                    committed = self.consumer.committed(tp)
+                except KafkaError as error:
+                    self.handled("committed()", error)
+                    committed = None
+                    self.restart_consumer()
+                    return
+                if committed is None:
+                    self.consumer.seek_to_beginning(tp)
+                else:
+                    self.consumer.seek(tp, committed)
+
+        def restart_consumer(self) -> None:
+            self.consumer.close(autocommit=False)
+            self.consumer = new_consumer(self.name)
+
+        def poll_and_send(self, timeout_ms: int = 100) -> bool:
+            """Poll and send the transformed records (in a transaction): True if some were."""
+            got: dict = {}
+            self.offsets_sent = False
+            error = self.call("poll()", lambda: got.update(self.consumer.poll(timeout_ms)))
+            if error is not None or not got:
+                return False
+            if transactional:
+                if self.call("begin_transaction()", self.producer.begin_transaction):
+                    self.dead = True
+                    return False
+                self.open = True
+            for tp, rs in got.items():
+                for r in rs:
+                    n = int(r.value)
+                    error = self.call("send()", lambda n=n: self.producer.send(
+                        OUTPUT, key=str(n).encode(), value=f"out-{n}".encode()))
+                    if error is not None:
+                        break
+                self.pending[tp] = OffsetAndMetadata(rs[-1].offset + 1, "", -1)
+            return True
+
+        def send_offsets(self) -> bool:
+            """The consumed offsets join the transaction (at least once: the records are
+            flushed). False if the step failed (and was handled)."""
+            if not transactional:
+                if self.call("flush()", lambda: self.producer.flush(timeout=30)) is None:
+                    return True
+                self.pending = {}
+                self.rewind()
+                return False
+            error = self.call("send_offsets_to_transaction()", lambda:
+                              self.producer.send_offsets_to_transaction(
+                                  dict(self.pending), self.consumer.group_metadata()))
+            if error is not None:
+                self.after_error(error)
+            self.offsets_sent = error is None
+            return error is None
+
+        def commit(self) -> None:
+            """End the step: commit the transaction (at least once: commit the offsets)."""
+            offsets, self.pending = self.pending, {}
+            if not transactional:
+                if self.call("commit()", lambda: self.consumer.commit(offsets)) is not None:
+                    self.rewind()  # read again from the committed offsets: at least once
+                return
+            error = self.call("commit_transaction()", self.producer.commit_transaction)
+            if error is None:
+                self.open, self.committed = False, self.committed + 1
+            else:
+                self.after_error(error)
+
+        def after_error(self, error: Exception) -> None:
+            """As an application does: fenced (a fatal error) — this instance is done, a new
+            one takes over; abortable — abort, and read again from the committed offsets."""
+            self.pending = {}
+            if isinstance(error, ProducerFencedError) or \
+                    self.call("abort_transaction()", self.producer.abort_transaction):
+                self.dead = True  # (an abort refused: the producer is in a fatal state)
+                return
+            self.open = False
+            self.rewind()
+
+        def crash(self) -> None:
+            if self.producer is not None:
+                cluster.faults.crash_producer(self.producer)
+            if self.consumer is not None:
+                cluster.faults.crash_consumer(self.consumer)
+            self.dead = True
+
+    def replace(k: int) -> Worker:
+        outcome.restarts += 1
+        w = Worker(k)
+        while not w.start():
+            cluster.advance(ms=1_000)
+        return w
+
+    def broker_fault() -> None:
+        brokers = sorted(cluster.brokers)
+        dead = [b for b in brokers if not cluster.brokers[b].alive]
+        roll = rng.random()
+        if dead:  # at most one broker down at a time: RF 3, min.insync.replicas 2
+            if roll < 0.6:
+                cluster.restart_broker(rng.choice(dead))
+            else:
+                cluster.advance(ms=rng.randint(1_000, 8_000))
+        elif roll < 0.5:
+            tid = f"pipeline-{rng.randrange(workers)}"
+            cluster.kill_broker(cluster.transaction_coordinator_of(tid))
+        elif roll < 0.8:
+            cluster.kill_broker(rng.choice(brokers))
+        else:
+            cluster.advance(ms=rng.randint(1_000, 25_000))
+
+    def inject(k: int, w: Worker, point: str) -> bool:
+        """One random fault mid-transaction; True if worker ``k``'s step ends here."""
+        roll = rng.random()
+        if roll < 0.2:      # dies mid-transaction, a new instance takes over
+            w.crash()
+        elif roll < 0.32:   # stalls mid-transaction; a new instance fences it
+            w.dead = True
+            zombies.append(w)
+        elif roll < 0.4:    # stalls past transaction.timeout.ms: the coordinator aborts
+            w.dead = True
+            zombies.append(w)
+            cluster.advance(ms=rng.randint(20_000, 40_000))
+        elif roll < 0.55 and point == "offsets":
+            # stalls past max.poll.interval.ms (not transaction.timeout.ms) with its offsets
+            # pending: the group gives its partitions to another worker; then it commits
+            stalled[k] = cluster.now_ms() + rng.randint(11_000, 18_000)
+            return True
+        else:
+            broker_fault()
+            return False
+        pool[k] = replace(k)
+        return True
+
+    def turn(k: int, faults: bool, timeout_ms: int = 100) -> None:
+        """Worker ``k``'s step: poll, transform and send, offsets, commit."""
+        w = pool[k]
+        if k in stalled:
+            if cluster.now_ms() < stalled[k]:
+                return
+            del stalled[k]
+            w.commit()  # wakes up and finishes its transaction
+            return
+        if w.dead:
+            pool[k] = w = replace(k)
+        if not w.poll_and_send(timeout_ms):
+            return
+        point = rng.choice(("sent", "offsets", "commit")) \
+            if faults and rng.random() < fault_rate else None
+        cluster.advance(ms=rng.randint(0, 30))  # the records reach the brokers
+        if point == "sent" and inject(k, w, point):
+            return
+        if not w.send_offsets():
+            return
+        if point == "offsets" and inject(k, w, point):
+            return
+        if point == "commit":
+            for broker_id, broker in sorted(cluster.brokers.items()):
+                if not broker.alive:
+                    cluster.restart_broker(broker_id)
+            # the transaction coordinator's (or the group coordinator's) broker dies while
+            # the commit is under way: between PrepareCommit, the markers, CompleteCommit
+            coordinator = cluster.transaction_coordinator_of(f"pipeline-{k}") \
+                if rng.random() < 0.7 else cluster.group_coordinator.coordinator_of(
+                    PIPELINE_GROUP)
+            cluster.scheduler.call_later(rng.randint(0, 25), lambda: cluster.kill_broker(
+                coordinator) if all(b.alive for b in cluster.brokers.values()) else None)
+        w.commit()
+
+    pool = [replace(k) for k in range(workers)]
+    outcome.restarts = 0
+    zombies: list[Worker] = []
+    stalled: dict[int, int] = {}  # worker -> when it wakes up
+    for _ in range(steps):
+        for k in range(workers):
+            turn(k, faults=True)
+        for z in zombies:   # a zombie wakes up and tries to commit: it must be fenced
+            z.dead, before = False, z.committed
+            if z.offsets_sent or z.send_offsets():
+                z.commit()
+            if transactional and z.committed > before:
+                outcome.zombie_commits.append(f"the zombie {z.name} committed its transaction")
+            z.dead = True
+            cluster.faults.crash_consumer(z.consumer)
+        zombies.clear()
+        if not stalled and _pipeline_done(cluster, records):
+            break  # nothing left to crash in the middle of
+        cluster.advance(ms=1_000 if stalled else rng.randint(0, 300))
+
+    # heal, then the pipeline must finish: every input committed through
+    cluster.heal()
+    for broker_id, broker in cluster.brokers.items():
+        if not broker.alive:
+            cluster.restart_broker(broker_id)
+    healed = cluster.now_ms()
+    while cluster.now_ms() - healed <= finish_within_ms:
+        for k in range(workers):
+            turn(k, faults=False, timeout_ms=200)
+        if not stalled and _pipeline_done(cluster, records):
+            outcome.finished = True
+            break
+        if stalled:
+            cluster.advance(ms=500)
+    _read_output(cluster, outcome)
+    outcome.history = [str(e) for e in cluster.events]
+    for w in pool:
+        for client in (w.producer, w.consumer):
+            if client is not None:
+                client._crash()
+    cluster.close()
+    registry.unregister(cluster)
+    return outcome
+
+
+def _pipeline_done(cluster: Cluster, records: int) -> bool:
+    """Every input partition's committed offset (no transaction pending) is at its end."""
+    from .structs import TopicPartition
+
+    committed = cluster.group_coordinator.fetch_offsets(PIPELINE_GROUP)
+    total = 0
+    for partition in cluster.topic(INPUT).partitions:
+        om = committed.get(TopicPartition(INPUT, partition.index))
+        end = partition.high_watermark
+        if om is None or om.offset < end:
+            return False
+        total += end
+    return total == records
+
+
+def _read_output(cluster: Cluster, outcome: ExactlyOnceOutcome) -> None:
+    from .client.consumer import KafkaConsumer
+    from .structs import TopicPartition
+
+    for isolation in ("read_committed", "read_uncommitted"):
+        reader = KafkaConsumer(bootstrap_servers=cluster.bootstrap_servers,
+                               isolation_level=isolation, auto_offset_reset="earliest",
+                               enable_auto_commit=False)
+        tps = [TopicPartition(OUTPUT, p.index) for p in cluster.topic(OUTPUT).partitions]
+        reader.assign(tps)
+        values: list[int] = []
+        quiet = 0
+        while quiet < 3:
+            got = reader.poll(timeout_ms=500)
+            quiet = 0 if got else quiet + 1
+            values += [int(r.value.decode().removeprefix("out-")) for rs in got.values()
+                       for r in rs]
+        reader.close()
+        twice = sorted(n for n, c in Counter(values).items() if c > 1)
+        if isolation == "read_committed":
+            outcome.output = values
+            outcome.duplicates = twice
+            outcome.lost = sorted(set(range(outcome.records)) - set(values))
+        else:
+            outcome.uncommitted_output = len(values)
+            outcome.uncommitted_duplicates = twice

@@ -65,6 +65,20 @@ def shown_html(cell) -> str:
     return "\n".join(o.get("data", {}).get("text/html", "") for o in cell.get("outputs", []))
 
 
+def table(cell) -> list[dict[str, str]]:
+    """The rows of the DataFrame the cell displays, from its HTML: column -> shown text."""
+    shown = shown_html(cell)
+    header = re.findall(r"<tr[^>]*>(.*?)</tr>", re.search(r"<thead>(.*?)</thead>", shown,
+                                                          re.S).group(1), re.S)[0]
+    columns = [html.unescape(c) for c in re.findall(r"<th[^>]*>([^<]*)</th>", header)]
+    body = re.search(r"<tbody>(.*?)</tbody>", shown, re.S).group(1)
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        cells = [html.unescape(v) for v in re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", row)]
+        rows.append(dict(zip(columns[1:], cells[1:])))
+    return rows
+
+
 def prose_before(notebook, fragment: str) -> str:
     """The markdown cell right before the code cell containing ``fragment``."""
     index = notebook.cells.index(code_cell(notebook, fragment))

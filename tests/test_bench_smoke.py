@@ -16,5 +16,6 @@ def test_bench_quick_runs_and_prints_ratios():
     for phase in ("produce", "consume"):
         for peer in ("mockafka", "floor"):
             assert f"{phase} ratio kafkalab/{peer}:" in result.stdout, result.stdout
+    assert "transactional produce ratio transactions/none:" in result.stdout, result.stdout
     assert "compaction ratio kafkalab/floor:" in result.stdout, result.stdout
     assert "compaction linearity" in result.stdout, result.stdout

@@ -93,3 +93,13 @@ def test_a_failed_check_shows_only_its_hint_in_a_notebook(python3_kernel):
     assert len(shown) == 1 and "checks.py" not in shown[0]
     assert "❌ 01.2: send three records (expected 3, got 2)" in shown[0]
     assert error.evalue == "❌ 01.2: send three records (expected 3, got 2)"
+
+
+def test_a_lesson_with_a_letter_has_ids_of_its_own(capsys):
+    """02b-transactions follows 02-producers: its exercises are 02b.N, checked by lesson02b."""
+    assert checks.lesson_of("02b.1") == "02b" and checks.lesson_of("07.3") == "07"
+    checks.check("02b.1", True, "never shown")
+    assert capsys.readouterr().out == "✅ 02b.1 passed\n"
+    assert checks._lesson_check_for("02b.3").__module__ == "kafkalab.course.lesson02b"
+    with pytest.raises(ValueError, match="two-digit lesson number"):
+        checks.pass_line("02bb.1")

@@ -6,13 +6,12 @@ and the consumers' resets are checked in what the cells printed and displayed, n
 """
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
 
 from notebook_text import (clock_seconds, code_cell, flat, live_widget_cells, prose_after,
-                           shown_html, shown_text)
+                           shown_html, shown_text, table)
 
 NOTEBOOK = "07-retention-compaction.ipynb"
 
@@ -26,20 +25,6 @@ def printed(cell) -> str:
     """What the cell printed (its stream outputs), glued."""
     return "".join(o.get("text", "") for o in cell.get("outputs", [])
                    if o.get("output_type") == "stream")
-
-
-def table(cell) -> list[dict[str, str]]:
-    """The rows of the DataFrame the cell displays, from its HTML: column -> shown text."""
-    shown = shown_html(cell)
-    header = re.findall(r"<tr[^>]*>(.*?)</tr>", re.search(r"<thead>(.*?)</thead>", shown,
-                                                          re.S).group(1), re.S)[0]
-    columns = [html.unescape(c) for c in re.findall(r"<th[^>]*>([^<]*)</th>", header)]
-    body = re.search(r"<tbody>(.*?)</tbody>", shown, re.S).group(1)
-    rows = []
-    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
-        cells = [html.unescape(v) for v in re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", row)]
-        rows.append(dict(zip(columns[1:], cells[1:])))
-    return rows
 
 
 def lesson_picture(text: str) -> list[tuple[str, str, str]]:
@@ -188,7 +173,7 @@ def test_use_cases_rebuild_their_tables(nb):
     customers = table(code_cell(nb, "customers = catch_up(replica, {})"))
     assert [c["name"] for c in customers] == ["Alice", "Carol"]
     assert "Bob" not in shown_text(code_cell(nb, "customers = catch_up(replica, {})"))
-    keyless = printed(code_cell(nb, "profiles.send('user-profiles', value='no key')"))
+    keyless = printed(code_cell(nb, "keyless.send('user-profiles', value=b'no key')"))
     assert keyless.startswith("InvalidRecordError - [Error 87]")
     assert "without key" in keyless
     vans = lesson_picture(printed(code_cell(nb, "'cleanup.policy': 'compact,delete'")))

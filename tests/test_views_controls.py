@@ -69,6 +69,15 @@ def segment_widget():
     return SegmentWidget(c, "orders", animate=False)
 
 
+def transaction_widget():
+    from kafkalab.viz.transaction_widget import TransactionWidget
+
+    c = cluster(brokers=3)
+    for topic in ("orders", "inventory", "payments"):
+        c.create_topic(topic, partitions=1, replication_factor=3)
+    return TransactionWidget(c)
+
+
 def producer_lab():
     from kafkalab.viz.producer_views import ProducerLabWidget
 
@@ -76,7 +85,7 @@ def producer_lab():
 
 
 @pytest.mark.parametrize("make", [partition_log, queue_vs_log, group, cluster_widget,
-                                  segment_widget, producer_lab])
+                                  segment_widget, transaction_widget, producer_lab])
 def test_every_button_has_a_tooltip(make):
     view = make()
     found = buttons(view.box)

@@ -16,8 +16,6 @@ from typing import Any, Callable, Mapping
 
 from ..errors import KafkaConfigurationError
 
-_TRANSACTIONS = "transactions arrive with lesson 02b-transactions"
-
 
 def merge_config(defaults: Mapping[str, Any], given: Mapping[str, Any], client: str,
                  error: type[Exception] = KafkaConfigurationError,
@@ -39,16 +37,8 @@ def merge_config(defaults: Mapping[str, Any], given: Mapping[str, Any], client: 
 #: client -> [(config, is it used in a way kafkalab does not support yet?, True: refuse /
 #: False: warn once, what to say)]
 _NOT_YET: dict[str, list[tuple[str, Callable[[Any], bool], bool, str]]] = {
-    "KafkaProducer": [
-        ("transactional_id", lambda v: v is not None, True,
-         "is not supported yet: kafkalab's producer has no transactions, and a producer that "
-         f"silently is not transactional would break their guarantees; {_TRANSACTIONS}. "
-         "Leave transactional_id unset for an idempotent producer (enable_idempotence=True)"),
-    ],
+    "KafkaProducer": [],
     "KafkaConsumer": [
-        ("isolation_level", lambda v: v == "read_committed", False,
-         f"is not supported yet ({_TRANSACTIONS}). Until then no producer writes "
-         "transactions, so read_committed reads exactly what read_uncommitted reads"),
         ("fetch_min_bytes", lambda v: v != 1, False,
          "has no effect yet: kafkalab's consumer asks for its fetches to be answered at once "
          "with what the leader has (max_wait_ms=0; its poll loop does the waiting), as with "

@@ -78,6 +78,7 @@ from .futures import run_callback
 from .group_member import GroupMember
 from .list_offsets import group_by_leader, list_offsets
 from .metadata import ClusterMetadata
+from .read_committed import visible_batches
 from .transport import transport_for
 
 DEFAULT_CONFIG = dict(_KafkaPythonConsumer.DEFAULT_CONFIG)
@@ -118,13 +119,25 @@ def _check_subscribed_topic(topic) -> None:
 def _deserializer(deserializer):
     """``f(topic, headers, data)`` for a kafka-python ``Deserializer`` object or a plain function.
 
-    Differs from kafka-python on purpose: a null key or value (a tombstone) is passed through
-    as None instead of being handed to the deserializer."""
+    As in kafka-python, a null key or value (a tombstone) is handed to the deserializer too:
+    ``bytes.decode`` or ``json.loads`` fail on it, a None-safe deserializer returns None."""
     if deserializer is None:
         return None
     if isinstance(deserializer, Deserializer):
         return deserializer.deserialize
     return lambda topic, headers, data: deserializer(data)
+
+
+def _failed_on_none(which: str, tp: TopicPartition, offset: int, error: Exception
+                    ) -> Exception:
+    """The error to raise when a deserializer fails on a null key or value: the same type
+    (TypeError for ``bytes.decode(None)``, AttributeError for ``None.decode()``), explained."""
+    what, tombstone, safe = ("value", " (a tombstone)", "json.loads(b)") \
+        if which == "value_deserializer" else ("key", "", "b.decode()")
+    return (TypeError if isinstance(error, TypeError) else AttributeError)(
+        f"{which} failed on {what}=None{tombstone} at {tp.topic}-{tp.partition} offset "
+        f"{offset}: {error}. kafka-python hands None to the deserializer too; use a None-safe "
+        f"deserializer such as `lambda b: None if b is None else {safe}`")
 
 
 class _FetchBuffer:
@@ -139,7 +152,7 @@ class _FetchBuffer:
     in offset order, all at or after the position the fetch was made from.
     """
 
-    __slots__ = ("_batches", "_batch", "_record")
+    __slots__ = ("_batches", "_batch", "_record", "_end")
 
     def __init__(self):
         self.clear()
@@ -147,21 +160,25 @@ class _FetchBuffer:
     def clear(self) -> None:
         self._batches: Sequence[RecordBatch] = ()
         self._batch = self._record = 0
+        self._end = -1
 
     def __bool__(self) -> bool:
         return self._batch < len(self._batches)
 
     @property
     def end_offset(self) -> int:
-        """The offset after the last batch held (-1 if none): once the buffer is drained the
-        position moves there, past any offsets compaction removed at the batch's end (as
-        kafka-python's fetcher sets ``next_fetch_offset`` to the last batch's next offset)."""
-        return self._batches[-1].next_offset if self._batches else -1
+        """The offset after the last batch fetched (-1 if none): once the buffer is drained the
+        position moves there, past any offsets compaction removed at the batch's end and any
+        marker or aborted batch after it (as kafka-python's fetcher sets
+        ``next_fetch_offset`` to the last batch's next offset)."""
+        return self._end
 
-    def fill(self, batches: Sequence[RecordBatch], position: int) -> None:
-        """Hold ``batches``; the cursor starts at the first record at or after ``position``
-        (the first batch may begin before it)."""
+    def fill(self, batches: Sequence[RecordBatch], position: int, end_offset: int) -> None:
+        """Hold ``batches`` of a fetch that ended at ``end_offset`` (batches the consumer does
+        not see may come after them); the cursor starts at the first record at or after
+        ``position`` (the first batch may begin before it)."""
         self._batches, self._batch, self._record = batches, 0, 0
+        self._end = end_offset
         while self:
             batch = self._batches[self._batch]
             rows = batch.record_tuples
@@ -193,13 +210,14 @@ class _PartitionState:
     committed offset or for a reset; ``reset`` is a reset no leader could answer yet — (policy,
     why), tried again before each fetch — and None once the position is set."""
 
-    __slots__ = ("position", "paused", "buffer", "highwater", "reset")
+    __slots__ = ("position", "paused", "buffer", "highwater", "last_stable", "reset")
 
     def __init__(self):
         self.position: int | None = None
         self.paused = False
         self.buffer = _FetchBuffer()
         self.highwater: int | None = None  # of the last fetch
+        self.last_stable: int | None = None  # the last fetch's last stable offset
         self.reset: tuple[str, str] | None = None
 
 
@@ -391,7 +409,13 @@ class KafkaConsumer:
         if state.reset is not None:
             self._reset_position(tp, state, *state.reset, timeout_ms)
             return
-        committed = self._committed_offsets([tp]).get(tp)
+        try:
+            committed = self._committed_offsets([tp]).get(tp)
+        except KafkaTimeoutError:
+            # as kafka-python's refresh_committed_offsets_if_needed: no committed offset
+            # could be fetched in time (the coordinator is away, or — read_committed — an
+            # offset waits in an undecided transaction): the position waits for a later try
+            return
         if committed is not None:
             state.position = committed.offset
             return
@@ -688,10 +712,15 @@ class KafkaConsumer:
         position = state.position
         if not data.error_code:
             state.highwater = data.high_watermark
-            state.buffer.fill(data.records, position)
-            if not state.buffer and data.records:
-                # batches with no record at or after the position (compacted away): skip them
-                state.position = max(position, state.buffer.end_offset)
+            state.last_stable = data.last_stable_offset
+            records = data.records
+            end = records[-1].next_offset if records else -1
+            state.buffer.fill(visible_batches(records, data.aborted_transactions), position,
+                              end)
+            if not state.buffer and records:
+                # no record to hand out at or after the position (compacted away, markers,
+                # aborted transactions): skip past the batches
+                state.position = max(position, end)
             return
         error = error_from(data.error_code, data.error_message)
         if isinstance(error, OffsetOutOfRangeError):
@@ -726,10 +755,21 @@ class KafkaConsumer:
         records = []
         for delta, timestamp, key, value, headers in rows:
             headers = list(headers)
+            # as in kafka-python, a configured deserializer gets None (a null key, a tombstone)
+            try:
+                key_out = key_de(topic, headers, key) if key_de else key
+            except (TypeError, AttributeError) as error:
+                if key is not None:
+                    raise
+                raise _failed_on_none("key_deserializer", tp, base + delta, error) from error
+            try:
+                value_out = value_de(topic, headers, value) if value_de else value
+            except (TypeError, AttributeError) as error:
+                if value is not None:
+                    raise
+                raise _failed_on_none("value_deserializer", tp, base + delta, error) from error
             records.append(ConsumerRecord(
-                topic, partition, epoch, base + delta, timestamp, ts_type,
-                key_de(topic, headers, key) if key_de and key is not None else key,
-                value_de(topic, headers, value) if value_de and value is not None else value,
+                topic, partition, epoch, base + delta, timestamp, ts_type, key_out, value_out,
                 headers, None, -1 if key is None else len(key),
                 -1 if value is None else len(value), serialized_header_size(headers)))
         return records
@@ -767,10 +807,15 @@ class KafkaConsumer:
 
     # --- the rest ------------------------------------------------------------------------------
     def metrics(self, raw: bool = False) -> dict[str, dict[str, float]]:
-        """kafka-python's fetch-manager metrics; lag is the last fetch's high watermark minus
-        the position (as Kafka's records-lag), over the partitions fetched so far."""
-        lags = [s.highwater - s.position for s in self._states.values()
-                if s.position is not None and s.highwater is not None]
+        """kafka-python's fetch-manager metrics; lag is the last fetch's high watermark (its
+        last stable offset under read_committed) minus the position (as Kafka's records-lag),
+        over the partitions fetched so far."""
+        # under read_committed a consumer can only get as far as the last stable offset:
+        # its lag is measured there (Java's FetchState.partitionLag)
+        ends = {tp: (s.last_stable if self._isolation_level == READ_COMMITTED else s.highwater)
+                for tp, s in self._states.items()}
+        lags = [ends[tp] - s.position for tp, s in self._states.items()
+                if s.position is not None and ends[tp] is not None]
         return {"consumer-fetch-manager-metrics": {
             "records-consumed-rate": self._consumed.rate(),
             "records-consumed-total": self._consumed.total,

@@ -168,7 +168,12 @@ class OffsetCommitter(MemberPart):
                 pending = self._pending_fetch
                 if pending is None or pending[0] != wanted or pending[2] != link.coordinator_id:
                     pending = self._pending_fetch = (wanted, [], link.coordinator_id)
-                    link.send(_fetch_request(self._member.group_id, wanted), pending[1].append,
+                    # as kafka-python, a read_committed consumer asks for stable offsets only
+                    # (KIP-447): an offset in an undecided transaction answers
+                    # UNSTABLE_OFFSET_COMMIT (retriable) until the transaction ends
+                    stable = self._config.get("isolation_level") == "read_committed"
+                    link.send(_fetch_request(self._member.group_id, wanted, stable),
+                              pending[1].append,
                               link.coordinator_id)
                 answer = pending[1]
                 transport.wait_for(lambda: bool(answer),
@@ -190,12 +195,13 @@ class OffsetCommitter(MemberPart):
             transport.wait_for(lambda: False, min(self._config["retry_backoff_ms"], remaining))
 
 
-def _fetch_request(group_id: str, partitions) -> OffsetFetchRequest:
+def _fetch_request(group_id: str, partitions, require_stable: bool = False
+                   ) -> OffsetFetchRequest:
     topics: dict[str, list[int]] = {}
     for tp in sorted(partitions):
         topics.setdefault(tp.topic, []).append(tp.partition)
     return OffsetFetchRequest(group_id, tuple(OffsetFetchRequestTopic(t, tuple(ps))
-                                              for t, ps in topics.items()))
+                                              for t, ps in topics.items()), require_stable)
 
 
 def _committed(response) -> dict[TopicPartition, OffsetAndMetadata]:

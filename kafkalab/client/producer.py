@@ -22,9 +22,15 @@ the producer then bumps its epoch and numbers that partition from 0 again (KIP-3
 :class:`~.transaction_manager.TransactionManager` owns id, epoch and sequences, and never
 renumbers a batch the broker may already have.
 
+Transactions (``transactional_id``): ``init_transactions()`` gets the id's producer id and a
+new epoch from its transaction coordinator (fencing older instances), ``begin_transaction()``
+opens one, each partition joins it (AddPartitionsToTxn) before its first batch goes,
+``send_offsets_to_transaction()`` adds a consumer group's offsets, and ``commit_transaction()``
+/ ``abort_transaction()`` end it (EndTxn, once every record sent is answered); see
+:mod:`.transactions` for states and errors.
+
 Differences from kafka-python (kept small on purpose): no sender thread — work runs on the
-cluster's scheduler; transactions arrive with lesson 02b-transactions (``transactional_id`` is
-refused until then); records without a key use the sticky partitioner (Java's default since 2.4,
+cluster's scheduler; records without a key use the sticky partitioner (Java's default since 2.4,
 kafka-python's ``StickyPartitioner``) where kafka-python's ``DefaultPartitioner`` picks a random
 partition per record (a *subclass* of ``DefaultPartitioner`` is called like any partitioner);
 ``buffer_memory`` (Java's ``buffer.memory``) bounds unsent and unacknowledged bytes; a header
@@ -64,6 +70,7 @@ from .metadata import ClusterMetadata
 from .partitioner import StickyPartitioner, partition_for_key
 from .sender import Sender
 from .transaction_manager import TransactionManager
+from .transactions import Transactions
 from .transport import transport_for
 
 #: kafka-python 3's configs, plus ``buffer_memory`` (kafka-python 2's and Java's name and
@@ -149,7 +156,6 @@ class KafkaProducer:
                 f"{self.config['linger_ms']} + {self.config['request_timeout_ms']}")
         self._transport = transport = transport_for(self.config["bootstrap_servers"])
         check_not_yet_supported("KafkaProducer", self.config, transport.warn_once)
-        transport.register_client(self)
         self._metadata = ClusterMetadata(transport, self.config["metadata_max_age_ms"],
                                          self.config["allow_auto_create_topics"],
                                          self.config["retry_backoff_ms"])
@@ -158,8 +164,10 @@ class KafkaProducer:
         # kafka-python's own DefaultPartitioner (the default) -> kafkalab's built-in choice; a
         # subclass overrides partition() and is called like any other partitioner
         self._custom_partitioner = None if type(custom) is DefaultPartitioner else custom
+        transactional_id = self.config["transactional_id"]
         self._transaction_manager = TransactionManager(
-            transport if self.config["enable_idempotence"] else None)
+            transport if self.config["enable_idempotence"] else None,
+            transactional=transactional_id is not None)
         self._closed = False
         now = self._transport.now_ms
         self._sensors = {name: Sensor(now) for name in (
@@ -169,9 +177,18 @@ class KafkaProducer:
             self.config["batch_size"], self.config["linger_ms"], self.config["buffer_memory"],
             wake_sender=lambda at_ms: self._sender.wakeup(at_ms),
             wait_for=self._transport.wait_for)
+        self._transactions = None if transactional_id is None else Transactions(
+            transactional_id, self.config["transaction_timeout_ms"], transport,
+            self._transaction_manager, self.config,
+            has_incomplete=lambda: self._accumulator.unresolved > 0,
+            wake_sender=lambda: self._sender.wakeup(),
+            abort_unsent=lambda error: self._sender.abort_unsent(error))
+        self._init_transactions_result = None
         self._sender = Sender(transport, self._metadata, self.config, self._sensors,
                               self._transaction_manager, self._accumulator,
-                              on_metadata_update=self._metadata_updated)
+                              on_metadata_update=self._metadata_updated,
+                              transactions=self._transactions)
+        transport.register_client(self, on_crash=self._crash)
         # read once per send(): configs never change after construction. Bytes go into the
         # batch as they are while there are no serializers and the producer is open (close()
         # clears it: send()'s other path refuses then)
@@ -201,6 +218,10 @@ class KafkaProducer:
         """kafka-python's rules: idempotence needs acks='all', retries > 0 and at most 5
         requests in flight; asked for explicitly it refuses a conflict, by default it yields."""
         config = self.config
+        if config["transactional_id"] is not None and not config["enable_idempotence"]:
+            raise KafkaConfigurationError(
+                "transactional_id requires enable_idempotence=True (a transactional producer "
+                "is idempotent): leave enable_idempotence at its default")
         if not config["enable_idempotence"]:
             return
         conflicts = [f"{name}={config[name]!r}" for name, bad in (
@@ -208,7 +229,9 @@ class KafkaProducer:
             ("retries", config["retries"] == 0),
             ("max_in_flight_requests_per_connection",
              config["max_in_flight_requests_per_connection"] > 5)) if name in user_set and bad]
-        if conflicts and "enable_idempotence" in user_set:
+        # kafka-python: a transactional_id counts as asking for idempotence explicitly
+        if conflicts and ("enable_idempotence" in user_set
+                          or config["transactional_id"] is not None):
             raise KafkaConfigurationError(
                 f"enable_idempotence=True is incompatible with user-provided "
                 f"{', '.join(conflicts)}: idempotence needs acks='all', retries > 0 and "
@@ -276,6 +299,10 @@ class KafkaProducer:
                 # KIP-480: a record without a key that would open a new batch first moves the
                 # sticky partition on (kafka-python 3's abort_on_new_batch), so the burst after
                 # a sent or full batch fills a batch on another partition
+                if self._transactions is not None:
+                    # a partition joins the transaction before its first batch goes (every
+                    # batch of a transaction opens here: none stays open past its end)
+                    self._transactions.check_send(tp)
                 if partition is not None or key_bytes is not None or \
                         not self._rotates_on_new_batch:
                     return accumulator.open_batch(tp, timestamp, key_bytes, value_bytes,
@@ -362,12 +389,23 @@ class KafkaProducer:
                    ) -> bytes | None:
         """Apply a serializer: a kafka-python ``Serializer`` object or a plain function.
 
-        Differs from kafka-python on purpose: ``None`` (a tombstone value) is never passed to
-        the serializer, so ``value=None`` stays null instead of becoming e.g. ``b"null"``."""
+        As in kafka-python, a configured serializer also gets ``None`` (a missing key, a
+        tombstone value): ``value=None`` stays null only if the serializer returns None
+        (``json.dumps`` would make it ``b"null"``, a value, not a tombstone)."""
         serializer = self.config[which]
-        if serializer is not None and data is not None:
-            data = (serializer.serialize(topic, headers, data) if isinstance(serializer, Serializer)
-                    else serializer(data))
+        if serializer is not None:
+            try:
+                data = (serializer.serialize(topic, headers, data)
+                        if isinstance(serializer, Serializer) else serializer(data))
+            except (TypeError, AttributeError) as error:  # e.g. str.encode(None), None.encode
+                if data is not None:
+                    raise
+                tombstone, safe = (" (a tombstone)", "json.dumps(v).encode()") \
+                    if what == "value" else ("", "v.encode()")
+                raise (TypeError if isinstance(error, TypeError) else AttributeError)(
+                    f"{which} failed on {what}=None{tombstone}: {error}. kafka-python hands "
+                    f"None to the serializer too; use a None-safe serializer such as "
+                    f"`lambda v: None if v is None else {safe}`") from error
         if data is not None and not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(
                 f"The record {what} must be bytes after serialization, got "
@@ -460,6 +498,85 @@ class KafkaProducer:
                 f"max_block_ms={max_block_ms}: buffer_memory={self.config['buffer_memory']} "
                 f"bytes are taken by {accumulator.used_bytes} bytes of unsent or "
                 f"unacknowledged records")
+
+    # --- transactions (kafka-python 3's methods, names and errors) --------------------------------
+    def _txn(self, what: str) -> Transactions:
+        if self._transactions is None:
+            raise IllegalStateError(f"Cannot {what} without setting a transactional_id "
+                                    "(KafkaProducer(transactional_id=...))")
+        return self._transactions
+
+    def _wait_result(self, result, timeout_ms: float = float("inf")) -> bool:
+        transport = self._transport
+        with transport.lock:
+            self._sender.wakeup()
+        done = transport.wait_for(lambda: result.done, timeout_ms, callbacks=True)
+        if done and result.error is not None:
+            raise result.error
+        return done
+
+    def init_transactions(self) -> None:
+        """Get this transactional id's producer id and a new epoch from its coordinator: an
+        older producer with the same ``transactional_id`` is fenced, and a transaction it left
+        open is aborted first. ``KafkaTimeoutError`` after ``max_block_ms`` (calling again
+        waits on); once it succeeded, calling again does nothing."""
+        transactions = self._txn("call init_transactions")
+        with self._transport.lock:
+            if self._init_transactions_result is None:
+                self._init_transactions_result = transactions.init()
+        result = self._init_transactions_result
+        try:
+            if not self._wait_result(result, self.config["max_block_ms"]):
+                raise KafkaTimeoutError("Timeout expired while initializing transactional "
+                                        f"state in {self.config['max_block_ms']} ms.")
+        finally:
+            if result.done and result.error is not None:
+                self._init_transactions_result = None
+
+    def begin_transaction(self) -> None:
+        """Start a transaction: the records sent from now on are committed or aborted
+        together."""
+        transactions = self._txn("use transactional methods")
+        with self._transport.lock:
+            transactions.begin()
+
+    def send_offsets_to_transaction(self, offsets, group_metadata) -> None:
+        """Commit a consumer group's ``offsets`` ({TopicPartition: OffsetAndMetadata}) as part
+        of the transaction: they count only if it commits (the consume-transform-produce
+        loop). ``group_metadata``: ``consumer.group_metadata()`` (lets the group coordinator
+        refuse a consumer of an older generation), or a group id."""
+        transactions = self._txn("use transactional methods")
+        with self._transport.lock:
+            result = transactions.send_offsets(offsets, group_metadata)
+        self._wait_result(result)
+
+    def commit_transaction(self) -> None:
+        """Send every record of the transaction, then commit it (EndTxn): raises the error
+        that made it abortable, or ``ProducerFencedError`` if a newer instance took over."""
+        transactions = self._txn("commit transaction since transactions are not enabled;")
+        with self._transport.lock:
+            result = transactions.end(commit=True)
+            self._sender.flushing = True
+        try:
+            self._wait_result(result)
+        finally:
+            self._sender.flushing = False
+
+    def abort_transaction(self) -> None:
+        """Abort the transaction: records not sent yet fail with ``TransactionAbortedError``;
+        those sent are marked aborted, so read_committed consumers never see them."""
+        transactions = self._txn("abort transaction since transactions are not enabled;")
+        with self._transport.lock:
+            result = transactions.end(commit=False)
+        self._wait_result(result)
+
+    def _crash(self) -> None:
+        """The lab kills this producer on the spot (``cluster.faults.crash_producer``): nothing
+        more is sent — no EndTxn, no batch — and its unsent records are lost."""
+        with self._transport.lock:
+            self._sender.abort_incomplete(KafkaConnectionError("the producer crashed"))
+            self._closed = True
+            self._bytes_as_they_are = False
 
     # --- waiting and closing -------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> None:

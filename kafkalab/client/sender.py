@@ -45,6 +45,7 @@ from ..errors import (
     NotLeaderForPartitionError,
     OutOfOrderSequenceNumberError,
     RequestTimedOutError,
+    TransactionAbortedError,
     UnknownTopicOrPartitionError,
 )
 from ..metrics import Sensor
@@ -69,8 +70,11 @@ class _Request:
 class Sender:
     def __init__(self, transport: Any, metadata: ClusterMetadata, config: dict[str, Any],
                  sensors: dict[str, Sensor], sequences: TransactionManager,
-                 accumulator: RecordAccumulator, on_metadata_update: Callable[[], None]):
-        """``on_metadata_update()`` runs after the sender refreshed the metadata cache."""
+                 accumulator: RecordAccumulator, on_metadata_update: Callable[[], None],
+                 transactions: Any = None):
+        """``on_metadata_update()`` runs after the sender refreshed the metadata cache;
+        ``transactions``: a transactional producer's :class:`~.transactions.Transactions`."""
+        self._transactions = transactions
         self._transport = transport
         self._metadata = metadata
         self._on_metadata_update = on_metadata_update
@@ -113,6 +117,8 @@ class Sender:
             self._on_metadata_update()
         self._expire_batches(now)
         self._retry_soon = not self._sequences.maybe_update_producer_id()
+        if self._transactions is not None:
+            self._transactions.pump()
         max_in_flight = self._config["max_in_flight_requests_per_connection"]
         for node, partitions in self._ready_nodes(now).items():
             while self._in_flight[node] < max_in_flight and self._any_ready(partitions, now):
@@ -163,7 +169,8 @@ class Sender:
     def _drainable(self, tp: TopicPartition, now: int) -> bool:
         queue = self._accumulator.queues.get(tp)
         return bool(queue) and self._sequences.can_drain(queue[0]) and \
-            not (queue[0].attempts and now < queue[0].retry_at_ms)
+            not (queue[0].attempts and now < queue[0].retry_at_ms) and \
+            (self._transactions is None or self._transactions.may_send(tp))
 
     def _any_ready(self, partitions: list[TopicPartition], now: int) -> bool:
         queues = self._accumulator.queues
@@ -196,7 +203,8 @@ class Sender:
             record_batch = RecordBatch(
                 batch.records, compression_type=self._config["compression_type"],
                 producer_id=sequences.producer_id, producer_epoch=batch.producer_epoch,
-                base_sequence=batch.base_sequence, uncompressed_size=batch.size)
+                base_sequence=batch.base_sequence, uncompressed_size=batch.size,
+                is_transactional=self._transactions is not None)
             self._record_batch_metrics(batch, record_batch)
             topic_data.setdefault(batch.tp.topic, []).append(
                 PartitionProduceData(batch.tp.partition, record_batch))
@@ -340,6 +348,16 @@ class Sender:
         self._sensors["record-error"].record(len(batch.records))
         batch.fail(error)
         self._sequences.on_failed(batch, error)
+        if self._transactions is not None and not isinstance(error, TransactionAbortedError):
+            self._transactions.on_batch_failed(error)
+
+    def abort_unsent(self, error: Exception) -> None:
+        """An aborted transaction: fail every batch not in a request (kafka-python's
+        ``abort_undrained_batches``); those in flight are answered as usual."""
+        accumulator = self._accumulator
+        for tp, queue in accumulator.queues.items():
+            while queue:
+                self._fail(accumulator.pop_head(tp), error)
 
 
 #: answers that may come after the leader appended the batch: no answer in time, the ISR shrank

@@ -67,16 +67,39 @@ class PartitionSequences:
 
 
 class TransactionManager:
-    def __init__(self, transport: Any | None):
+    def __init__(self, transport: Any | None, transactional: bool = False):
         """``transport``: where InitProducerId requests go; None: the producer is not
-        idempotent."""
+        idempotent. A ``transactional`` producer gets its id and epochs from its transaction
+        coordinator (:mod:`.transactions` calls :meth:`set_producer_id`): this class then only
+        numbers batches, and a gap waits for the transaction's abort to bump the epoch."""
         self._transport = transport
         self.is_idempotent = transport is not None
+        self.transactional = transactional
         self.producer_id, self.producer_epoch = NO_PRODUCER_ID, -1
         self._partitions: dict[TopicPartition, PartitionSequences] = {}
         self._restart: dict[TopicPartition, str] = {}  # partition -> why its numbers restart
-        if self.is_idempotent:
+        if self.is_idempotent and not transactional:
             self._init_producer_id("")
+
+    @property
+    def has_producer_id(self) -> bool:
+        return self.producer_id != NO_PRODUCER_ID
+
+    def reset_producer_id(self) -> None:
+        """init_transactions() began: no id until the coordinator answers."""
+        self.producer_id, self.producer_epoch = NO_PRODUCER_ID, -1
+
+    def set_producer_id(self, producer_id: int, epoch: int) -> None:
+        """The transaction coordinator gave this id and epoch: every partition numbers from 0
+        again under it (nothing is in flight between transactions)."""
+        self.producer_id, self.producer_epoch = producer_id, epoch
+        self._partitions.clear()
+        self._restart.clear()
+
+    def needs_epoch_bump(self) -> bool:
+        """A transactional producer left a gap in a partition's sequences (or may have)."""
+        return bool(self._restart) or any(e.unresolved is not None
+                                          for e in self._partitions.values())
 
     def _init_producer_id(self, reason: str) -> bool:
         """Ask any broker for an id (while we have none) or for the next epoch of ours; False
@@ -171,6 +194,8 @@ class TransactionManager:
         that needs it and safely can — none of its batches in a request or perhaps stored —
         under one new epoch (KIP-360). False while no broker answers InitProducerId (the
         sender asks again after ``retry_backoff_ms``)."""
+        if self.transactional:
+            return True  # ids and epochs come from the transaction coordinator
         if self.is_idempotent and self.producer_id == NO_PRODUCER_ID and \
                 not self._init_producer_id(""):
             return False

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Callable
 from ..api.kafka_apis import KafkaApis
 from ..api.purgatory import Purgatory
 from ..config import INTERNAL_TOPICS
-from ..errors import InvalidTopicError, NotEnoughReplicasError, NotLeaderForPartitionError
+from ..errors import (
+    InvalidRecordError,
+    InvalidTopicError,
+    NotEnoughReplicasError,
+    NotLeaderForPartitionError,
+)
 from ..record import RecordBatch
 from ..storage import LogManager
 from .delayed_produce import DelayedProduce, ProduceResult
@@ -81,7 +86,9 @@ class Broker:
         return f"{self.host}:{self.port}"
 
     def _led_partition(self, topic: str, partition: int):
-        p = self.cluster.partition(topic, partition)
+        t = self.cluster.topics.get(topic)  # (the append path: no second lock round)
+        p = t.partitions[partition] if t is not None and type(partition) is int and \
+            0 <= partition < len(t.partitions) else self.cluster.partition(topic, partition)
         if p.leader != self.id:
             raise NotLeaderForPartitionError(
                 f"Broker {self.id} is not the leader of {p.name} (leader: {p.leader})")
@@ -91,8 +98,9 @@ class Broker:
                        timeout_ms: int, respond: Callable[[ProduceResult], None],
                        internal_topics_allowed: bool = False) -> None:
         """Kafka's ReplicaManager.appendRecords: the append path of produce requests, and of
-        this broker's coordinators writing their internal topics (``internal_topics_allowed``)
-        — leadership, ``min.insync.replicas`` and ``acks`` checked the same way.
+        this broker's coordinators writing their internal topics and transaction markers
+        (``internal_topics_allowed``: from a coordinator, not a client) — leadership,
+        ``min.insync.replicas`` and ``acks`` checked the same way.
         ``respond(ProduceResult)`` runs once: at once, or with ``acks=-1`` once the in-sync
         replicas have the batch (a :class:`~.delayed_produce.DelayedProduce` in this broker's
         Produce purgatory, ``timeout_ms`` at most)."""
@@ -100,6 +108,10 @@ class Broker:
             if topic in INTERNAL_TOPICS and not internal_topics_allowed:
                 # only the coordinators write there (ReplicaManager)
                 raise InvalidTopicError(f"Cannot append to internal topic {topic}")
+            if batch.is_control and not internal_topics_allowed:
+                raise InvalidRecordError(  # Kafka's LogValidator: only coordinators may
+                    f"Clients are not allowed to write control records ({topic}-{partition}):"
+                    " transaction markers come from the transaction coordinator")
             p = self._led_partition(topic, partition)
             min_isr = p.leader_log.config["min.insync.replicas"]
             if acks == ACKS_ALL and len(p.isr) < min_isr:
@@ -130,7 +142,9 @@ class Broker:
                 f"in {p.name}: already stored at offsets {base_offset}..{last_offset}, not "
                 "appended again", topic=topic, partition=partition,
                 producer_id=batch.producer_id, base_offset=base_offset)
-        if acks == ACKS_ALL:
+        if acks == ACKS_ALL and p.high_watermark <= last_offset:
+            # not yet on every in-sync replica: wait (a leader alone in its ISR has it already,
+            # and the ISR was checked against min.insync.replicas just before the append)
             self.purgatories["Produce"].try_complete_else_watch(
                 DelayedProduce(self.cluster, self.id, p, last_offset, timeout_ms, result,
                                respond), [(topic, partition)])

@@ -35,7 +35,7 @@ class ClientRegistry:
         hook = ref() if ref is not None else None
         if hook is None:
             raise ValueError(f"{client!r} is not a client of this cluster that can crash "
-                             "(consumers of this cluster can)")
+                             "(its producers and consumers can)")
         hook()
 
     def __iter__(self) -> Iterator[object]:

@@ -22,6 +22,7 @@ from typing import Any, Mapping
 from ..clock import Clock, make_clock
 from ..timefmt import clock_text
 from ..coordinator.router import GroupCoordinator
+from ..coordinator.transaction_coordinator import TransactionCoordinator
 from ..config import (
     INTERNAL_TOPICS,
     BrokerConfig,
@@ -129,6 +130,7 @@ class Cluster:
         self._clients = ClientRegistry()
         self.faults = FaultInjector(self.events, self._clients)
         self.group_coordinator = GroupCoordinator(self)
+        self.transaction_coordinator = TransactionCoordinator(self)
         self._next_producer_id = 0
         self.network = Network(lambda b: self.brokers[b].alive)
         self.replicas = ReplicaManager(self)
@@ -424,11 +426,17 @@ class Cluster:
                              f"{': ' + reason if reason else ''}; its sequence numbers start "
                              "again at 0", producer_id=producer_id, epoch=epoch)
             return producer_id, epoch
-        producer_id = self._next_producer_id
-        self._next_producer_id += 1
+        producer_id = self.allocate_producer_id()
         self.events.emit("producer.id_assigned", f"idempotent producer got producer id "
                          f"{producer_id}, epoch 0", producer_id=producer_id)
         return producer_id, 0
+
+    def allocate_producer_id(self) -> int:
+        """The next unused producer id (Kafka's ProducerIdManager): idempotent producers and
+        transaction coordinators draw from one sequence."""
+        producer_id = self._next_producer_id
+        self._next_producer_id += 1
+        return producer_id
 
     # --- clients and housekeeping --------------------------------------------------------------
     def register_client(self, client: object, on_crash=None) -> None:
@@ -510,7 +518,8 @@ class Cluster:
         if the quorum needs one."""
         broker.alive = False
         self.replicas.drop_fetches(broker.id)
-        self.group_coordinator.on_broker_stopped(broker.id)  # its coordinator's memory is gone
+        self.group_coordinator.on_broker_stopped(broker.id)  # its coordinators' memory is gone
+        self.transaction_coordinator.on_broker_stopped(broker.id)
         self.events.emit(kind, text, broker=broker.id)
         self.controller.maybe_reelect()
 
@@ -685,6 +694,20 @@ class Cluster:
             rows.append({"broker": b.id, "alive": b.alive, "enabled": cleaner is not None,
                          **(cleaner.metrics() if cleaner is not None else {})})
         return pd.DataFrame(rows)
+
+    @locked
+    def describe_transactions(self):
+        """``kafka-transactions.sh describe`` for every transactional id, as a DataFrame: its
+        coordinator, producer id and epoch, state, timeout and partitions."""
+        from .tables import transactions_frame
+
+        return transactions_frame(self)
+
+    @locked
+    def transaction_coordinator_of(self, transactional_id: str) -> int:
+        """The broker coordinating ``transactional_id`` now (FindCoordinator's answer), to
+        kill or isolate it in a lab."""
+        return self.transaction_coordinator.coordinator_of(transactional_id)
 
     @locked
     def describe_consumer_group(self, group_id: str):

@@ -154,6 +154,7 @@ class GroupHandlerContext(Protocol):
 
     brokers: Mapping[int, BrokerInfo]
     group_coordinator: Any
+    transaction_coordinator: Any
 
 
 class TopicAdminContext(Protocol):

@@ -23,8 +23,7 @@ appended in.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from ..api.purgatory import DelayedOperation
 from ..errors import (
@@ -39,11 +38,11 @@ if TYPE_CHECKING:
     from .partition import Partition
 
 
-@dataclass(frozen=True)
-class ProduceResult:
+class ProduceResult(NamedTuple):
     """One partition's outcome of an append (Kafka's ``ProduceResponse.PartitionResponse``): the
     offset the batch got, or the error. The Produce handler turns it into the response's
-    partition entry; a coordinator writing its internal topic reads it directly."""
+    partition entry; a coordinator writing its internal topic reads it directly. (A named tuple:
+    one is made for every append.)"""
 
     base_offset: int = -1
     log_append_time: int = -1

@@ -11,6 +11,8 @@ match "the producer retried" with "the acknowledgement was lost". The clients' t
 * ``fail_produce_requests(count, error)`` — the broker refuses the batch with ``error`` (default
   ``NotLeaderForPartitionError``, retriable) before appending.
 * ``delay(ms, count)`` — requests (and their answers) take ``ms`` longer each way.
+* ``crash_producer(producer)`` — a producer dies mid-flight (mid-transaction): nothing more
+  is sent.
 * ``crash_consumer(consumer)`` — a consumer dies without committing or leaving its group (by the
   crash hook it registered with the cluster, see :mod:`.clients`).
 
@@ -65,10 +67,21 @@ class FaultInjector:
         ``session_timeout_ms`` passes without a heartbeat; uncommitted work is read again."""
         group = consumer.config.get("group_id")
         self._clients.crash(consumer)
+        timeout = consumer.config["session_timeout_ms"]
         self._events.emit("fault.consumer_crashed", f"injected fault: a consumer of group "
                           f"{group} crashed without committing or leaving; the group will "
-                          f"notice after session.timeout.ms={consumer.config['session_timeout_ms']}",
-                          group=group)
+                          f"notice after session.timeout.ms={timeout}", group=group)
+
+    def crash_producer(self, producer) -> None:
+        """Kill a producer on the spot: its unsent records are lost and nothing more is sent —
+        no EndTxn. A transaction it left open stays open (holding the last stable offset of
+        its partitions back) until ``transaction.timeout.ms`` passes and the coordinator aborts
+        it, or a new producer with the same ``transactional_id`` calls init_transactions()."""
+        self._clients.crash(producer)
+        tid = producer.config.get("transactional_id")
+        self._events.emit("fault.producer_crashed", "injected fault: a producer"
+                          + (f" with transactional id {tid}" if tid else "")
+                          + " crashed; what it had not sent is lost", transactional_id=tid)
 
     def clear(self) -> None:
         self._rules.clear()

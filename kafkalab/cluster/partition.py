@@ -120,13 +120,14 @@ class Partition:
         return False
 
     def snapshot(self) -> PartitionSnapshot:
-        """The partition as views show it, now (positions and records of :attr:`view_log`)."""
+        """The partition as views show it, now (positions and records of :attr:`view_log`;
+        transaction markers are not records a consumer sees, so they are left out)."""
         log = self.view_log
         return PartitionSnapshot(
             self.topic, self.index, self.leader, self.leader_epoch, tuple(self.replicas),
             tuple(self.isr), log.log_start_offset, log.high_watermark, log.log_end_offset,
             tuple((batch.base_offset + r[0], r[2]) for batch in log.batches()
-                  for r in batch.record_tuples
+                  if not batch.is_control for r in batch.record_tuples
                   if batch.base_offset + r[0] >= log.log_start_offset))
 
     def _repr_html_(self) -> str:

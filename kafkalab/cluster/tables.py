@@ -11,6 +11,8 @@ from typing import Callable
 
 import pandas as pd
 
+from ..coordinator import transaction_log as tl
+from ..record.control import marker_of
 from ..storage import CleanerState, PartitionLog, SegmentInfo
 from ..timefmt import age_text
 from .partition import Partition
@@ -21,7 +23,7 @@ DESCRIBE_COLUMNS = ["topic", "partition", "leader", "leader_epoch", "replicas", 
                     "replica_log_end_offsets", "replica_high_watermarks", "records",
                     "size_bytes", "segments"]
 RECORD_COLUMNS = ["partition", "offset", "timestamp", "key", "value", "headers",
-                  "batch_base_offset"]
+                  "batch_base_offset", "transaction"]
 
 
 def describe_topic_frame(topic: Topic, broker_alive=lambda broker_id: True) -> pd.DataFrame:
@@ -54,19 +56,40 @@ def decoded_text(data: bytes | None):
 
 def records_frame(partitions: list[Partition]) -> pd.DataFrame:
     """Every kept record of the partitions (leader's log: from its log start offset), keys and
-    values decoded as text where they are UTF-8."""
+    values decoded as text where they are UTF-8. ``transaction`` says what a record of a
+    transactional producer is: ``committed``, ``aborted``, ``open`` (not decided yet), or
+    the ``COMMIT marker`` / ``ABORT marker`` closing its transaction (a control record: no
+    consumer ever gets it); empty for other records."""
     rows = []
     for p in partitions:
-        start = p.view_log.log_start_offset
-        for batch in p.view_log.batches():
+        log = p.view_log
+        start = log.log_start_offset
+        for batch in log.batches():
+            status = transaction_status(log, batch)
             for r in batch.records:
                 if batch.base_offset + r.offset_delta < start:
                     continue  # in a batch that straddles the log start offset (DeleteRecords)
+                control = batch.is_control
                 rows.append({"partition": p.index, "offset": batch.base_offset + r.offset_delta,
-                             "timestamp": r.timestamp, "key": decoded_text(r.key),
-                             "value": decoded_text(r.value), "headers": list(r.headers),
-                             "batch_base_offset": batch.base_offset})
+                             "timestamp": r.timestamp,
+                             "key": None if control else decoded_text(r.key),
+                             "value": None if control else decoded_text(r.value),
+                             "headers": list(r.headers), "batch_base_offset": batch.base_offset,
+                             "transaction": status})
     return pd.DataFrame(rows, columns=RECORD_COLUMNS)
+
+
+def transaction_status(log: PartitionLog, batch) -> str:
+    """What ``batch`` is to transactions (see :func:`records_frame`)."""
+    if not batch.is_transactional:
+        return ""
+    if batch.is_control:
+        return f"{marker_of(batch).type.name} marker"
+    state = log.producer_state
+    if state.is_aborted(batch.producer_id, batch.base_offset):
+        return "aborted"
+    first = state.ongoing.get(batch.producer_id)
+    return "open" if first is not None and batch.base_offset >= first else "committed"
 
 
 GROUP_COLUMNS = ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
@@ -139,3 +162,21 @@ def segments_frame(log: PartitionLog, state: CleanerState | None, now_ms: int,
                      "largest_timestamp": s.largest_timestamp, "active": active,
                      "section": segment_section(s, active, state)})
     return pd.DataFrame(rows, columns=SEGMENT_COLUMNS)
+
+
+def transactions_frame(cluster) -> pd.DataFrame:
+    """One row per transactional id, as ``kafka-transactions.sh describe`` shows it."""
+    topic = cluster.topics.get(tl.TOPIC)
+    rows = []
+    for tid, meta in cluster.transaction_coordinator.transactions.items():
+        p = topic.partitions[tl.partition_for(tid, len(topic.partitions))]
+        rows.append({
+            "transactional_id": tid, "coordinator": p.leader,
+            "producer_id": meta.producer_id, "producer_epoch": meta.producer_epoch,
+            "state": meta.state.value, "timeout_ms": meta.timeout_ms,
+            "partitions": ", ".join(f"{t}-{i}" for t, i in sorted(meta.partitions)),
+            "open_for": (age_text(cluster.now_ms() - meta.start_ms)
+                         if meta.state.value == "Ongoing" else "")})
+    return pd.DataFrame(rows, columns=[
+        "transactional_id", "coordinator", "producer_id", "producer_epoch", "state",
+        "timeout_ms", "partitions", "open_for"])

@@ -14,8 +14,15 @@ Offsets of a group Empty for ``offsets.retention.minutes`` expire, then the grou
 removed; a standalone group (commits only, no members ever) loses each offset that long after
 its last commit.
 
+Transactional offsets (TxnOffsetCommit, ``send_offsets_to_transaction``) are written as a
+transactional batch of the producer; they stay *pending* for that producer — invisible to
+OffsetFetch — until the transaction's COMMIT marker reaches this partition (then they are
+committed) or its ABORT marker (then they are dropped), as Kafka's ``pendingTransactionalOffsets``.
+A fetch with ``require_stable`` for a partition with pending offsets is answered
+``UNSTABLE_OFFSET_COMMIT`` (KIP-447), so a new consumer waits for the transaction's outcome.
+
 Invariants: a commit from a member of an older generation is refused (``ILLEGAL_GENERATION``);
-the committed offsets equal a replay of the partition's stored commits; a Stable group's
+the committed offsets equal a replay of the partition's stored commits and markers; a Stable group's
 assignment is in the log; once :meth:`GroupStateMachine.unload` ran, the machine changes
 nothing and answers nobody.
 """
@@ -38,13 +45,21 @@ from ..api.messages.groups import (
     OffsetFetchResponsePartition,
     OffsetFetchResponseTopic,
 )
+from ..api.messages.transactions import (
+    PartitionResult,
+    TopicResult,
+    TxnOffsetCommitRequest,
+    TxnOffsetCommitResponse,
+)
 from ..errors import (
     GroupIdNotFoundError,
     NonEmptyGroupError,
     OffsetMetadataTooLargeError,
     RebalanceInProgressError,
     UnknownMemberIdError,
+    UnstableOffsetCommitError,
 )
+from ..record.control import Marker
 from ..structs import TopicPartition
 from . import offsets_topic as ot
 from .group import Group, GroupState, Member, check_member
@@ -80,6 +95,8 @@ class GroupStateMachine:
         self.epoch = epoch
         self.groups: dict[str, Group] = {}
         self.offsets = OffsetStore()
+        #: producer id -> (group, partition) -> its transactional commit awaiting the marker
+        self.pending_txn: dict[int, dict[tuple[str, TopicPartition], ot.OffsetCommit]] = {}
         self._empty_since: dict[str, int] = {}
         self.active = True
         self.membership = ClassicGroupMembership(self)
@@ -142,8 +159,33 @@ class GroupStateMachine:
                         for t in request.topics for p in t.partitions)
         return CoordinatorResult(records, offset_commit_response(request))
 
-    def _commit_error(self, request: OffsetCommitRequest) -> Exception | None:
-        group_id, generation = request.group_id, request.generation_id_or_member_epoch
+    def commit_transactional_offsets(self, request: TxnOffsetCommitRequest) -> CoordinatorResult:
+        """Kafka's TxnOffsetCommit: the offsets are written as part of the producer's
+        transaction; they count only once its COMMIT marker arrives (see the module)."""
+        error = self._commit_error(request, request.generation_id, request.topics)
+        now = self.context.now_ms()
+        response = TxnOffsetCommitResponse(tuple(
+            TopicResult(t.name, tuple(PartitionResult(p.partition_index, **error_fields(error))
+                                      for p in t.partitions)) for t in request.topics))
+        if error is not None:
+            return CoordinatorResult(response=response)
+        records = tuple(ot.OffsetCommit(request.group_id, t.name, p.partition_index,
+                                        p.committed_offset, p.committed_leader_epoch,
+                                        p.committed_metadata or "", now)
+                        for t in request.topics for p in t.partitions)
+        self._emit("group.txn_offsets", f"group {request.group_id}: producer "
+                   f"{request.producer_id} ({request.transactional_id}) writes "
+                   f"{len(records)} offset(s) as part of its transaction; they count once it "
+                   "commits", group=request.group_id, producer_id=request.producer_id)
+        return CoordinatorResult(records, response,
+                                 producer=(request.producer_id, request.producer_epoch))
+
+    def _commit_error(self, request, generation: int | None = None,
+                      topics=None) -> Exception | None:
+        group_id = request.group_id
+        if generation is None:
+            generation = request.generation_id_or_member_epoch
+        topics = request.topics if topics is None else topics
         group = self.group(group_id)
         if generation >= 0 or request.member_id:
             error = check_member(group, group_id, generation, request.member_id)
@@ -159,7 +201,7 @@ class GroupStateMachine:
         else:
             error = None
         limit = self.context.config("offset.metadata.max.bytes")
-        for t in request.topics:
+        for t in topics:
             for p in t.partitions:
                 if error is None and len((p.committed_metadata or "").encode()) > limit:
                     error = OffsetMetadataTooLargeError(
@@ -183,12 +225,22 @@ class GroupStateMachine:
         for name, indexes in wanted.items():
             entries = []
             for index in indexes:
-                om = committed.get(TopicPartition(name, index))
+                tp = TopicPartition(name, index)
+                om = committed.get(tp)
+                if request.require_stable and self._pending_for(request.group_id, tp):
+                    entries.append(OffsetFetchResponsePartition(index, **error_fields(
+                        UnstableOffsetCommitError(
+                            f"group {request.group_id} has an offset for {name}-{index} in a "
+                            "transaction not decided yet; retry once it commits or aborts"))))
+                    continue
                 entries.append(OffsetFetchResponsePartition(index) if om is None else
                                OffsetFetchResponsePartition(index, om.offset, om.leader_epoch,
                                                             om.metadata))
             topics.append(OffsetFetchResponseTopic(name, tuple(entries)))
         return CoordinatorResult(response=OffsetFetchResponse(tuple(topics)))
+
+    def _pending_for(self, group_id: str, tp: TopicPartition) -> bool:
+        return any((group_id, tp) in pending for pending in self.pending_txn.values())
 
     def _committed_at(self, group_id: str, tp: TopicPartition, default: int) -> int:
         at = self.offsets.committed_at(group_id, tp)
@@ -283,9 +335,15 @@ class GroupStateMachine:
         return (ot.GroupMetadataRecord(group_id, deleted=True),)
 
     # --- replay, unload ------------------------------------------------------------------------
-    def replay(self, record: "ot.OffsetCommit | ot.GroupMetadataRecord") -> None:
+    def replay(self, record: "ot.OffsetCommit | ot.GroupMetadataRecord",
+               producer_id: int = -1) -> None:
         """Apply one ``__consumer_offsets`` record to the state (Kafka's replay): what a commit
-        does once stored, and what loading a partition does for each record of its log."""
+        does once stored, and what loading a partition does for each record of its log. A
+        record of ``producer_id``'s transaction (>= 0) waits for the transaction's marker."""
+        if producer_id >= 0 and isinstance(record, ot.OffsetCommit):
+            self.pending_txn.setdefault(producer_id, {})[
+                (record.group, TopicPartition(record.topic, record.partition))] = record
+            return
         if isinstance(record, ot.OffsetCommit):
             self.offsets.replay(record)
             if record.offset is not None and record.group not in self.groups:
@@ -311,6 +369,23 @@ class GroupStateMachine:
             self._empty_since[record.group] = record.state_timestamp
         else:
             self._empty_since.pop(record.group, None)
+
+    def replay_marker(self, marker: Marker) -> None:
+        """The marker ending ``marker.producer_id``'s transaction reached this partition: its
+        pending offsets are committed, or dropped."""
+        pending = self.pending_txn.pop(marker.producer_id, {})
+        if not pending:
+            return
+        if marker.committed:
+            for record in pending.values():
+                self.replay(record)
+        groups = sorted({group for group, _ in pending})
+        self._emit("group.txn_offsets_" + ("committed" if marker.committed else "aborted"),
+                   f"{'committed' if marker.committed else 'dropped'} {len(pending)} "
+                   f"transactional offset(s) of group(s) {', '.join(groups)}: producer "
+                   f"{marker.producer_id}'s transaction "
+                   f"{'committed' if marker.committed else 'aborted'}",
+                   producer_id=marker.producer_id, groups=groups)
 
     def loaded(self) -> None:
         """The log is replayed: every member gets a full session to find this coordinator."""

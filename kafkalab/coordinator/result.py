@@ -39,6 +39,9 @@ class CoordinatorResult:
     response: Any = None
     replayed: bool = False
     on_stored: Callable[[Exception | None], None] | None = None
+    #: (producer id, epoch) of a transactional producer whose transaction the records belong
+    #: to (TxnOffsetCommit): they are written as a transactional batch, pending until its marker
+    producer: tuple[int, int] | None = None
 
 
 def store_error(error: Exception, partition: str) -> Exception:

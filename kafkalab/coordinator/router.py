@@ -1,12 +1,13 @@
-"""The cluster's group coordination (``cluster.group_coordinator``): one
-:class:`~.runtime.CoordinatorRuntime` per broker, FindCoordinator's answer, and the lab's
-read-only views of every group.
+"""The cluster's group coordination (``cluster.group_coordinator``): one group coordinator per
+broker (a :class:`~.runtime.CoordinatorRuntime` over ``__consumer_offsets``), FindCoordinator's
+answer, and the lab's read-only views of every group.
 
 Clients reach a broker's coordinator only through requests (:mod:`..api.handlers.groups`);
 this router finds that broker's runtime, creates ``__consumer_offsets`` when a group first
 needs it (``offsets.topic.replication.factor``, at most the registered brokers), moves
-coordination with leadership of the offsets partitions (Kafka's onElection/onResignation), and
-gives views, checks and tests the state as the current coordinators hold it.
+coordination with leadership of the offsets partitions, and gives views, checks and tests the
+state as the current coordinators hold it. Each broker's group coordinator also expires
+offsets (``offsets.retention.minutes``) and keeps the join rounds waiting in its purgatory.
 
 Invariants: a stopped broker's runtime is dropped (its memory is gone) and a restarted broker
 starts with an empty one; a view never changes a group.
@@ -15,110 +16,115 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import CoordinatorNotAvailableError, InvalidReplicationFactorError
+from ..api.purgatory import Purgatory
+from ..record.control import Marker
 from ..structs import OffsetAndMetadata, TopicPartition
 from . import offsets_topic as ot
 from .group import Group
 from .group_state_machine import GroupStateMachine
-from .runtime import CoordinatorRuntime
+from .runtime import CoordinatorRouter, CoordinatorRuntime, CoordinatorSpec, replay_log
 
 if TYPE_CHECKING:
     from ..cluster.context import GroupCoordinatorContext
 
 
-class GroupCoordinator:
-    """The cluster's group coordination: a runtime per running broker (see above)."""
+#: ``__consumer_offsets`` and its state machines
+GROUP_SPEC = CoordinatorSpec(
+    topic=ot.TOPIC, key_name="group", event_prefix="group", partition_for=ot.partition_for,
+    encode=ot.encode, decode=ot.decode, key_of=lambda record: record.group,
+    new_machine=GroupStateMachine,
+    topic_configs=lambda config, brokers: (config["offsets.topic.num.partitions"], {
+        "replication.factor": min(config["offsets.topic.replication.factor"], brokers),
+        "cleanup.policy": "compact", "segment.bytes": 104857600}))
+
+
+class GroupCoordinatorRuntime(CoordinatorRuntime):
+    """One broker's group coordinator: the runtime, the join rounds waiting for members
+    (Kafka's rebalance purgatory), member ids, and offsets retention."""
+
+    def __init__(self, cluster: "GroupCoordinatorContext", broker_id: int):
+        super().__init__(cluster, broker_id, GROUP_SPEC)
+        #: join rounds waiting for members, keyed by group id (Kafka's rebalance purgatory)
+        self.join_purgatory = Purgatory("Rebalance", cluster.scheduler)
+        self._member_seq = 0
+        self._retention_timer = None
+
+    def new_member_id(self, prefix: str) -> str:
+        """Kafka's member id: the client's id (or the static instance id) and a unique tail."""
+        self._member_seq += 1
+        return "%s-%08x-%04x" % (prefix, self.cluster.rng.getrandbits(32), self._member_seq)
+
+    def loaded(self, machine: GroupStateMachine, count: int) -> None:
+        if self._retention_timer is None:
+            self._schedule_offsets_retention()
+        if count or machine.groups:
+            p = self._partition(machine.index)
+            self.emit("group.coordinator_loaded", f"broker {self.broker_id} now coordinates "
+                      f"the groups of {p.name} (leader epoch {p.leader_epoch}): it rebuilt "
+                      f"{len(machine.groups)} group(s) by replaying {count} record(s)",
+                      broker=self.broker_id, partition=machine.index,
+                      groups=list(machine.groups))
+
+    def unloaded(self, machine: GroupStateMachine) -> None:
+        if machine.groups:
+            self.emit("group.coordinator_unloaded", f"broker {self.broker_id} no longer "
+                      f"coordinates the groups of __consumer_offsets-{machine.index}: "
+                      f"{', '.join(machine.groups)}", broker=self.broker_id,
+                      partition=machine.index)
+
+    def stopped(self) -> None:
+        if self._retention_timer is not None:
+            self._retention_timer.cancel()
+
+    def transaction_completed(self, index: int, marker: Marker) -> None:
+        """A COMMIT or ABORT marker was written to ``__consumer_offsets-<index>``: the pending
+        transactional offsets of its producer become committed, or are dropped (Kafka's
+        ``GroupCoordinator.onTransactionCompleted``)."""
+        machine = self.machines.get(index)
+        if machine is not None:
+            machine.replay_marker(marker)
+
+    # --- offsets retention ---------------------------------------------------------------------
+    def _schedule_offsets_retention(self) -> None:
+        self._retention_timer = self.call_later(
+            self.config("offsets.retention.check.interval.ms"), self._expire_offsets,
+            background=True)
+
+    def _expire_offsets(self) -> None:
+        """Every offsets.retention.check.interval.ms: each machine still led expires what
+        offsets.retention.minutes says."""
+        if not self.active:
+            return
+        for machine in self.current_machines():
+            machine.expire_offsets()
+        self._schedule_offsets_retention()
+
+
+class GroupCoordinator(CoordinatorRouter):
+    """The cluster's group coordination: a group coordinator per running broker (see above)."""
 
     def __init__(self, cluster: "GroupCoordinatorContext"):
-        self.cluster = cluster
-        self._runtimes: dict[int, CoordinatorRuntime] = {}
-        cluster.events.subscribe(self._on_event)
+        super().__init__(cluster, GROUP_SPEC)
 
-    # --- the runtimes --------------------------------------------------------------------------
-    def on_broker(self, broker_id: int) -> CoordinatorRuntime:
-        """The coordinator running inside broker ``broker_id`` (a new one after a restart)."""
-        runtime = self._runtimes.get(broker_id)
-        if runtime is None:
-            runtime = self._runtimes[broker_id] = CoordinatorRuntime(self.cluster, broker_id)
-        return runtime
+    def new_runtime(self, broker_id: int) -> GroupCoordinatorRuntime:
+        return GroupCoordinatorRuntime(self.cluster, broker_id)
 
-    def on_broker_stopped(self, broker_id: int) -> None:
-        """The broker crashed or shut down: its coordinator and all it held are gone."""
-        runtime = self._runtimes.pop(broker_id, None)
-        if runtime is not None:
-            runtime.stop()
-
-    def _on_event(self, event) -> None:
-        """Leadership of an offsets partition moved: load it at once on the new leader
-        (Kafka's onElection) and unload it elsewhere. (Every request also checks leadership,
-        so a coordinator that heard nothing yet still answers right.)"""
-        kind, data = event.kind, event.data
-        if kind not in ("partition.leader_changed", "partition.offline") or \
-                data.get("topic") != ot.TOPIC:
-            return
-        with self.cluster.lock:  # listeners may run on a callback thread in wall-clock mode
-            p = self.cluster.topics.get(ot.TOPIC)
-            if p is None:
-                return
-            p = p.partitions[data["partition"]]
-            for broker_id, runtime in list(self._runtimes.items()):
-                if broker_id != p.leader and p.index in runtime.machines:
-                    runtime.unload(p.index)
-            if p.leader is None or not self.cluster.brokers[p.leader].alive:
-                return
-            machine = self.on_broker(p.leader).machines.get(p.index)
-            if machine is None or machine.epoch != p.leader_epoch:
-                self.on_broker(p.leader).load(p.index)
-
-    # --- FindCoordinator -----------------------------------------------------------------------
     def offsets_partition(self, group_id: str):
         """The group's ``__consumer_offsets`` partition, creating the topic on first use;
         None while it cannot be created (too few brokers alive)."""
-        cluster = self.cluster
-        if ot.TOPIC not in cluster.topics:
-            partitions = cluster.config["offsets.topic.num.partitions"]
-            rf = min(cluster.config["offsets.topic.replication.factor"], len(cluster.brokers))
-            try:
-                cluster.create_topic(ot.TOPIC, partitions, rf,
-                                     {"cleanup.policy": "compact", "segment.bytes": 104857600})
-            except InvalidReplicationFactorError as error:
-                cluster.events.emit("group.coordinator_unavailable", f"{ot.TOPIC} cannot be "
-                                    f"created yet: {error} (offsets.topic.replication.factor="
-                                    f"{rf}); FindCoordinator answers COORDINATOR_NOT_AVAILABLE "
-                                    "until enough brokers are up", error=type(error).__name__)
-                return None
-        topic = cluster.topics[ot.TOPIC]
-        return topic.partitions[ot.partition_for(group_id, len(topic.partitions))]
-
-    def coordinator_of(self, group_id: str) -> int:
-        """Kafka's FindCoordinator: the broker leading the group's offsets partition; raises
-        ``CoordinatorNotAvailableError`` while there is none."""
-        p = self.offsets_partition(group_id)
-        if p is None or p.leader is None:
-            why = ("the offsets topic cannot be created yet" if p is None
-                   else f"{p.name} has no leader")
-            raise CoordinatorNotAvailableError(f"no coordinator for group {group_id}: {why}")
-        return p.leader
+        return self.state_partition(group_id)
 
     # --- the lab's views (tables, checks, tests) -----------------------------------------------
-    def _machines(self) -> list[GroupStateMachine]:
-        """The machine of every offsets partition with a live leader, as that leader holds
-        it."""
-        topic = self.cluster.topics.get(ot.TOPIC)
-        leaders = sorted({p.leader for p in (topic.partitions if topic else ())
-                          if p.leader is not None and self.cluster.brokers[p.leader].alive})
-        return [m for b in leaders for m in self.on_broker(b).led_machines()]
-
     @property
     def groups(self) -> dict[str, Group]:
         """Every group as its current coordinator holds it."""
-        return dict(sorted(((g, group) for m in self._machines()
+        return dict(sorted(((g, group) for m in self.live_machines()
                             for g, group in m.groups.items()), key=lambda item: item[0]))
 
     @property
     def offsets(self) -> dict[str, dict[TopicPartition, OffsetAndMetadata]]:
         """Every group's committed offsets as its current coordinator holds them."""
-        return dict(sorted((g, dict(o)) for m in self._machines()
+        return dict(sorted((g, dict(o)) for m in self.live_machines()
                            for g, o in m.offsets.offsets.items()))
 
     def fetch_offsets(self, group_id: str) -> dict[TopicPartition, OffsetAndMetadata]:
@@ -141,8 +147,6 @@ class GroupCoordinator:
             if p.leader is None:
                 continue
             fresh = GroupStateMachine(self.on_broker(p.leader), p.index, p.leader_epoch)
-            for batch in p.leader_log.batches():
-                for record in batch.records:
-                    fresh.replay(ot.decode(record.key, record.value))
+            replay_log(fresh, p.leader_log, GROUP_SPEC)
             rebuilt.update(fresh.offsets.offsets)
         return {g: o for g, o in rebuilt.items() if o}

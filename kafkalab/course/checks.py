@@ -6,7 +6,8 @@ Contract (fixed; the generator and the grader rely on it):
   nothing else, or raises ``AssertionError("❌ 01.2: <hint>")`` and prints nothing. The pass line
   is stored in the generated exercise notebook and compared by ``pytest --nbval-lax``, so a check
   must not print anything else (stderr counts too).
-- Exercise ids look like ``01.2``: two-digit lesson number, dot, exercise number.
+- Exercise ids look like ``01.2``: two-digit lesson number, dot, exercise number. A lesson
+  that follows another takes a letter after the number (``02b.1``, of ``02b-transactions``).
 
 Inline checks, for a one-line condition, straight in the check cell::
 
@@ -42,7 +43,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-EXERCISE_ID = re.compile(r"\d{2}\.\d+")
+EXERCISE_ID = re.compile(r"\d{2}[a-z]?\.\d+")
 
 LessonCheck = Callable[..., str | None]
 _LESSON_CHECKS: dict[str, LessonCheck] = {}
@@ -53,9 +54,15 @@ def validate_id(exercise_id: str) -> str:
     if not isinstance(exercise_id, str) or not EXERCISE_ID.fullmatch(exercise_id):
         raise ValueError(
             f"bad exercise id {exercise_id!r}: an exercise id is a two-digit lesson number, "
-            f"a dot and an exercise number, like '01.2'"
+            f"a dot and an exercise number, like '01.2' (a lesson such as 02b takes its letter: "
+            f"'02b.1')"
         )
     return exercise_id
+
+
+def lesson_of(exercise_id: str) -> str:
+    """The lesson part of an exercise id: ``01`` of ``01.2``, ``02b`` of ``02b.1``."""
+    return validate_id(exercise_id).split(".")[0]
 
 
 def pass_line(exercise_id: str) -> str:
@@ -129,18 +136,19 @@ def run(exercise_id: str, *args: Any, **kwargs: Any) -> None:
 def _lesson_check_for(exercise_id: str) -> LessonCheck:
     validate_id(exercise_id)
     if exercise_id not in _LESSON_CHECKS:
-        module = f"{__package__}.lesson{exercise_id[:2]}"
+        module = f"{__package__}.lesson{lesson_of(exercise_id)}"
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as error:
             if error.name != module:
                 raise
     if exercise_id not in _LESSON_CHECKS:
-        lesson = sorted(known for known in _LESSON_CHECKS if known[:2] == exercise_id[:2])
+        number = lesson_of(exercise_id)
+        lesson = sorted(known for known in _LESSON_CHECKS if lesson_of(known) == number)
         raise ValueError(
             f"no check is registered for exercise {exercise_id}; registered exercises of lesson "
-            f"{exercise_id[:2]}: {', '.join(lesson) or 'none'} "
-            f"(register one with @lesson_check in {__package__}.lesson{exercise_id[:2]})"
+            f"{number}: {', '.join(lesson) or 'none'} "
+            f"(register one with @lesson_check in {__package__}.lesson{number})"
         )
     return _LESSON_CHECKS[exercise_id]
 

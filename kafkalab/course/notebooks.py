@@ -21,11 +21,11 @@ from pathlib import Path
 
 import nbformat
 
-from kafkalab.course.checks import EXERCISE_ID
+from kafkalab.course.checks import EXERCISE_ID, lesson_of
 
 METADATA_KEY = "kafkalab"
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
-NOTEBOOK_NAME = re.compile(r"(\d{2})-.+\.ipynb")
+NOTEBOOK_NAME = re.compile(r"(\d{2}[a-z]?)-.+\.ipynb")
 
 CONTRACT = (
     'an exercise is one or more answer cells (code cells with metadata {"kafkalab": {"answer": '
@@ -103,7 +103,7 @@ def exercises(nb: nbformat.NotebookNode, path: Path) -> dict[str, Exercise]:
         exercise_id = cell.metadata[METADATA_KEY][role]
         if not isinstance(exercise_id, str) or not EXERCISE_ID.fullmatch(exercise_id):
             raise CourseError(f"{where}: bad exercise id {exercise_id!r}; ids look like '01.2'")
-        if exercise_id[:2] != lesson.group(1):
+        if lesson_of(exercise_id) != lesson.group(1):
             raise CourseError(f"{where}: exercise {exercise_id} is not of lesson {lesson.group(1)}")
         if exercise_id in checks:
             what = "an answer cell" if role == "answer" else "a second check cell"

@@ -16,6 +16,11 @@
    numbers must survive) and the batch that ends the cleaning round (so the round's last offset
    survives). A batch that first keeps a tombstone is stamped with a delete horizon, now +
    ``delete.retention.ms`` (KIP-534); a later pass after the horizon removes its tombstones.
+   Transactions (Kafka's ``CleanedTransactionMetadata``): the records of an aborted
+   transaction are never mapped and go whole; a COMMIT or ABORT marker stays while any batch of
+   its transaction is still kept before it, then is stamped with a delete horizon like a
+   tombstone and goes once that has passed (so a consumer that read the transaction's records
+   still finds its marker).
 4. **Swap** the new segments in through the storage protocol (``replace_segments``).
 
 Invariants: no offset changes; the last record of every key mapped in this pass survives
@@ -67,13 +72,12 @@ class CleanerStats:
         return self.records_read - self.records_written
 
 
-def should_retain_control_batch(batch: RecordBatch) -> bool:
-    """Whether a control batch (a transaction marker) survives a clean. Kafka keeps a COMMIT
-    or ABORT marker while any batch of its transaction is still in the log and, after that,
-    until its delete horizon passes (``CleanedTransactionMetadata``), and drops the batches
-    of aborted transactions whole. kafkalab has no transactions yet (issue 12 brings them and
-    this rule): no control batch is ever appended, and any that were would be kept whole."""
-    return True
+def _unmapped(log: PartitionLog, batch: RecordBatch) -> bool:
+    """A batch whose keys the offset map must not take: a marker, or an aborted
+    transaction's records (they were never visible)."""
+    return batch.is_control or (batch.is_transactional and
+                                log.producer_state.is_aborted(batch.producer_id,
+                                                              batch.base_offset))
 
 
 def group_segments_by_size(segments: list[SegmentInfo], max_bytes: int, max_index_bytes: int,
@@ -133,6 +137,9 @@ class Cleaner:
         full = False
         if first_dirty < upper:
             for batch in log.read(first_dirty, _ALL_BYTES, upper):
+                if _unmapped(log, batch):
+                    offsets.cover_to(batch.last_offset)
+                    continue
                 if not offsets.put_batch(batch, first_dirty):
                     full = True
                     break
@@ -144,7 +151,8 @@ class Cleaner:
             offsets.cover_to(first_dirty - 1)  # (dropping only tombstones past their horizon)
         end_offset = offsets.latest_offset + 1
         recopy = _Recopier(offsets.offsets, offsets.latest_offset, upper, self._now_ms(),
-                           log.config["delete.retention.ms"], _last_offsets_of_producers(log))
+                           log.config["delete.retention.ms"], _last_offsets_of_producers(log),
+                           lambda batch: _unmapped(log, batch) and not batch.is_control)
         segments = log.segments()
         to_clean = [s for s in segments_overlapping(segments, 0, end_offset)
                     if s is not segments[-1]]
@@ -187,8 +195,12 @@ class _Recopier:
     ``records_written``/``bytes_written`` every batch it returned."""
 
     def __init__(self, offsets: dict, latest_offset: int, upper: int, now_ms: int,
-                 delete_retention_ms: int, last_of_producer: dict[int, int]):
+                 delete_retention_ms: int, last_of_producer: dict[int, int],
+                 aborted: Callable[[RecordBatch], bool]):
         self.offsets = offsets
+        self.aborted = aborted
+        #: producers with a batch kept since their last marker in this pass
+        self.txn_kept: set[int] = set()
         self.latest_offset = latest_offset
         self.upper = upper
         self.now_ms = now_ms
@@ -201,16 +213,20 @@ class _Recopier:
         self.records_read += len(rows)
         self.bytes_read += batch.size_in_bytes
         if batch.is_control:
-            if not should_retain_control_batch(batch):
-                return None
-            self.records_written += len(rows)
-            self.bytes_written += batch.size_in_bytes
-            return batch
+            out = self._marker(batch)
+            if out is not None:
+                self.records_written += len(rows)
+                self.bytes_written += out.size_in_bytes
+            return out
         base = batch.base_offset
+        if self.aborted(batch):
+            rows = ()  # an aborted transaction's records go whole
         horizon = batch.delete_horizon_ms
         keep_tombstones = horizon < 0 or self.now_ms < horizon
         get = self.offsets.get
-        if batch.last_offset <= self.latest_offset:
+        if not rows:
+            kept = []
+        elif batch.last_offset <= self.latest_offset:
             if keep_tombstones:
                 kept = [r for r in rows if r[2] is not None and get(r[2], -1) <= base + r[0]]
             else:
@@ -234,6 +250,19 @@ class _Recopier:
             out = RecordBatch.retained(batch, (), -1)
         else:
             return None
+        if kept and batch.is_transactional:
+            self.txn_kept.add(batch.producer_id)
         self.records_written += len(kept)
         self.bytes_written += out.size_in_bytes
         return out
+
+    def _marker(self, batch: RecordBatch) -> RecordBatch | None:
+        """A COMMIT/ABORT marker stays while its transaction has a batch kept before it; then
+        until the delete horizon it is stamped with passes."""
+        if batch.producer_id in self.txn_kept:
+            self.txn_kept.discard(batch.producer_id)
+            return batch
+        horizon = batch.delete_horizon_ms
+        if horizon < 0:
+            return RecordBatch.retained(batch, batch.record_tuples, self.new_horizon)
+        return batch if self.now_ms < horizon else None

@@ -9,11 +9,14 @@ three positions, in Kafka's words:
   forward; the backend keeps it, as Kafka checkpoints it);
 * ``log_end_offset`` (LEO) — the offset the next record will get;
 * ``high_watermark`` — the first offset not yet replicated to every in-sync replica. Consumers
-  read only below it. The partition's leader moves it; a log alone never does.
+  read only below it. The partition's leader moves it; a log alone never does;
+* ``last_stable_offset`` (LSO) — the first offset of a transaction not yet decided (or whose
+  marker is not yet below the high watermark), else the high watermark: ``read_committed``
+  consumers read only below it.
 
-Invariants: ``log_start_offset <= high_watermark <= log_end_offset``; offsets of stored batches
-increase strictly across segments; a failed append leaves the log unchanged; the log reaches
-its batches only through its backend.
+Invariants: ``log_start_offset <= last_stable_offset <= high_watermark <= log_end_offset``;
+offsets of stored batches increase strictly across segments; a failed append leaves the log
+unchanged; the log reaches its batches only through its backend.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from ..errors import (
     RecordTooLargeError,
 )
 from ..record import RecordBatch
+from ..record.control import marker_of
 from ..timefmt import age_text, duration_text
 from .backends import open_log_storage
 from .index import OFFSET_ENTRY_BYTES, TIME_ENTRY_BYTES
@@ -90,11 +94,12 @@ class PartitionLog:
 
     @property
     def last_stable_offset(self) -> int:
-        """Kafka's LSO: the first offset not yet decided (committed or aborted). With no open
-        transactions it equals the high watermark, as in Kafka; kafkalab has no transactions
-        yet, so it is the high watermark (issue 12 makes it stop at the first open
-        transaction). The log cleaner never cleans past it."""
-        return self.high_watermark
+        """Kafka's LSO: the first offset not yet decided (committed or aborted, the marker below
+        the high watermark); with no open transaction, the high watermark. ``read_committed``
+        consumers read below it; the log cleaner never cleans past it."""
+        hw = self.high_watermark
+        first_unstable = self.producer_state.first_unstable_offset(hw)
+        return hw if first_unstable is None or first_unstable > hw else first_unstable
 
     @property
     def size_bytes(self) -> int:
@@ -146,6 +151,8 @@ class PartitionLog:
         elif batch.max_timestamp < 0:
             raise InvalidTimestampError(
                 f"Record timestamps must be >= 0 ms since the epoch, got {batch.max_timestamp}")
+        if batch.is_control:
+            self.producer_state.check_marker(marker_of(batch))
         batch.assign(self.log_end_offset, leader_epoch)
         self._append(batch)
         return batch.base_offset
@@ -175,10 +182,22 @@ class PartitionLog:
         self._maybe_roll(batch)
         self._storage.append(batch, self.config["index.interval.bytes"])
         self.epochs.assign(batch.partition_leader_epoch, batch.base_offset)
-        if batch.producer_id >= 0 and batch.base_sequence >= 0:
-            self.producer_state.record(batch.producer_id, batch.producer_epoch,
-                                       batch.base_sequence, batch.last_sequence,
-                                       batch.base_offset, batch.last_offset)
+        if batch.producer_id >= 0:
+            self._track_producer(batch)
+
+    def _track_producer(self, batch: RecordBatch) -> None:
+        """The producer state a batch of a producer with an id changes: its sequences, the
+        transaction it opens, or the one a marker closes."""
+        state = self.producer_state
+        if batch.is_control:
+            state.complete_transaction(marker_of(batch), batch.base_offset)
+            return
+        if batch.base_sequence >= 0:
+            state.record(batch.producer_id, batch.producer_epoch, batch.base_sequence,
+                         batch.last_sequence, batch.base_offset, batch.last_offset)
+        if batch.is_transactional:
+            state.begin_transactional(batch.producer_id, batch.producer_epoch,
+                                      batch.base_offset)
 
     def _maybe_roll(self, batch: RecordBatch) -> None:
         """Roll before appending ``batch`` if the active segment should not take it (Kafka's
@@ -293,6 +312,7 @@ class PartitionLog:
             return False
         self._storage.advance_log_start_offset(offset)
         self.epochs.truncate_from_start(offset)
+        self.producer_state.forget_aborted_below(offset)
         return True
 
     def delete_oldest_segments(self, count: int, why: str) -> int:
@@ -314,6 +334,7 @@ class PartitionLog:
         old_start = self.log_start_offset
         doomed = self._storage.delete_oldest_segments(count)
         self.epochs.truncate_from_start(self.log_start_offset)
+        self.producer_state.forget_aborted_below(self.log_start_offset)
         removed = sum(s.record_count for s in doomed)
         start = self.log_start_offset
         moved = f"{old_start} -> {start}" if start != old_start else f"stays {start}"
@@ -348,18 +369,38 @@ class PartitionLog:
     def _forget_producer_batches_from(self, end: int) -> None:
         """Rebuild the state of producers that had batches at or after ``end`` from the batches
         still in the log (Kafka reloads producer state on truncation): a retry of a removed
-        batch must be appended again, not answered as a duplicate at an offset it lost."""
+        batch must be appended again, not answered as a duplicate at an offset it lost. The
+        transactions (open, decided, aborted) are rebuilt from the log whenever any reached
+        ``end``."""
         state = self.producer_state
         stale = {pid for pid, entry in state.producers.items()
-                 if any(b.last_offset >= end for b in entry.batches)}
-        if not stale:
+                 if any(b.last_offset >= end for b in entry.batches)
+                 or (entry.txn_first_offset is not None and entry.txn_first_offset >= end)}
+        rebuild_txns = stale or any(t[1] >= end for t in state.unreplicated) or \
+            any(t.last_offset >= end for t in state.aborted)
+        if not stale and not rebuild_txns:
             return
         for pid in stale:
             del state.producers[pid]
+        if rebuild_txns:
+            state.ongoing.clear()
+            state.unreplicated.clear()
+            state.aborted.clear()
+            for entry in state.producers.values():
+                entry.txn_first_offset = None
         for batch in self.batches():
-            if batch.producer_id in stale and batch.base_sequence >= 0:
+            if batch.producer_id < 0:
+                continue
+            if batch.producer_id in stale and batch.base_sequence >= 0 and \
+                    not batch.is_control:
                 state.record(batch.producer_id, batch.producer_epoch, batch.base_sequence,
                              batch.last_sequence, batch.base_offset, batch.last_offset)
+            if rebuild_txns and batch.is_control:
+                state.complete_transaction(marker_of(batch), batch.base_offset)
+            elif rebuild_txns and batch.is_transactional:
+                state.begin_transactional(batch.producer_id, batch.producer_epoch,
+                                          batch.base_offset)
+        state.forget_aborted_below(self.log_start_offset)
 
     def truncate_fully_and_start_at(self, offset: int) -> None:
         """Drop every record and start again, empty, at ``offset`` (Kafka's

@@ -18,15 +18,14 @@ and ``log_end_offset``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import NamedTuple, Protocol, Sequence
 
 from ..record import RecordBatch
 
 
-@dataclass(frozen=True)
-class SegmentInfo:
-    """One segment as it is at the moment it was listed (a snapshot, not a handle).
+class SegmentInfo(NamedTuple):
+    """One segment as it is at the moment it was listed (a snapshot, not a handle; a named
+    tuple, made on every append's roll check).
 
     ``next_offset`` is the offset after its last batch (``base_offset`` while empty);
     ``largest_timestamp`` is -1 while empty; ``created_ms`` is when it was rolled, or — once it

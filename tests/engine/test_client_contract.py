@@ -6,12 +6,16 @@ source where a test quotes them).
 """
 from __future__ import annotations
 
+import json
 import warnings
 
 import pytest
 from kafka.partitioner import DefaultPartitioner
 from kafka.record.default_records import DefaultRecordBatchBuilder
+from kafka.serializer import Deserializer, Serializer
+from kafka.serializer.wrapper import DeserializeWrapper, SerializeWrapper
 
+from engine_helpers import stored_records
 from kafkalab import (
     Cluster,
     ConsumerRebalanceListener,
@@ -317,18 +321,14 @@ def test_unknown_consumer_and_admin_configs_raise_configuration_errors(cluster):
 
 
 # --- 10. configs accepted but not built yet say so ---------------------------------------------------
-def test_a_transactional_producer_is_refused_until_transactions_exist(cluster):
-    with pytest.raises(KafkaConfigurationError, match="02b-transactions") as refused:
-        producer_for(cluster, transactional_id="my-transactional-id")
-    assert "not supported yet" in str(refused.value)
-    producer_for(cluster, transactional_id=None)          # the default is fine
+def test_a_transactional_producer_must_be_idempotent(cluster):
+    with pytest.raises(KafkaConfigurationError, match="transactional_id requires "
+                                                      "enable_idempotence=True"):
+        producer_for(cluster, transactional_id="my-transactional-id", enable_idempotence=False)
+    assert no_warnings(lambda: producer_for(cluster, transactional_id="my-tx")) == []
 
 
-def test_read_committed_warns_once_that_it_reads_what_read_uncommitted_reads(cluster):
-    with pytest.warns(UserWarning, match="isolation_level='read_committed'") as caught:
-        consumer_for(cluster, isolation_level="read_committed")
-    message = str(caught[0].message)
-    assert "not supported yet" in message and "02b-transactions" in message
+def test_both_isolation_levels_are_accepted_without_a_warning(cluster):
     assert no_warnings(lambda: consumer_for(cluster, isolation_level="read_committed")) == []
     assert no_warnings(lambda: consumer_for(cluster, isolation_level="read_uncommitted")) == []
     with pytest.raises(KafkaConfigurationError, match="isolation_level"):
@@ -404,3 +404,101 @@ def test_the_first_eager_rebalance_revokes_an_empty_set(cluster):
     consumer.poll(timeout_ms=5000)
     assert calls == [("revoked", set()),
                      ("assigned", {TopicPartition("orders", 0), TopicPartition("orders", 1)})]
+
+
+# --- 12. a configured (de)serializer gets None too (a missing key, a tombstone) ----------------
+NONE_SAFE_JSON = lambda v: None if v is None else json.dumps(v).encode()  # noqa: E731
+NONE_SAFE_LOADS = lambda b: None if b is None else json.loads(b)  # noqa: E731
+
+
+@pytest.mark.parametrize("serializer", [lambda v: json.dumps(v).encode(), NONE_SAFE_JSON],
+                         ids=["json", "none-safe-json"])
+def test_a_value_serializer_gets_a_tombstone_as_in_kafka_python(cluster, serializer):
+    """kafka-python wraps a plain function in SerializeWrapper, which calls it with None:
+    a JSON serializer stores b"null" (a value, not a tombstone), a None-safe one a null."""
+    expected = SerializeWrapper(serializer).serialize("orders", [], None)
+    cluster.create_topic("orders")
+    producer = producer_for(cluster, value_serializer=serializer)
+    metadata = producer.send("orders", key=b"k", value=None).get(timeout=10)
+    assert metadata.serialized_value_size == (-1 if expected is None else len(expected))
+    assert stored_records(cluster, "orders") == [(0, 0, b"k", expected)]
+
+
+def test_a_serializer_that_fails_on_none_raises_a_type_error_that_says_why(cluster):
+    with pytest.raises(TypeError):  # kafka-python fails too
+        SerializeWrapper(str.encode).serialize("orders", [], None)
+    cluster.create_topic("orders")
+    producer = producer_for(cluster, key_serializer=str.encode, value_serializer=str.encode)
+    with pytest.raises(TypeError, match=r"^value_serializer failed on value=None \(a tombstone\)"
+                                        r".*kafka-python hands None to the serializer too.*"
+                                        r"None-safe serializer") as failed:
+        producer.send("orders", key="k", value=None)
+    assert isinstance(failed.value.__cause__, TypeError)
+    with pytest.raises(TypeError, match=r"^key_serializer failed on key=None: "):
+        producer.send("orders", value="v")
+    with pytest.raises(AttributeError, match=r"^key_serializer failed on key=None: .*None-safe"):
+        producer_for(cluster, key_serializer=lambda k: k.encode()).send("orders", value=b"v")
+    # a serializer that returns a str for None: the record must still be bytes
+    with pytest.raises(TypeError, match="value must be bytes after serialization, got str"):
+        producer_for(cluster, value_serializer=json.dumps).send("orders", key=b"k", value=None)
+    producer.flush()
+    assert stored_records(cluster, "orders") == []
+
+
+def test_a_serializer_object_gets_none_and_no_serializer_passes_none_through(cluster):
+    calls = []
+
+    class Recording(Serializer):
+        def serialize(self, topic, headers, data):
+            calls.append((topic, headers, data))
+            return None if data is None else data.encode()
+
+    cluster.create_topic("orders")
+    producer_for(cluster, key_serializer=Recording()).send("orders", value=b"v").get(timeout=10)
+    assert calls == [("orders", [], None)]
+    metadata = producer_for(cluster).send("orders", key=b"k", value=None).get(timeout=10)
+    assert metadata.serialized_value_size == -1
+
+
+def test_a_deserializer_gets_a_tombstone_as_in_kafka_python(cluster):
+    cluster.create_topic("orders")
+    producer = producer_for(cluster)
+    producer.send("orders", key=b"k", value=b'{"v": 1}')
+    producer.send("orders", key=b"k", value=None)   # a tombstone
+    producer.send("orders", value=b'{"v": 2}')      # no key
+    producer.flush()
+    with pytest.raises(TypeError):  # kafka-python fails on the tombstone
+        DeserializeWrapper(json.loads).deserialize("orders", [], None)
+    with pytest.raises(TypeError, match=r"^value_deserializer failed on value=None \(a tombstone\)"
+                                        r" at orders-0 offset 1: .*kafka-python hands None to the "
+                                        r"deserializer too.*None-safe deserializer") as failed:
+        list(consumer_for(cluster, "orders", value_deserializer=json.loads,
+                          consumer_timeout_ms=100))
+    assert isinstance(failed.value.__cause__, TypeError)
+    with pytest.raises(AttributeError, match=r"^value_deserializer failed on value=None"):
+        list(consumer_for(cluster, "orders", value_deserializer=lambda b: json.loads(b.decode()),
+                          consumer_timeout_ms=100))
+    with pytest.raises(TypeError, match=r"^key_deserializer failed on key=None at orders-0 "
+                                        r"offset 2: "):
+        list(consumer_for(cluster, "orders", key_deserializer=bytes.decode,
+                          value_deserializer=NONE_SAFE_LOADS, consumer_timeout_ms=100))
+    assert DeserializeWrapper(NONE_SAFE_LOADS).deserialize("orders", [], None) is None
+    records = list(consumer_for(cluster, "orders", value_deserializer=NONE_SAFE_LOADS,
+                                consumer_timeout_ms=100))
+    assert [(r.key, r.value, r.serialized_value_size) for r in records] == [
+        (b"k", {"v": 1}, 8), (b"k", None, -1), (None, {"v": 2}, 8)]
+
+
+def test_a_deserializer_object_gets_none_too(cluster):
+    calls = []
+
+    class Recording(Deserializer):
+        def deserialize(self, topic, headers, data):
+            calls.append((topic, headers, data))
+            return data
+
+    cluster.create_topic("orders")
+    producer_for(cluster).send("orders", value=None, key=b"k").get(timeout=10)
+    [record] = list(consumer_for(cluster, "orders", key_deserializer=Recording(),
+                                 value_deserializer=Recording(), consumer_timeout_ms=100))
+    assert calls == [("orders", [], b"k"), ("orders", [], None)] and record.value is None

@@ -95,7 +95,10 @@ def test_find_coordinator_names_the_leader_of_the_groups_offsets_partition(three
     assert (found.error_code, found.node_id, found.host, found.port) == (
         0, p.leader, broker.host, broker.port)
     transactional = call(three, FindCoordinatorRequest("tx", key_type=1), None)
-    assert isinstance(error_of(transactional), InvalidRequestError)
+    assert transactional.node_id == three.transaction_coordinator_of("tx")
+    unknown = call(three, FindCoordinatorRequest("x", key_type=2), None)
+    assert isinstance(error_of(unknown), InvalidRequestError)
+    assert "0 (group) and 1 (transaction)" in unknown.error_message
 
 
 def test_find_coordinator_is_not_available_while_the_offsets_partition_has_no_leader():

@@ -316,10 +316,28 @@ def test_keyed_producer_keeps_a_users_orders_in_one_partition_in_order(lesson_cl
                    for r in b.records)
 
 
+# notebook 02 runs this between KEYED_PRODUCER and ASYNC_CALLBACK: the lesson's callback code
+# sends without a key, and the keyed producer's key_serializer would get that None (kafka-python)
+KEYLESS_PRODUCER = """\
+producer = KafkaProducer(bootstrap_servers=['localhost:9092'],
+                         value_serializer=lambda v: json.dumps(v).encode('utf-8'))
+"""
+
+
+def test_async_callback_after_the_keyed_producer_fails_on_the_missing_key(lesson_cluster,
+                                                                          capsys):
+    namespace: dict = {}
+    run(BASIC_PRODUCER, namespace, capsys)
+    run(KEYED_PRODUCER, namespace, capsys)
+    with pytest.raises(AttributeError, match="^key_serializer failed on key=None"):
+        run(ASYNC_CALLBACK, namespace, capsys)   # kafka-python: k.encode on None fails too
+
+
 def test_async_callback_fires_when_time_moves_not_at_send(lesson_cluster, capsys):
     namespace: dict = {}
     run(BASIC_PRODUCER, namespace, capsys)
     run(KEYED_PRODUCER, namespace, capsys)
+    run(KEYLESS_PRODUCER, namespace, capsys)
     assert run(ASYNC_CALLBACK, namespace, capsys) == []   # the send is in flight
     namespace["producer"].flush()
     [line] = capsys.readouterr().out.splitlines()
@@ -333,6 +351,7 @@ def test_async_callback_error_path(lesson_cluster, capsys):
     namespace: dict = {}
     run(BASIC_PRODUCER, namespace, capsys)
     run(KEYED_PRODUCER, namespace, capsys)
+    run(KEYLESS_PRODUCER, namespace, capsys)
     lesson_cluster.alter_topic_config("orders", {"max.message.bytes": "60"})
     run(ASYNC_CALLBACK, namespace, capsys)
     namespace["producer"].flush()

@@ -9,6 +9,7 @@ import pytest
 
 from kafkalab import Cluster
 from kafkalab.api.base import error_from
+from kafkalab.api.messages.groups import FindCoordinatorRequest
 from kafkalab.api.messages.metadata import MetadataRequest, MetadataResponse
 from kafkalab.api.messages.producer_ids import InitProducerIdRequest
 from kafkalab.api.messages.produce import (
@@ -20,7 +21,8 @@ from kafkalab.api.messages.produce import (
 from kafkalab.client.fault_transport import FaultInjectingTransport
 from kafkalab.client.transport import transport_for
 from kafkalab.errors import (
-    InvalidRequestError,
+    InvalidTransactionTimeoutError,
+    NotCoordinatorError,
     InvalidTopicError,
     KafkaConnectionError,
     NotEnoughReplicasError,
@@ -159,12 +161,19 @@ def test_init_producer_id_hands_out_ids_and_bumps_epochs(cluster):
                           "sequence numbers start again at 0")
 
 
-def test_init_producer_id_refuses_a_transactional_id_until_transactions_exist(cluster):
-    response = transport_for(cluster.bootstrap_servers).call(
-        None, InitProducerIdRequest(transactional_id="payments-tx"))
-    assert isinstance(error_of(response), InvalidRequestError)
-    assert "02b-transactions" in response.error_message
-    assert response.producer_id == -1 and not cluster.events.of_kind("producer.id_assigned")
+def test_init_producer_id_with_a_transactional_id_goes_to_its_coordinator(cluster):
+    transport = transport_for(cluster.bootstrap_servers)
+    early = transport.call(None, InitProducerIdRequest(transactional_id="payments-tx"))
+    assert isinstance(error_of(early), NotCoordinatorError)  # no __transaction_state yet
+    node = transport.call(None, FindCoordinatorRequest("payments-tx", key_type=1)).node_id
+    first = transport.call(node, InitProducerIdRequest("payments-tx", 60000))
+    again = transport.call(node, InitProducerIdRequest("payments-tx", 60000))
+    assert (first.error_code, first.producer_epoch) == (0, 0)
+    assert (again.producer_id, again.producer_epoch) == (first.producer_id, 1)  # fences epoch 0
+    assert not cluster.events.of_kind("producer.id_assigned")  # not an idempotent producer's id
+    too_long = transport.call(node, InitProducerIdRequest("payments-tx", 900_001))
+    assert isinstance(error_of(too_long), InvalidTransactionTimeoutError)
+    assert "transaction.max.timeout.ms=900000" in too_long.error_message
 
 
 def test_a_producer_made_while_no_broker_answers_gets_its_id_later(cluster):

@@ -6,3 +6,4 @@ from . import cluster, configs, topics  # noqa: F401
 from . import fetch, list_offsets  # noqa: F401
 from . import records  # noqa: F401
 from . import groups  # noqa: F401
+from . import transactions  # noqa: F401

@@ -2,7 +2,9 @@
 ``ReplicaManager.fetchMessages``), waiting in the purgatory when there is too little to read.
 
 Each partition is read from the leader's log, from ``fetch_offset`` below the last fetchable
-offset (the high watermark; see :func:`.leader.last_fetchable_offset`), as whole batches: at
+offset (the high watermark, or the last stable offset for ``read_committed``; see
+:func:`.leader.last_fetchable_offset`) — with, for ``read_committed``, the aborted transactions
+that have records among those returned (Kafka's ``collectAbortedTxns``) — as whole batches: at
 most ``partition_max_bytes`` of a partition and ``max_bytes`` in all, except that the first
 batch of the response comes back whole however large (KIP-74), so a large batch never blocks a
 consumer. A partition that cannot be read is answered with its error (UNKNOWN_TOPIC_OR_PARTITION,
@@ -22,6 +24,8 @@ from __future__ import annotations
 from ...errors import KafkaError
 from ..base import error_fields
 from ..messages.fetch import (
+    READ_COMMITTED,
+    AbortedTransaction,
     FetchableTopicResponse,
     FetchRequest,
     FetchResponse,
@@ -55,9 +59,15 @@ def read_fetch(broker, request: FetchRequest) -> tuple[FetchResponse, int, bool]
                 partitions.append(PartitionData(fetch.partition, **error_fields(error)))
                 continue
             read_bytes += sum(batch.size_in_bytes for batch in batches)
+            aborted = None
+            if request.isolation_level == READ_COMMITTED:
+                end = batches[-1].next_offset if batches else fetch.fetch_offset
+                aborted = tuple(AbortedTransaction(t.producer_id, t.first_offset) for t in
+                                log.producer_state.aborted_between(fetch.fetch_offset, end))
             partitions.append(PartitionData(
-                fetch.partition, high_watermark=log.high_watermark, last_stable_offset=upper,
-                log_start_offset=log.log_start_offset, records=tuple(batches)))
+                fetch.partition, high_watermark=log.high_watermark,
+                last_stable_offset=log.last_stable_offset, log_start_offset=log.log_start_offset,
+                aborted_transactions=aborted, records=tuple(batches)))
         topics.append(FetchableTopicResponse(topic.topic, tuple(partitions)))
     return FetchResponse(tuple(topics)), read_bytes, failed
 

@@ -3,10 +3,11 @@
 :mod:`...coordinator.runtime`.
 
 FindCoordinator is answered by any broker (creating ``__consumer_offsets`` on a group's first
-lookup); every other request goes to the broker that leads the group's offsets partition, and
-any other broker answers ``NOT_COORDINATOR``. JoinGroup and SyncGroup are answered when the
-join round gets that far; commits, deletions and the leader's SyncGroup once the offsets
-partition stored their records.
+lookup; for ``key_type`` 1, the transactional id's coordinator, creating
+``__transaction_state``); every other request goes to the broker that leads the group's offsets
+partition, and any other broker answers ``NOT_COORDINATOR``. JoinGroup and SyncGroup are
+answered when the join round gets that far; commits, deletions and the leader's SyncGroup once
+the offsets partition stored their records.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ...errors import CoordinatorNotAvailableError, InvalidRequestError
 from ..base import error_fields
 from ..messages.groups import (
     GROUP_KEY_TYPE,
+    TRANSACTION_KEY_TYPE,
     DeletableGroupResult,
     DeleteGroupsRequest,
     DeleteGroupsResponse,
@@ -53,14 +55,16 @@ def _coordinator(broker):
 
 @handles(FindCoordinatorRequest)
 def handle_find_coordinator(broker, request: FindCoordinatorRequest, respond) -> None:
-    if request.key_type != GROUP_KEY_TYPE:
-        respond(FindCoordinatorResponse(**error_fields(InvalidRequestError(
-            f"FindCoordinator key_type {request.key_type}: kafkalab has group coordinators "
-            f"only (key_type {GROUP_KEY_TYPE})"))))
-        return
     cluster: GroupHandlerContext = broker.cluster
+    routers = {GROUP_KEY_TYPE: cluster.group_coordinator,
+               TRANSACTION_KEY_TYPE: cluster.transaction_coordinator}
+    if request.key_type not in routers:
+        respond(FindCoordinatorResponse(**error_fields(InvalidRequestError(
+            f"FindCoordinator key_type {request.key_type} is not known: 0 (group) and 1 "
+            "(transaction) are"))))
+        return
     try:
-        node = cluster.group_coordinator.coordinator_of(request.key)
+        node = routers[request.key_type].coordinator_of(request.key)
     except CoordinatorNotAvailableError as error:
         respond(FindCoordinatorResponse(**error_fields(error)))
         return

@@ -12,6 +12,7 @@ a former leader knows the new epoch as soon as the new leader does.
 from __future__ import annotations
 
 from ...errors import FencedLeaderEpochError, NotLeaderForPartitionError, UnknownLeaderEpochError
+from ..messages.fetch import READ_COMMITTED
 
 
 def led_partition(broker, topic: str, partition: int, current_leader_epoch: int = -1):
@@ -36,10 +37,8 @@ def led_partition(broker, topic: str, partition: int, current_leader_epoch: int 
 
 def last_fetchable_offset(log, isolation_level: int) -> int:
     """Where a consumer's reads stop (Kafka's ``lastFetchableOffset``): the high watermark for
-    read_uncommitted (0), the last stable offset for read_committed (1). No producer writes
-    transactions yet, so no open transaction holds the last stable offset back: it is the high
-    watermark, whatever the isolation level."""
-    return log.high_watermark
+    read_uncommitted (0), the last stable offset for read_committed (1)."""
+    return log.last_stable_offset if isolation_level == READ_COMMITTED else log.high_watermark
 
 
 def epoch_at(log, offset: int) -> int:

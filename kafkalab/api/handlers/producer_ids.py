@@ -2,24 +2,20 @@
 (KIP-360), from the cluster's producer id allocator (``Cluster.init_producer_id``, which explains
 each id and each bump in an event).
 
-Transactions arrive with lesson 02b-transactions: a request naming a ``transactional_id`` is
-refused with INVALID_REQUEST until a transaction coordinator exists.
+A request naming a ``transactional_id`` goes to this broker's transaction coordinator
+(:mod:`.transactions`): the id's producer id, its epoch bumped (which fences older instances).
 """
 from __future__ import annotations
 
-from ...errors import InvalidRequestError
-from ..base import error_fields
 from ..messages.producer_ids import InitProducerIdRequest, InitProducerIdResponse
 from ..registry import handles
+from .transactions import handle_transactional_init
 
 
 @handles(InitProducerIdRequest)
 def handle_init_producer_id(broker, request: InitProducerIdRequest, respond) -> None:
     if request.transactional_id is not None:
-        respond(InitProducerIdResponse(**error_fields(InvalidRequestError(
-            f"transactional_id={request.transactional_id!r}: broker {broker.id} has no "
-            "transaction coordinator yet (transactions arrive with lesson 02b-transactions); "
-            "an idempotent producer sends transactional_id=None"))))
+        handle_transactional_init(broker, request, respond)
         return
     producer_id, epoch = broker.cluster.init_producer_id(
         request.producer_id, request.producer_epoch, request.reason or "")

@@ -57,14 +57,25 @@ class FetchRequest(Request):
 
 
 @dataclass(frozen=True)
+class AbortedTransaction:
+    """A transaction whose records a ``read_committed`` consumer must skip: the producer's
+    transactional batches from ``first_offset`` on, up to its ABORT marker."""
+
+    producer_id: int
+    first_offset: int
+
+
+@dataclass(frozen=True)
 class PartitionData:
-    """One partition of a FetchResponse."""
+    """One partition of a FetchResponse. ``aborted_transactions`` is None for a
+    ``read_uncommitted`` fetch, as Kafka sends it."""
 
     partition_index: int
     error_code: int = 0
     high_watermark: int = -1
     last_stable_offset: int = -1
     log_start_offset: int = -1
+    aborted_transactions: tuple[AbortedTransaction, ...] | None = None
     records: tuple[RecordBatch, ...] = ()
     error_message: str | None = None
 
