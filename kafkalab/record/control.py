@@ -20,10 +20,12 @@ from enum import IntEnum
 from functools import lru_cache
 from typing import NamedTuple
 
-from .batch import RecordBatch
+from .batch import HEADER_SIZE, RecordBatch, record_size
 
 _KEY = struct.Struct(">hh")
 _VALUE = struct.Struct(">hi")
+#: a marker batch's size: the batch header and one record with a 4-byte key, a 6-byte value
+MARKER_BYTES = HEADER_SIZE + record_size(0, 0, bytes(_KEY.size), bytes(_VALUE.size), ())
 
 
 class ControlRecordType(IntEnum):
@@ -51,7 +53,7 @@ def marker_batch(producer_id: int, producer_epoch: int, committed: bool,
     kind = ControlRecordType.COMMIT if committed else ControlRecordType.ABORT
     return RecordBatch([(0, timestamp_ms, _KEY.pack(0, kind), _VALUE.pack(0, coordinator_epoch),
                          ())], producer_id=producer_id, producer_epoch=producer_epoch,
-                       is_transactional=True, is_control=True)
+                       is_transactional=True, is_control=True, uncompressed_size=MARKER_BYTES)
 
 
 def marker_of(batch: RecordBatch) -> Marker:

@@ -10,6 +10,7 @@ transaction wrote to: never from a client.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..base import Request, Response, error_code, error_message
 from .groups import OffsetCommitRequestPartition, OffsetCommitRequestTopic
@@ -167,6 +168,12 @@ class TxnOffsetCommitResponse(Response):
     throttle_time_ms: int = 0
 
 
+@lru_cache(maxsize=1024)
+def _no_error(index: int) -> PartitionResult:
+    """A partition's result without an error (immutable: one per index, shared)."""
+    return PartitionResult(index)
+
+
 def topic_results(topics, error_of) -> tuple[TopicResult, ...]:
     """A result per partition of ``topics`` (TxnTopic-like: ``name`` and ``partitions`` of
     indexes), with the error ``error_of(name, index)`` gives (None: none)."""
@@ -175,7 +182,7 @@ def topic_results(topics, error_of) -> tuple[TopicResult, ...]:
         results = []
         for index in topic.partitions:
             error = error_of(topic.name, index)
-            results.append(PartitionResult(index) if error is None else
+            results.append(_no_error(index) if error is None else
                            PartitionResult(index, error_code(error), error_message(error)))
         out.append(TopicResult(topic.name, tuple(results)))
     return tuple(out)
