@@ -128,6 +128,20 @@ def _deserializer(deserializer):
     return lambda topic, headers, data: deserializer(data)
 
 
+def _deserialized(deserializer, which: str, tp: TopicPartition, offset: int, headers,
+                  data: bytes | None):
+    """``data`` through ``deserializer`` (if any). As in kafka-python a null key or value (a
+    tombstone) is handed to it too; if it fails on that, the error says so."""
+    if deserializer is None:
+        return data
+    try:
+        return deserializer(tp.topic, headers, data)
+    except (TypeError, AttributeError) as error:
+        if data is not None:
+            raise
+        raise _failed_on_none(which, tp, offset, error) from error
+
+
 def _failed_on_none(which: str, tp: TopicPartition, offset: int, error: Exception
                     ) -> Exception:
     """The error to raise when a deserializer fails on a null key or value: the same type
@@ -755,21 +769,11 @@ class KafkaConsumer:
         records = []
         for delta, timestamp, key, value, headers in rows:
             headers = list(headers)
-            # as in kafka-python, a configured deserializer gets None (a null key, a tombstone)
-            try:
-                key_out = key_de(topic, headers, key) if key_de else key
-            except (TypeError, AttributeError) as error:
-                if key is not None:
-                    raise
-                raise _failed_on_none("key_deserializer", tp, base + delta, error) from error
-            try:
-                value_out = value_de(topic, headers, value) if value_de else value
-            except (TypeError, AttributeError) as error:
-                if value is not None:
-                    raise
-                raise _failed_on_none("value_deserializer", tp, base + delta, error) from error
+            offset = base + delta
             records.append(ConsumerRecord(
-                topic, partition, epoch, base + delta, timestamp, ts_type, key_out, value_out,
+                topic, partition, epoch, offset, timestamp, ts_type,
+                _deserialized(key_de, "key_deserializer", tp, offset, headers, key),
+                _deserialized(value_de, "value_deserializer", tp, offset, headers, value),
                 headers, None, -1 if key is None else len(key),
                 -1 if value is None else len(value), serialized_header_size(headers)))
         return records

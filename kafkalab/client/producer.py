@@ -181,7 +181,7 @@ class KafkaProducer:
             transactional_id, self.config["transaction_timeout_ms"], transport,
             self._transaction_manager, self.config,
             has_incomplete=lambda: self._accumulator.unresolved > 0,
-            wake_sender=lambda: self._sender.wakeup(),
+            wake_sender=lambda at_ms=None: self._sender.wakeup(at_ms),
             abort_unsent=lambda error: self._sender.abort_unsent(error))
         self._init_transactions_result = None
         self._sender = Sender(transport, self._metadata, self.config, self._sensors,

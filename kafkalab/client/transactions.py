@@ -111,7 +111,7 @@ class Transactions:
 
     def __init__(self, transactional_id: str, timeout_ms: int, transport: Any,
                  sequences: Any, config: dict[str, Any], has_incomplete: Callable[[], bool],
-                 wake_sender: Callable[[], None], abort_unsent: Callable[[Exception], None]):
+                 wake_sender: Callable[..., None], abort_unsent: Callable[[Exception], None]):
         self.transactional_id = transactional_id
         self.timeout_ms = timeout_ms
         self._transport = transport
@@ -369,7 +369,7 @@ class Transactions:
             return
         now = self._transport.now_ms()
         if now < self._retry_at:
-            self._transport.call_later(self._retry_at - now, self._wake_sender)
+            self._wake_sender(self._retry_at)  # (the sender keeps one wakeup: the earliest)
             return
         step = self._queue[0][2]
         if step.priority == _END and self._has_incomplete():

@@ -187,10 +187,11 @@ class SegmentWidget(SteppedView):
 
         self.chart = go.FigureWidget(make_subplots(rows=2, cols=1, shared_xaxes=True,
                                                    vertical_spacing=0.1))
-        self.chart.update_layout(height=320, width=640, margin=dict(l=70, r=10, t=40, b=40),
+        # the legend goes under the x axis title: the bottom margin leaves it room
+        self.chart.update_layout(height=380, width=640, margin=dict(l=70, r=10, t=40, b=100),
                                  title=dict(text="the log over simulated time", y=0.98,
                                             yanchor="top"),
-                                 legend=dict(orientation="h", y=-0.25))
+                                 legend=dict(orientation="h", y=-0.22, yanchor="top"))
         self.chart.update_xaxes(title_text="simulated days", row=2, col=1)
         self.chart.update_yaxes(title_text=self._size_label(), rangemode="tozero", row=1, col=1)
         self.chart.update_yaxes(title_text="offset", rangemode="tozero", row=2, col=1)

@@ -67,3 +67,18 @@ def snapshot(cluster: Cluster) -> dict:
         }
         for name, t in cluster.topics.items()
     }
+
+
+def read_all(cluster: Cluster, topic: str, isolation_level: str) -> list[bytes]:
+    """Every value a fresh consumer of ``isolation_level`` gets from ``topic``, in (partition,
+    offset) order."""
+    from kafkalab import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=cluster.bootstrap_servers, group_id=None,
+                             auto_offset_reset="earliest", isolation_level=isolation_level,
+                             consumer_timeout_ms=2000)
+    consumer.assign([TopicPartition(topic, p)
+                     for p in range(len(cluster.topic(topic).partitions))])
+    got = sorted((r.partition, r.offset, r.value) for r in consumer)
+    consumer.close()
+    return [v for _, _, v in got]

@@ -16,6 +16,7 @@ from kafkalab.api.messages.groups import (
 from kafkalab.client.transport import transport_for
 from kafkalab.errors import UnstableOffsetCommitError
 from kafkalab.structs import OffsetAndMetadata
+from engine_helpers import read_all
 
 TOPIC = "payments"
 TP0 = TopicPartition(TOPIC, 0)
@@ -45,10 +46,7 @@ def consumer(cluster: Cluster, isolation_level: str, **configs) -> KafkaConsumer
 
 
 def values(cluster: Cluster, isolation_level: str) -> list[bytes]:
-    c = consumer(cluster, isolation_level)
-    got = [r.value for r in c]
-    c.close()
-    return got
+    return read_all(cluster, TOPIC, isolation_level)
 
 
 # --- the last stable offset ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from kafkalab import Cluster, KafkaConsumer, KafkaProducer, TopicPartition
+from kafkalab import Cluster, KafkaProducer
 from kafkalab.api.base import error_from
 from kafkalab.api.messages.groups import FindCoordinatorRequest
 from kafkalab.api.messages.produce import PartitionProduceData, ProduceRequest, TopicProduceData
@@ -27,6 +27,7 @@ from kafkalab.errors import (
     UnknownTopicOrPartitionError,
 )
 from kafkalab.record.control import marker_batch
+from engine_helpers import read_all
 
 TOPIC = "payments"
 TID = "payments-tx"
@@ -38,14 +39,7 @@ def producer(cluster: Cluster, **configs) -> KafkaProducer:
 
 
 def committed_values(cluster: Cluster) -> list[bytes]:
-    consumer = KafkaConsumer(bootstrap_servers=cluster.bootstrap_servers, group_id=None,
-                             auto_offset_reset="earliest", isolation_level="read_committed",
-                             consumer_timeout_ms=2000)
-    consumer.assign([TopicPartition(TOPIC, p)
-                     for p in range(len(cluster.topic(TOPIC).partitions))])
-    got = sorted((r.partition, r.offset, r.value) for r in consumer)
-    consumer.close()
-    return [v for _, _, v in got]
+    return read_all(cluster, TOPIC, "read_committed")
 
 
 def markers(cluster: Cluster) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 from kafka.producer.transaction_manager import TransactionState
 from kafka.structs import ConsumerGroupMetadata
 
-from kafkalab import Cluster, KafkaConsumer, KafkaProducer, TopicPartition
+from kafkalab import Cluster, KafkaProducer, TopicPartition
 from kafkalab.errors import (
     IllegalStateError,
     InvalidRecordError,
@@ -18,6 +18,7 @@ from kafkalab.errors import (
     TransactionAbortedError,
 )
 from kafkalab.structs import OffsetAndMetadata
+from engine_helpers import read_all
 
 TOPIC = "payments"
 
@@ -36,16 +37,7 @@ def producer(cluster: Cluster, tid: str | None = "payments-tx", **configs) -> Ka
 
 
 def read(cluster: Cluster, isolation_level: str, topic: str = TOPIC) -> list[bytes]:
-    """Every value a fresh consumer of ``isolation_level`` gets, in (partition, offset)
-    order."""
-    consumer = KafkaConsumer(bootstrap_servers=cluster.bootstrap_servers, group_id=None,
-                             auto_offset_reset="earliest", isolation_level=isolation_level,
-                             consumer_timeout_ms=2000)
-    consumer.assign([TopicPartition(topic, p)
-                     for p in range(len(cluster.topic(topic).partitions))])
-    got = sorted((r.partition, r.offset, r.value) for r in consumer)
-    consumer.close()
-    return [v for _, _, v in got]
+    return read_all(cluster, topic, isolation_level)
 
 
 def transaction_column(cluster: Cluster, topic: str = TOPIC) -> list[tuple[int, str]]:
