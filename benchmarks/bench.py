@@ -53,6 +53,21 @@ Prints records/s for three ways of doing the same work, and the ratios kafkalab/
   Both results are checked to be the same records. The cleaner's cost per dirty record is also
   measured at a size 10 times smaller (100,000 records, same keys): linear means within 1.5x.
   ``--quick`` uses 10,000 and 100,000 records over 1,000 keys.
+* wire — real clients over Kafka's protocol on loopback, each against ``kafkalab serve`` (one
+  broker, started as a learner starts it, in a process of its own) and against librdkafka's
+  own mock cluster (``test.mock.num.brokers=1``, hosted by a confluent-kafka producer in this
+  process), fresh servers each round, a topic of 4 partitions (the mock's default) on both;
+  reported as records/s and the ratio serve/mock:
+    - confluent-kafka: ``Producer.produce(topic, value, key)`` per record (N records; poll()
+      while its queue is full), then ``flush()`` — acks=all, librdkafka's default linger
+      (target >= 0.5x); then a group member (subscribe, ``consume(500)``) reading back every
+      record the server kept, timed from its assignment — the join is not timed — to the last
+      record (target >= 0.5x; the mock keeps only its newest segments, so it serves fewer);
+    - kafka-python: ``KafkaProducer.send()`` per record then ``flush()`` (its defaults), N/4
+      records, pinned to ``api_version=(2, 3)`` against both, as the mock answers ApiVersions
+      only up to v2 (target >= 0.8x: the client, not the server, should be the bottleneck).
+  Checked: the high watermarks add up to every record sent. Skipped (saying so) without
+  confluent-kafka.
 
 Every measurement runs on fresh state (a new Cluster / a cleaned mockafka store); each of the
 ``--runs`` rounds runs every contestant once, interleaved, and the best time counts. Results are
@@ -601,6 +616,233 @@ def report_compaction(sizes: tuple[int, int], keys: int, runs: int,
           f"{growth:.3f}x (target within {LINEARITY_TARGET}x: {verdict})")
 
 
+# --- real clients over the wire: kafkalab serve vs librdkafka's mock cluster ---------------------
+#: wire ratio targets (rate against kafkalab serve / rate against librdkafka's mock cluster)
+WIRE_TARGETS = {("confluent-kafka", "produce"): 0.5, ("confluent-kafka", "consume"): 0.5,
+                ("kafka-python", "produce"): 0.8}
+#: the mock cluster auto-creates topics with 4 partitions (it has no CreateTopics); kafkalab
+#: serve gets its topics created with as many
+WIRE_PARTITIONS = 4
+#: librdkafka's mock cluster answers ApiVersions v0-v2 only (and a v3 request with a frame
+#: kafka-python cannot decode), so kafka-python is told the newest broker version whose
+#: ApiVersions is v2, against both servers alike
+KAFKA_PYTHON_API_VERSION = (2, 3)
+#: kafka-python produces 1/4 of the records (its per-record Python cost would dominate the run)
+KAFKA_PYTHON_SHARE = 4
+
+
+class ServedProcess:
+    """``kafkalab serve`` (one broker) in a process of its own, as a learner runs it, on a free
+    port; ``bootstrap`` once started; stopped with SIGTERM. Invariant: the process is gone
+    after ``stop()`` (killed if SIGTERM did not end it in 10 s)."""
+
+    def __init__(self):
+        import socket
+        import subprocess
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kafkalab.cli", "serve", "--port", str(port),
+             # the group's first join is outside the timing: don't wait 3 s for it
+             "--config", "group.initial.rebalance.delay.ms=0"],
+            stdout=subprocess.PIPE, text=True)
+        for line in self.process.stdout:
+            if line.startswith("bootstrap servers:"):
+                self.bootstrap = line.split(":", 1)[1].strip()
+                return
+        self.stop()
+        raise RuntimeError(f"kafkalab serve exited {self.process.returncode} before listening")
+
+    def stop(self) -> None:
+        import subprocess
+
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+
+
+def mock_cluster():
+    """(the producer hosting it, bootstrap) of a new librdkafka mock cluster of one broker
+    (``test.mock.num.brokers=1``): its address is its one broker's in the Metadata answer."""
+    from confluent_kafka import Producer
+
+    host = Producer({"test.mock.num.brokers": 1, "bootstrap.servers": "", "log_level": 3})
+    (broker,) = host.list_topics(timeout=10).brokers.values()
+    return host, f"{broker.host}:{broker.port}"
+
+
+def wire_topic(bootstrap: str, name: str, mock: bool) -> None:
+    """Create ``name`` with WIRE_PARTITIONS partitions: by CreateTopics on kafkalab serve, by a
+    Metadata request (auto-creation) on the mock cluster."""
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    if not mock:
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        for future in admin.create_topics([NewTopic(name, WIRE_PARTITIONS, 1)]).values():
+            future.result(timeout=10)
+    producer = Producer({"bootstrap.servers": bootstrap})
+    partitions = len(producer.list_topics(name, timeout=10).topics[name].partitions)
+    if partitions != WIRE_PARTITIONS:
+        raise AssertionError(f"{name} has {partitions} partitions, not {WIRE_PARTITIONS}")
+
+
+def wire_log_ends(bootstrap: str, topic: str) -> tuple[int, int]:
+    """(records produced: the sum of high watermarks, records kept: of high - low)."""
+    from confluent_kafka import Consumer
+    from confluent_kafka import TopicPartition as ConfluentTopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-watermarks"})
+    marks = [consumer.get_watermark_offsets(ConfluentTopicPartition(topic, p), timeout=10)
+             for p in range(WIRE_PARTITIONS)]
+    consumer.close()
+    return sum(high for _, high in marks), sum(high - low for low, high in marks)
+
+
+def confluent_produce(w: Workload, bootstrap: str) -> float:
+    """Timed: ``Producer.produce(topic, value, key)`` per record (waiting in poll() while
+    librdkafka's queue is full), then ``flush()``; acks=all, librdkafka's default linger.
+    Checked: the high watermarks add up to every record."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    producer.list_topics(TOPIC, timeout=10)  # metadata known before the clock starts
+
+    def run():
+        produce, poll = producer.produce, producer.poll
+        for key, value in zip(w.keys, w.values):
+            try:
+                produce(TOPIC, value, key)
+            except BufferError:  # queue.buffering.max.messages reached: let it drain
+                poll(0.001)
+                produce(TOPIC, value, key)
+        return producer.flush(60)
+
+    seconds, unsent = timed(run)
+    produced, _ = wire_log_ends(bootstrap, TOPIC)
+    if unsent or produced != w.n:
+        raise AssertionError(f"confluent-kafka: {unsent} records unsent, {produced} in the log; "
+                             f"expected {w.n}")
+    return seconds
+
+
+def confluent_consume(bootstrap: str) -> tuple[float, int]:
+    """(seconds, records): a group member (subscribe, ``consume(500)``) reading every kept
+    record of the topic; timed from its assignment (the group's join is not) to the last
+    record. (The mock cluster keeps only its newest segments: fewer records than were sent.)"""
+    from confluent_kafka import Consumer
+
+    _, kept = wire_log_ends(bootstrap, TOPIC)
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-consumers",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    assigned = []
+    consumer.subscribe([TOPIC], on_assign=lambda _c, _p: assigned.append(time.perf_counter()))
+    count = empty = 0
+    gc.collect()
+    while count < kept:
+        batch = consumer.consume(POLL_BATCH, 1.0)
+        count += sum(1 for message in batch if message.error() is None)
+        empty = empty + 1 if not batch else 0
+        if empty > 30:
+            raise RuntimeError(f"confluent-kafka consume stalled after {count} of {kept}")
+    seconds = time.perf_counter() - assigned[0]
+    consumer.close()
+    return seconds, count
+
+
+def kafka_python_wire_produce(w: Workload, bootstrap: str, topic: str) -> float:
+    """Timed: the real kafka-python's ``KafkaProducer.send()`` per record, then ``flush()``
+    (its defaults: acks='all', idempotent, linger 0), for the first n / KAFKA_PYTHON_SHARE
+    records. Checked: the high watermarks add up to them."""
+    from kafka import KafkaProducer
+
+    n = w.n // KAFKA_PYTHON_SHARE
+    producer = KafkaProducer(bootstrap_servers=bootstrap, api_version=KAFKA_PYTHON_API_VERSION)
+    producer.partitions_for(topic)  # metadata known before the clock starts
+
+    def run():
+        send = producer.send
+        for key, value in zip(w.keys[:n], w.values[:n]):
+            send(topic, value=value, key=key)
+        producer.flush()
+
+    seconds, _ = timed(run)
+    producer.close()
+    produced, _ = wire_log_ends(bootstrap, topic)
+    if produced != n:
+        raise AssertionError(f"kafka-python: {produced} records in the log; expected {n}")
+    return seconds
+
+
+def measure_wire(w: Workload, runs: int) -> dict[tuple[str, str, str], float] | None:
+    """Best records/s per (client, phase, server), fresh servers each round; None without
+    confluent-kafka."""
+    try:
+        import confluent_kafka  # noqa: F401
+    except ImportError:
+        return None
+    best: dict[tuple[str, str, str], float] = {}
+
+    def note(key, records, seconds):
+        best[key] = max(records / seconds, best.get(key, 0.0))
+
+    kafka_python_topic = f"{TOPIC}-kafka-python"
+    for _ in range(runs):
+        served = ServedProcess()
+        host, mock_bootstrap = mock_cluster()
+        try:
+            servers = (("serve", served.bootstrap), ("mock", mock_bootstrap))
+            for server, bootstrap in servers:
+                for name in (TOPIC, kafka_python_topic):
+                    wire_topic(bootstrap, name, server == "mock")
+            for server, bootstrap in servers:
+                note(("confluent-kafka", "produce", server), w.n, confluent_produce(w, bootstrap))
+            for server, bootstrap in servers:
+                seconds, count = confluent_consume(bootstrap)
+                note(("confluent-kafka", "consume", server), count, seconds)
+            for server, bootstrap in servers:
+                note(("kafka-python", "produce", server), w.n // KAFKA_PYTHON_SHARE,
+                     kafka_python_wire_produce(w, bootstrap, kafka_python_topic))
+        finally:
+            served.stop()
+            del host
+    return best
+
+
+def report_wire(w: Workload, runs: int, best: dict[tuple[str, str, str], float] | None) -> None:
+    print(f"real clients over the wire, {WIRE_PARTITIONS} partitions, acks=all: kafkalab serve "
+          f"(its own process) vs librdkafka's mock cluster (test.mock.num.brokers=1), "
+          f"best of {runs} run(s)")
+    if best is None:
+        print("  skipped: confluent-kafka is not installed (pip install -e '.[test]')")
+        return
+    from confluent_kafka import libversion
+
+    print(f"  confluent-kafka {metadata.version('confluent-kafka')} (librdkafka "
+          f"{libversion()[0]}), kafka-python {metadata.version('kafka-python')} "
+          f"(api_version={KAFKA_PYTHON_API_VERSION}: the mock answers ApiVersions up to v2)")
+    labels = {
+        ("confluent-kafka", "produce"): f"produce(), flush(): {w.n:,} records",
+        ("confluent-kafka", "consume"): "group consume(500), from assignment",
+        ("kafka-python", "produce"): f"send(), flush(): {w.n // KAFKA_PYTHON_SHARE:,} records",
+    }
+    print(f"{'':<58}{'serve rec/s':>14}{'mock rec/s':>14}")
+    for (client, phase), label in labels.items():
+        serve, mock = best[(client, phase, "serve")], best[(client, phase, "mock")]
+        print(f"  {client + ' ' + label:<56}{serve:>14,.0f}{mock:>14,.0f}")
+    for (client, phase), target in WIRE_TARGETS.items():
+        ratio = best[(client, phase, "serve")] / best[(client, phase, "mock")]
+        verdict = "meets" if ratio >= target else "below"
+        print(f"  wire {phase} ratio {client} serve/mock: {ratio:.3f}x "
+              f"(target >= {target}x: {verdict})")
+
+
 # --- running and reporting -----------------------------------------------------------------------
 def measure(w: Workload, runs: int, budget_s: float, keep_records: bool = False
             ) -> tuple[dict[tuple[str, str], float], int]:
@@ -790,6 +1032,8 @@ def main(argv: list[str] | None = None) -> int:
                    else (COMPACTION_SIZES, COMPACTION_KEYS))
     print()
     report_compaction(sizes, keys, rounds, measure_compaction(sizes, keys, rounds))
+    print()
+    report_wire(w, rounds, measure_wire(w, rounds))
     return 0
 
 

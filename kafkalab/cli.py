@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kafkalab.course import grade, make_exercises, paths, reset
 from kafkalab.course.notebooks import CourseError
+from kafkalab.server import command as serve_command
 
 Runner = Callable[[argparse.Namespace], int]
 
@@ -36,6 +37,21 @@ def _make_exercises(parser: argparse.ArgumentParser) -> Runner:
     )
 
 
+def _serve(parser: argparse.ArgumentParser) -> Runner:
+    parser.add_argument("--brokers", type=int, default=1, help="brokers (default 1)")
+    parser.add_argument("--partitions", type=int, default=None,
+                        help="num.partitions of auto-created topics (default 1)")
+    parser.add_argument("--seed", type=int, default=0, help="the cluster's random seed")
+    parser.add_argument("--port", type=int, default=9092,
+                        help="the first broker's port; broker N listens on port + N - 1")
+    parser.add_argument("--config", action="append", default=[], metavar="NAME=VALUE",
+                        help="a broker config, e.g. auto.create.topics.enable=false "
+                             "(repeatable)")
+    parser.add_argument("--sasl-user", action="append", default=[], metavar="USER:PASSWORD",
+                        help="require SASL/PLAIN and accept this user (repeatable)")
+    return lambda args: serve_command.command(args)
+
+
 def _reset(parser: argparse.ArgumentParser) -> Runner:
     parser.add_argument(
         "paths", type=Path, nargs="*", metavar="PATH",
@@ -48,6 +64,8 @@ def _reset(parser: argparse.ArgumentParser) -> Runner:
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Runner]]] = {
     "grade": ("grade exercise notebooks and print a score table", _grade),
     "make-exercises": ("generate exercises/ from solutions/", _make_exercises),
+    "serve": ("run a Kafka-compatible cluster on 127.0.0.1 for real clients (Ctrl-C stops it)",
+              _serve),
     "reset": ("put course notebooks back as the course ships them (a backup is kept)", _reset),
 }
 

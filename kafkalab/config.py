@@ -231,6 +231,15 @@ BROKER_CONFIGS: dict[str, ConfigKey] = {k.name: k for k in [
               "a transactional id unused this long is forgotten", at_least=1),
     ConfigKey("transaction.remove.expired.transaction.cleanup.interval.ms", "int", 3_600_000,
               "how often expired transactional ids are looked for", at_least=1),
+    ConfigKey("socket.request.max.bytes", "int", 104_857_600,
+              "the largest request frame the wire server reads; a bigger one closes the "
+              "connection", at_least=1),
+    ConfigKey("max.connections", "int", 2_147_483_647,
+              "connections the wire server accepts per listener; more are closed at once",
+              at_least=0),
+    ConfigKey("queued.max.requests", "int", 500,
+              "requests the wire server holds read but not yet answered, over all connections; "
+              "past it, it stops reading until answers go out", at_least=1),
 ]} | {k.broker_name: ConfigKey(k.broker_name, k.type, k.default, k.doc, None, k.at_least,
                                 k.at_most, k.choices)
        for k in TOPIC_CONFIGS.values() if k.broker_name}

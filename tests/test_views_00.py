@@ -24,6 +24,11 @@ def nb(executed_notebook):
     return executed_notebook(NOTEBOOK)
 
 
+def cell_with_id(notebook, cell_id: str):
+    """The cell ``cell_id`` (the diagrams split off for the backend switch share their source)."""
+    return next(c for c in notebook.cells if c.get("id") == cell_id)
+
+
 def topic_log(cell) -> dict:
     """The topic side of the queue-vs-log snapshot the cell shows: stored offsets and values, the
     retention-deleted range, the log start and end offsets, each reader's position (▲)."""
@@ -170,10 +175,10 @@ def test_the_default_segment_story_matches_its_prose(nb):
 def test_events_diagram_and_prose_name_the_same_active_controller(nb):
     events = shown_text(code_cell(nb, "def when():"))
     active = re.search(r"controller (\d+) is the active controller", events).group(1)
-    for fragment in ('cluster.create_topic("orders"', "describe_cluster()"):
-        diagram = shown_text(code_cell(nb, fragment))
-        assert f"active controller: controller {active}" in diagram, fragment
-    assert f"active: controller {active}" in shown_text(code_cell(nb, "cluster = Cluster("))
+    for diagram_id in ("arch-diagram", "arch2-diagram"):
+        diagram = shown_text(cell_with_id(nb, diagram_id))
+        assert f"active controller: controller {active}" in diagram, diagram_id
+    assert f"active: controller {active}" in shown_text(code_cell(nb, "cluster = backend.cluster"))
     assert f"`controller {active}`" in prose_before(nb, 'cluster.create_topic("orders"')
 
 
@@ -183,14 +188,15 @@ def test_describe_cluster_answers_a_broker_and_the_notebook_says_why(nb):
     answered = int(re.search(r"'controller_id': (-?\d+)", text).group(1))
     brokers = {int(b) for b in re.findall(r"'broker_id': (\d+)", text)}
     assert answered in brokers, "KRaft brokers answer clients with a live broker's id"
-    active = re.search(r"active controller: controller (\d+)", text).group(1)
+    active = re.search(r"active controller: controller (\d+)",
+                       shown_text(cell_with_id(nb, "arch2-diagram"))).group(1)
     prose = flat(prose_after(nb, "describe_cluster()"))
     assert f"`'controller_id': {answered}`" in prose and f"`controller {active}`" in prose
     assert "clients cannot reach the controllers" in prose
 
 
 def test_the_record_counts_in_the_diagram_match_the_prose(nb):
-    text = flat(shown_text(code_cell(nb, "describe_cluster()")))
+    text = flat(shown_text(cell_with_id(nb, "arch2-diagram")))
     counts = {int(p): int(n) for p, n in re.findall(r"partition (\d) leader: broker \d · (\d+) "
                                                      r"rec", text)}
     prose = flat(prose_after(nb, "describe_cluster()"))
@@ -208,7 +214,7 @@ def test_the_recorded_requests_are_the_ones_the_prose_explains(nb):
     assert [node for node, _ in rows[:2]] == ["<NA>", "<NA>"]
     produce_nodes = {int(node) for node, api in rows if api == "Produce"}
     # the brokers leading the partitions the keys landed in, as the diagram above shows them
-    diagram = flat(shown_text(code_cell(nb, "describe_cluster()")))
+    diagram = flat(shown_text(cell_with_id(nb, "arch2-diagram")))
     leaders = {int(p): int(b) for p, b in re.findall(r"partition (\d) leader: broker (\d)",
                                                      diagram)}
     prose = flat(prose_after(nb, "with record_requests() as requests:"))
@@ -270,3 +276,256 @@ def test_the_diagram_and_the_cluster_view_follow_a_controller_failover():
     # clients are still answered with a live broker, as in KRaft Kafka
     admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap_servers)
     assert admin.describe_cluster()["controller_id"] in cluster.brokers
+
+
+# --- section 5: setting Kafka up (the lesson's Docker Compose, kafkalab serve) -----------------
+# the lesson's file as its "Docker Compose" section prints it
+LESSON_COMPOSE = """\
+version: '3'
+services:
+  zookeeper:
+    image: confluentinc/cp-zookeeper:7.5.0
+    environment:
+      ZOOKEEPER_CLIENT_PORT: 2181
+      ZOOKEEPER_TICK_TIME: 2000
+    ports:
+      - "2181:2181"
+
+  kafka:
+    image: confluentinc/cp-kafka:7.5.0
+    depends_on:
+      - zookeeper
+    ports:
+      - "9092:9092"
+    environment:
+      KAFKA_BROKER_ID: 1
+      KAFKA_ZOOKEEPER_CONNECT: zookeeper:2181
+      KAFKA_ADVERTISED_LISTENERS: PLAINTEXT://localhost:9092
+      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 1
+      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: 1
+      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: 1
+"""
+RF_SETTINGS = {"KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "offsets.topic.replication.factor",
+               "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR":
+                   "transaction.state.log.replication.factor",
+               "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "transaction.state.log.min.isr"}
+
+
+def markdown(notebook, heading: str) -> str:
+    """The one markdown cell that contains ``heading``."""
+    cells = [c.source for c in notebook.cells if c.cell_type == "markdown" and heading in c.source]
+    assert len(cells) == 1, f"{len(cells)} markdown cells contain {heading!r}"
+    return cells[0]
+
+
+def fenced(text: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+
+
+def explained(text: str) -> dict[str, str]:
+    """The rows of a markdown table whose first column is code: `line` -> explanation."""
+    return dict(re.findall(r"^\| `([^`]+)` \| (.+) \|$", text, re.M))
+
+
+def compose_lines(text: str) -> list[str]:
+    """The lines of a compose file a reader needs explained, a list item joined to its key
+    (``ports: - "9092:9092"``); service names and ``environment:`` are only structure."""
+    lines, key = [], None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("- "):
+            lines.append(f"{key} {line}")
+        elif line.endswith(":") and line[:-1] in ("ports", "depends_on"):
+            key = line
+        elif line == "services:" or (line and not line.endswith(":")):
+            lines.append(line)
+    return lines
+
+
+def test_the_lessons_compose_file_is_shown_as_printed(nb):
+    setup = markdown(nb, "(*Docker Compose*)")
+    assert "*Установка и настройка Kafka*" in setup
+    assert fenced(setup, "yaml") == [LESSON_COMPOSE]
+    assert fenced(setup, "bash") == ["docker-compose up -d\n"]
+
+
+def test_every_line_of_the_lessons_compose_file_is_explained(nb):
+    from kafkalab.config import BrokerConfig
+
+    rows = explained(markdown(nb, "Line by line:"))
+    assert list(rows) == compose_lines(LESSON_COMPOSE)
+    for env, config in RF_SETTINGS.items():
+        # the config it sets, with Kafka's default (the one kafkalab's config has too)
+        row = next(text for line, text in rows.items() if line.startswith(env))
+        assert f"`{config}` (default {BrokerConfig()[config]})" in row
+
+
+def test_the_prose_says_where_localhost_works_and_what_breaks_without_the_ones(nb):
+    prose = flat(markdown(nb, "Line by line:"))
+    assert "Why `localhost:9092` works only from the host." in prose
+    assert "the next one, to `localhost:9092`, fails" in prose
+    for what in ("`COORDINATOR_NOT_AVAILABLE`", "`NOT_ENOUGH_REPLICAS`", "`__consumer_offsets`",
+                 "`__transaction_state`", "A one-broker cluster needs all three at 1"):
+        assert what in prose, what
+
+
+def test_the_kraft_file_is_a_consistent_one_broker_kafka(nb):
+    import yaml
+
+    kraft = markdown(nb, "What has changed since: KRaft")
+    prose = flat(kraft)
+    for dated in ("`version: '3'` is ignored", "`docker compose up -d`",
+                  "Kafka 4.0 removed ZooKeeper mode"):
+        assert dated in prose, dated
+    [text] = fenced(kraft, "yaml")
+    assert fenced(kraft, "bash") == ["docker compose up -d\n"]
+    compose = yaml.safe_load(text)
+    assert set(compose) == {"services"}, "no `version:` and nothing else at the top"
+    [(name, service)] = compose["services"].items()
+    assert service["image"].startswith("apache/kafka:4.")
+    env = {k: str(v) for k, v in service["environment"].items()}
+    assert not [k for k in env if "ZOOKEEPER" in k] and "depends_on" not in service
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    listeners = dict(re.findall(r"(\w+)://[^:,]*:(\d+)", env["KAFKA_LISTENERS"]))
+    controller = env["KAFKA_CONTROLLER_LISTENER_NAMES"]
+    voter_id, voter_port = re.fullmatch(r"(\d+)@[\w.-]+:(\d+)",
+                                        env["KAFKA_CONTROLLER_QUORUM_VOTERS"]).groups()
+    assert voter_id == env["KAFKA_NODE_ID"] and listeners.pop(controller) == voter_port
+    advertised = dict(re.findall(r"(\w+)://[^:,]*:(\d+)", env["KAFKA_ADVERTISED_LISTENERS"]))
+    assert advertised == listeners == {"PLAINTEXT": "9092"}, "clients never see the controllers"
+    assert service["ports"] == ["9092:9092"]
+    assert all(env[k] == "1" for k in RF_SETTINGS)
+    rows = explained(kraft)
+    for key in env:
+        if key not in RF_SETTINGS:
+            assert f"{key}: {env[key]}" in rows, key
+    assert "the three `1`s" in kraft
+    # tied to the quorum section 2 showed
+    assert "ids 1000 to 1002" in prose
+
+
+def _command_startup(port: int) -> list[str]:
+    """What ``kafkalab serve --brokers 3 --partitions 3 --port <port>`` prints before it
+    serves (then it is stopped with SIGTERM)."""
+    import signal
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "kafkalab.cli", "serve", "--brokers", "3",
+                                "--partitions", "3", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("Stop with"):
+                break
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    return lines
+
+
+def test_the_start_up_shown_is_what_kafkalab_serve_prints(nb):
+    from kafkalab.course.lesson00 import free_port
+
+    serve_md = markdown(nb, "One command here: `kafkalab serve`")
+    assert fenced(serve_md, "bash") == ["kafkalab serve --brokers 3 --partitions 3\n"]
+    [shown] = re.findall(r"It prints:\n\n```\n(.*?)```", serve_md, re.S)
+    port = free_port(brokers=3)
+    printed = "\n".join(_command_startup(port)) + "\n"
+    for i in range(3):  # as it prints on the default port 9092
+        printed = printed.replace(f"localhost:{port + i}", f"localhost:{9092 + i}")
+    assert shown == printed
+
+
+def served_ports(nb) -> list[int]:
+    text = shown_text(code_cell(nb, "served = kafkalab.serve(wall)"))
+    bootstrap = re.search(r"<kafkalab\.serve serving at ([^>]+)>", text).group(1)
+    listed = re.findall(r"PLAINTEXT://localhost:(\d+)", text)
+    ports = [int(a.rpartition(":")[2]) for a in bootstrap.split(",")]
+    assert ports == [int(p) for p in listed]
+    return ports
+
+
+def test_the_served_cluster_has_ports_of_its_own(nb):
+    ports = served_ports(nb)
+    first = ports[0]
+    assert ports == [first, first + 1, first + 2]
+    assert first >= 49092, "neither the lesson's localhost:9092 nor a Kafka's on this machine"
+    source = code_cell(nb, "served = kafkalab.serve(wall)").source
+    assert 'clock="wall"' in source and "free_port(brokers=3)" in source
+
+
+def _table(output) -> list[dict[str, str]]:
+    from notebook_text import table
+
+    return table({"outputs": [output]})
+
+
+def test_the_real_clients_see_the_offsets_the_engine_stored(nb):
+    produced = shown_text(code_cell(nb, "from kafka import KafkaAdminClient, KafkaProducer"))
+    sent = [tuple(map(int, m)) for m in
+            re.findall(r"Sent to partition (\d+) at offset (\d+)", produced)]
+    consumer_cell = code_cell(nb, "group_id='email-service'")
+    assert "from kafka import KafkaConsumer" in consumer_cell.source
+    consumed = [tuple(map(int, m)) for m in re.findall(r"Partition: (\d+), Offset: (\d+)",
+                                                       shown_text(consumer_cell))]
+    views = [o for o in code_cell(nb, 'wall.records("orders")').outputs if "data" in o]
+    topic, records, group = (_table(o) for o in views)
+    stored = [(int(r["partition"]), int(r["offset"])) for r in records]
+    assert consumed == stored and sent == [stored[0], stored[-1]]
+    [partition] = {p for p, _ in stored}
+    assert [int(r["log_end_offset"]) for r in topic if int(r["partition"]) == partition] == [10]
+    committed = {int(r["PARTITION"]): (int(r["CURRENT-OFFSET"]), int(r["LAG"])) for r in group}
+    assert committed[partition] == (len(stored), 0)
+    assert {r["CONSUMER-ID"] for r in group} == {"-"}
+    assert len(stored) == 10 and {r["key"] for r in records} == {"user_789"}
+    prose = flat(prose_after(nb, 'wall.records("orders")'))
+    assert "ten records of `user_789` in one partition" in prose and "its lag is 0" in prose
+
+
+def test_the_section_ends_with_the_server_stopped(nb):
+    text = shown_text(code_cell(nb, "served.stop()"))
+    assert "advance: cluster.advance() moves simulated time" in text
+    ports = served_ports(nb)
+    assert f"<kafkalab.serve stopped at localhost:{ports[0]}," in text
+    last_code = [c for c in nb.cells if c.cell_type == "code"][-1]
+    assert "served.stop()" in last_code.source and "wall.close()" in last_code.source
+
+
+# --- free_port (lesson00) -----------------------------------------------------------------------
+def test_free_port_skips_ports_in_use_and_the_kernels_clusters():
+    import socket
+
+    from kafkalab import Cluster
+    from kafkalab.course.lesson00 import free_port
+
+    start = free_port(brokers=2, start=51000)
+    assert free_port(brokers=2, start=start) == start  # the same answer while it stays free
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", start + 1))
+    taken.listen()
+    try:
+        assert free_port(brokers=2, start=start) >= start + 2
+    finally:
+        taken.close()
+    lab = Cluster(brokers=1, port=start)  # in-process: nothing listens, but the address is its
+    try:
+        assert free_port(brokers=2, start=start) >= start + 2
+    finally:
+        lab.close()
+    assert free_port(brokers=2, start=start) == start
+    assert free_port(brokers=3, start=9090) > 9092, "9092 is the lesson's, always"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"brokers": 0}, "brokers must be a whole number >= 1"),
+    ({"start": 80}, "start must leave room"),
+    ({"start": 65500}, "start must leave room"),
+])
+def test_free_port_says_what_was_wrong(kwargs, message):
+    from kafkalab.course.lesson00 import free_port
+
+    with pytest.raises(ValueError, match=message):
+        free_port(**kwargs)

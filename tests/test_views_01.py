@@ -67,7 +67,8 @@ def frame(cell) -> list[dict]:
 PLAY = "play = PartitionLogWidget("
 BUSY = "for second in range(30):"
 SNAPSHOTS = ("sent = log_view.produce(12)", "workers = {}", 'log_view.readers["auditor"] = auditor',
-             "murmur2(key) =", 'log_view.readers["consumer"] = consumer')
+             "%%needs_engine readers\nlog_view.snapshot()",
+             'log_view.readers["consumer"] = consumer')
 
 
 def test_live_views_are_the_learners_widget_and_the_animation_the_rest_are_snapshots(nb):
@@ -223,8 +224,41 @@ def test_simulated_time_is_shown_as_a_learner_reads_it(nb):
 
 
 def test_a_raw_retention_is_printed_with_its_readable_duration(nb):
-    text = shown_text(code_cell(nb, 'NewTopic(name="clicks"'))
+    text = shown_text(code_cell(nb, 'config["retention.ms"]'))
     assert "clicks retention.ms = 86400000 (1 day)" in text
+
+
+# --- the lesson's kafka-topics commands (Создание топика) ----------------------------------------
+def printed(cell) -> str:
+    """What the cell printed to stdout, tabs kept (Kafka's tools separate fields with tabs)."""
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+
+
+def test_the_lessons_create_is_refused_as_the_prose_says(nb):
+    cell = code_cell(nb, "%kafka-topics --create \\\n  --bootstrap-server localhost:9092")
+    assert printed(cell) == ("Error while executing topic command : Topic 'orders' already "
+                             "exists.\n")
+    prose = flat(prose_after(nb, "%kafka-topics --create \\\n  --bootstrap-server"))
+    assert "Kafka refused it" in prose and "exists since section 1" in prose
+
+
+def test_list_and_describe_show_what_the_prose_explains(nb):
+    listed = printed(code_cell(nb, "%kafka-topics --list --bootstrap-server localhost:9092"))
+    assert listed == "orders\n"
+    described = printed(code_cell(nb, "%kafka-topics --describe --topic orders")).splitlines()
+    assert described[0] == "Topic: orders\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: "
+    assert described[1:] == [f"\tTopic: orders\tPartition: {p}\tLeader: 1\tReplicas: 1\tIsr: 1"
+                             for p in range(3)]
+    prose = flat(prose_after(nb, "%kafka-topics --describe --topic orders"))
+    assert "all three are broker 1" in prose and "It is empty here" in prose
+
+
+def test_the_config_given_at_creation_shows_in_describe(nb):
+    text = printed(code_cell(nb, "--config retention.ms=86400000")).splitlines()
+    assert text[:2] == ["Created topic clicks.",
+                        "Topic: clicks\tPartitionCount: 6\tReplicationFactor: 1\t"
+                        "Configs: retention.ms=86400000"]
 
 
 # --- key colours --------------------------------------------------------------------------------

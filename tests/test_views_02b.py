@@ -59,8 +59,9 @@ def test_kafkalab_raises_the_type_error_the_prose_names():
 
 
 def test_the_fixed_version_commits_and_each_partition_gets_a_commit_marker(nb):
-    shown = shown_text(code_cell(nb, "t_fixed = cluster.now_ms()"))
-    assert shown.startswith("Transaction committed")
+    assert shown_text(code_cell(nb, "t_fixed = cluster.now_ms()")).startswith(
+        "Transaction committed")
+    shown = shown_text(code_cell(nb, "show_events(cluster, t_fixed)"))
     assert "epoch 1: epoch 0 and older are fenced" in shown
     assert "now includes inventory-0, orders-0, payments-0" in shown
     assert "PrepareCommit" in shown and "CompleteCommit" in shown
@@ -158,7 +159,7 @@ def test_twenty_seeds_duplicate_without_transactions_and_never_with(nb):
 def test_the_notebook_shows_simulated_time_as_a_clock(nb):
     assert "t = 0 d 00:01:10" in shown_text(code_cell(nb, "crash.faults.crash_producer(doomed)"))
     assert "ms" not in re.findall(r"t = 0 d [\d:.]+(\s*\w*)", shown_text(
-        code_cell(nb, "t_fixed = cluster.now_ms()")))
+        code_cell(nb, "show_events(cluster, t_fixed)")))
 
 
 # --- the widget, headless -------------------------------------------------------------------

@@ -100,12 +100,12 @@ def test_consumers_start_at_the_moved_log_start_offset(nb):
 
 
 def test_size_retention_does_nothing_at_10_gib_and_deletes_at_a_small_limit(nb):
-    big = printed(code_cell(nb, "'retention.bytes': '10737418240'"))
+    big = printed(code_cell(nb, "show_events(t_size, 'retention')"))
     assert "retention.deleted" not in big
     size = int(re.search(r"orders-0 holds ([\d,]+) bytes", big).group(1).replace(",", ""))
     assert f"about {round(size / 1000)} KB" in flat(prose_after(
-        nb, "'retention.bytes': '10737418240'"))
-    cell = code_cell(nb, "'retention.bytes': '6000'")
+        nb, "show_events(t_size, 'retention')"))
+    cell = code_cell(nb, "show_events(t_small, 'retention')")
     small = printed(cell)
     assert "retention.bytes=6000" in small and log_start_moves(small)
     left = int(re.search(r"orders-0 holds ([\d,]+) bytes", small).group(1).replace(",", ""))
@@ -117,7 +117,8 @@ def test_size_retention_does_nothing_at_10_gib_and_deletes_at_a_small_limit(nb):
 def test_the_lessons_example_before_and_after_compaction(nb):
     before = [("0", "user1", "v1"), ("1", "user2", "v2"), ("2", "user1", "v3"),
               ("3", "user3", "v4"), ("4", "user2", "v5"), ("5", "user1", "v6")]
-    assert lesson_picture(printed(code_cell(nb, "('user3', 'v4'), ('user2', 'v5')"))) == before
+    pictured = next(c for c in nb.cells if c.get("id") == "c07-s4-lesson-picture")
+    assert lesson_picture(printed(pictured)) == before
     waited = code_cell(nb, "t_compact = cluster.now_ms()")
     assert lesson_picture(printed(waited)) == before  # nothing is cleaned in the active segment
     assert "log.cleaned" not in printed(waited)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafka import IsolationLevel
 from kafka.admin import (
     AlterConfigOp,
     ConfigFilterType,
@@ -74,7 +75,8 @@ from ..config import kafka_string
 from ..errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, NoError
 from ..structs import OffsetAndMetadata, TopicPartition
 from .config import merge_config
-from .list_offsets import offset_for
+from .list_offsets import list_offsets, offset_for
+from .metadata import ClusterMetadata
 from .transport import transport_for
 
 DEFAULT_CONFIG = dict(_KafkaPythonAdmin.DEFAULT_CONFIG)
@@ -528,6 +530,31 @@ class KafkaAdminClient:
     def delete_consumer_groups(self, group_ids, group_coordinator_id=None) -> list[tuple]:
         return [(g, type(e) if e is not None else NoError)
                 for g, e in self.delete_groups(group_ids).items()]
+
+    # --- offsets -------------------------------------------------------------------------------
+    def list_partition_offsets(self, topic_partition_specs,
+                               isolation_level=IsolationLevel.READ_UNCOMMITTED,
+                               timeout_ms=None) -> dict:
+        """kafka-python's ListOffsets by spec: ``{TopicPartition: OffsetSpec.EARLIEST,
+        OffsetSpec.LATEST, OffsetTimestamp(ms) or a time in ms}`` -> ``{TopicPartition:
+        OffsetAndTimestamp}`` (offset -1 when no record is that new), each partition asked of
+        its leader with fresh metadata. A partition refused or without a reachable leader
+        raises its error (kafka-python retries NOT_LEADER_OR_FOLLOWER until ``timeout_ms``;
+        in-process metadata is never stale, so there is nothing to retry)."""
+        for tp, spec in topic_partition_specs.items():
+            if not isinstance(spec, int):
+                raise TypeError(f"Unsupported ts type {type(spec)}, expected int or OffsetSpec "
+                                f"(for {tp})")
+        metadata = ClusterMetadata(self._transport, allow_auto_create_topics=False)
+        metadata.update(sorted({tp.topic for tp in topic_partition_specs}))
+        found, failed = list_offsets(
+            self._transport, metadata, {tp: int(spec) for tp, spec in
+                                        topic_partition_specs.items()},
+            IsolationLevel.build_from(isolation_level).value)
+        for tp, error in failed.items():
+            reason = error.args[0] if error.args else type(error).__name__
+            raise type(error)(f"ListOffsetsRequest failed for {tp}: {reason}")
+        return found
 
     # --- records -------------------------------------------------------------------------------
     def delete_records(self, records_to_delete, timeout_ms=None, partition_leader_id=None

@@ -66,6 +66,8 @@ class Group:
     pending_join: Any = None
     new_member_added: bool = False  # a new member came during a new group's initial delay
     fenced: dict[str, str] = field(default_factory=dict)  # replaced static member id -> instance
+    #: member ids handed out with MEMBER_ID_REQUIRED (KIP-394), not joined yet
+    pending_members: set[str] = field(default_factory=set)
     assignment_pending: bool = False  # the leader's assignment is being stored (SyncGroup)
     state_since_ms: int = 0
 

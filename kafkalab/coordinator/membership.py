@@ -14,7 +14,11 @@ when its member is removed is answered (``UNKNOWN_MEMBER_ID``). The leader's ass
 effect only once the group record carrying it is stored; if storing fails, every member waiting
 in SyncGroup gets the error and the group rebalances again (Kafka's
 resetAndPropagateAssignmentError). A static member (``group_instance_id``) that comes back takes
-its old place without a rebalance, and its old instance is fenced (KIP-345).
+its old place without a rebalance, and its old instance is fenced (KIP-345). A new member of a
+client speaking JoinGroup v4+ first gets its member id with MEMBER_ID_REQUIRED and joins again
+with it (KIP-394). A member that joins again with unchanged metadata while its generation stands
+gets that generation back, unless it is a stable group's leader (whose JoinGroup asks for a
+rebalance), as Kafka's classicGroupJoinExistingMember does.
 
 Invariants: every state change leaves an explained event; a waiting JoinGroup or SyncGroup is
 answered exactly once; the groups it changes are those of its :class:`GroupHolder`, and only
@@ -41,6 +45,7 @@ from ..errors import (
     FencedInstanceIdError,
     InconsistentGroupProtocolError,
     InvalidSessionTimeoutError,
+    MemberIdRequiredError,
     RebalanceInProgressError,
     UnknownMemberIdError,
 )
@@ -122,15 +127,23 @@ class ClassicGroupMembership:
                   if request.group_instance_id else None)
         if not member_id and static is not None:
             return self._replace_static_member(group, static, request, protocols, respond)
-        if not member_id:
+        if not member_id and request.require_known_member_id and not request.group_instance_id:
+            return self._member_id_required(group, request)
+        if not member_id or member_id in group.pending_members:
+            group.pending_members.discard(member_id)
             if group.state == GroupState.PREPARING_REBALANCE and group.generation == 0:
                 group.new_member_added = True  # a new group's first rebalance waits longer
             member = self._add_member(group, request.group_instance_id, request.client_id,
                                       request.session_timeout_ms,
-                                      request.rebalance_timeout_ms, protocols)
+                                      request.rebalance_timeout_ms, protocols, member_id)
             why = request.reason or f"member {member.member_id} joined"
         else:
             member = group.members[member_id]
+            if self._keeps_generation(group, member, protocols):
+                self.heartbeat_received(group, member)
+                return CoordinatorResult(response=self._join_response(
+                    group, member, self._everyone(group)
+                    if member_id == group.leader_id else ()))
             member.protocols = protocols
             why = request.reason or f"member {member_id} rejoined"
         if member.awaiting_join is not None:  # a retried JoinGroup replaces the one waiting
@@ -140,6 +153,24 @@ class ClassicGroupMembership:
         self.heartbeat_received(group, member)
         self._join_round(group, why)
         return CoordinatorResult()
+
+    @staticmethod
+    def _keeps_generation(group: Group, member: Member, protocols: list) -> bool:
+        """Kafka's classicGroupJoinExistingMember: a member that joins again with the same
+        metadata while its generation stands (awaiting sync, or stable and not the leader —
+        a leader's JoinGroup asks for a rebalance) just gets the current generation back (it
+        may have missed the first answer); anything else starts a rebalance."""
+        if member.protocols != protocols:
+            return False
+        return (group.state == GroupState.COMPLETING_REBALANCE
+                or group.state == GroupState.STABLE and member.member_id != group.leader_id)
+
+    @staticmethod
+    def _everyone(group: Group) -> tuple:
+        """Every member's subscription, for the leader's JoinGroup answer."""
+        return tuple(JoinGroupResponseMember(m.member_id, m.group_instance_id,
+                                             m.metadata_for(group.protocol))
+                     for m in group.members.values())
 
     def _join_error(self, request: JoinGroupRequest) -> Exception | None:
         group_id, member_id = request.group_id, request.member_id
@@ -162,16 +193,30 @@ class ClassicGroupMembership:
                     f"this consumer offers {offered}: they must share one")
         if group is not None and member_id in group.fenced:
             return check_member(group, group_id, -1, member_id)
-        if member_id and (group is None or member_id not in group.members):
+        if member_id and (group is None or member_id not in group.members
+                          and member_id not in group.pending_members):
             return UnknownMemberIdError(
                 f"member {member_id} is not in group {group_id} (it was removed); rejoin "
                 "with no member id")
         return None
 
+    def _member_id_required(self, group: Group, request: JoinGroupRequest) -> CoordinatorResult:
+        """KIP-394: hand a new member its id and ask it to join again with it (it is pending
+        until then, for at most its session timeout)."""
+        member_id = self.context.new_member_id(request.client_id)
+        group.pending_members.add(member_id)
+        self.context.call_later(request.session_timeout_ms,
+                                lambda: group.pending_members.discard(member_id),
+                                background=True)
+        return CoordinatorResult(response=JoinGroupResponse(
+            member_id=member_id, **error_fields(MemberIdRequiredError(
+                f"group {group.group_id} gave this new member the id {member_id}: join again "
+                "with it (KIP-394)"))))
+
     def _add_member(self, group: Group, group_instance_id: str | None, client_id: str,
                     session_timeout_ms: int, rebalance_timeout_ms: int,
-                    protocols: list[tuple[str, bytes]]) -> Member:
-        member_id = self.context.new_member_id(group_instance_id or client_id)
+                    protocols: list[tuple[str, bytes]], member_id: str = "") -> Member:
+        member_id = member_id or self.context.new_member_id(group_instance_id or client_id)
         member = Member(member_id, group_instance_id, client_id, CLIENT_HOST,
                         session_timeout_ms, rebalance_timeout_ms, protocols)
         group.members[member_id] = member
@@ -291,9 +336,7 @@ class ClassicGroupMembership:
                    f"{group.protocol}; waiting for the leader's assignment",
                    group=group.group_id, generation=group.generation,
                    members=list(group.members), leader=group.leader_id)
-        everyone = tuple(JoinGroupResponseMember(m.member_id, m.group_instance_id,
-                                                 m.metadata_for(group.protocol))
-                         for m in group.members.values())
+        everyone = self._everyone(group)
         for member in list(group.members.values()):
             respond, member.awaiting_join = member.awaiting_join, None
             self.heartbeat_received(group, member)

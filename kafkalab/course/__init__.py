@@ -11,6 +11,8 @@ Modules, one job each:
 - ``nbval_run``      run notebooks under ``pytest --nbval-lax`` in a subprocess, outcome per cell
 - ``nbval_plugin``   the pytest plugin ``nbval_run`` loads to record those outcomes
 - ``lessonNN``       lesson-specific checks, registered with ``checks.lesson_check``
+- ``backend``        what a lesson notebook runs on (the embedded engine, ``kafkalab serve`` or a
+                     real cluster, with the real kafka-python) and its ``%%needs_engine`` cells
 
 Nothing here imports the engine (importing the package still runs ``kafkalab/__init__``).
 """

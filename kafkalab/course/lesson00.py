@@ -1,4 +1,5 @@
-"""Checks of notebook 00-start-here (message queue vs event streaming, replay, retention).
+"""Checks of notebook 00-start-here (message queue vs event streaming, replay, retention), and
+:func:`free_port`, where its section 5 serves a cluster to the real kafka-python.
 
 Each check returns ``None`` when the answer is right and a hint when it is wrong, and never
 prints (``checks.run`` prints the pass line). Checks that need "the truth" rebuild it in a fresh
@@ -7,12 +8,67 @@ change the expected answer and the learner's cluster keeps ``localhost:9092``.
 """
 from __future__ import annotations
 
+import errno
+import socket
 from typing import Any, Mapping
 
 from .checks import lesson_check
 
 DAY_MS = 24 * 3600 * 1000
 CHECK_PORT = 19_000  # the checks' own clusters live at localhost:19000 (never the learner's)
+SERVE_PORT = 49_092  # where section 5's served cluster listens when that port is free
+
+
+def _bindable(port: int) -> bool:
+    """Nothing listens on ``port`` of the loopback addresses (IPv4, and IPv6 where it exists)."""
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError:
+            continue  # no IPv6 here
+        with sock:
+            try:
+                sock.bind((host, port))
+            except OSError as error:
+                if family == socket.AF_INET6 and error.errno != errno.EADDRINUSE:
+                    continue  # no IPv6 loopback here
+                return False
+    return True
+
+
+def _in_kernel(port: int) -> bool:
+    """A cluster of this kernel already has ``localhost:<port>`` (a new one would take it);
+    9092 always counts as taken: it is the lesson's address, even before a cluster claims it."""
+    from kafkalab.cluster import registry
+    from kafkalab.errors import KafkaConnectionError
+
+    if port == registry.DEFAULT_PORT:
+        return True  # and resolve() would make the default cluster there
+    try:
+        registry.resolve(f"localhost:{port}")
+    except KafkaConnectionError:
+        return False
+    return True
+
+
+def free_port(brokers: int = 1, start: int = SERVE_PORT, tries: int = 100) -> int:
+    """The first port from ``start`` on (in steps of ``brokers``) where ``brokers`` ports in a
+    row are free on the loopback addresses and named by no cluster of this kernel: a served
+    cluster there clashes neither with a Kafka on this machine nor with the notebook's
+    in-process clusters. ``start`` stays first while it is free, so a notebook run prints the
+    same ports every time."""
+    if not isinstance(brokers, int) or brokers < 1:
+        raise ValueError(f"brokers must be a whole number >= 1, not {brokers!r}")
+    if not 1024 <= start <= 65535 - brokers * tries:
+        raise ValueError(f"start must leave room for {tries} tries of {brokers} port(s) "
+                         f"between 1024 and 65535, not {start!r}")
+    for base in range(start, start + brokers * tries, brokers):
+        ports = range(base, base + brokers)
+        if all(_bindable(p) and not _in_kernel(p) for p in ports):
+            return base
+    raise RuntimeError(f"no {brokers} free port(s) in a row between {start} and "
+                       f"{start + brokers * tries - 1}; stop what listens there or pass "
+                       f"another start=")
 
 
 def _fresh_cluster():

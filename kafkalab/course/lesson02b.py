@@ -44,7 +44,8 @@ def read_all(cluster, topics: Sequence[str], isolation_level: str = "read_uncomm
              decode: Callable[[bytes], Any] | None = None) -> list[tuple[str, int, Any]]:
     """What a fresh consumer with ``isolation_level`` reads from partition 0 of each topic, from
     the start: (topic, offset, value) in read order."""
-    from kafkalab import KafkaConsumer, TopicPartition
+    from kafkalab import TopicPartition
+    from kafkalab.client.consumer import KafkaConsumer  # kafkalab's, whatever the backend
 
     consumer = KafkaConsumer(bootstrap_servers=cluster.bootstrap_servers,
                              isolation_level=isolation_level, auto_offset_reset="earliest",
@@ -278,7 +279,8 @@ def pipeline_clients(cluster, instance: int = 1):
     """The consumer and transactional producer of the confirmer service (exercise 02b.4): a
     read_committed consumer in group ``confirmer`` that commits nothing on its own, and a
     producer with transactional_id ``confirmer``."""
-    from kafkalab import KafkaConsumer, KafkaProducer
+    from kafkalab.client.consumer import KafkaConsumer  # kafkalab's, whatever the backend
+    from kafkalab.client.producer import KafkaProducer
 
     consumer = KafkaConsumer(PIPELINE_IN, bootstrap_servers=cluster.bootstrap_servers,
                              group_id=PIPELINE_GROUP, enable_auto_commit=False,
@@ -295,7 +297,7 @@ def pipeline_clients(cluster, instance: int = 1):
 def pipeline_cluster(seed: int = 0, port: int | None = None):
     """A cluster with ``orders`` holding ``order-1`` .. ``order-12`` and an empty
     ``confirmations`` topic."""
-    from kafkalab import KafkaProducer
+    from kafkalab.client.producer import KafkaProducer  # kafkalab's, whatever the backend
 
     cluster = shop_cluster(seed, port, (PIPELINE_IN, PIPELINE_OUT))
     feeder = KafkaProducer(bootstrap_servers=cluster.bootstrap_servers)
@@ -380,7 +382,7 @@ def run_pipeline(process_batch, crash_after_commit: int | None = 2, seed: int = 
 
 
 def _committed(cluster):
-    from kafkalab import KafkaAdminClient
+    from kafkalab.client.admin import KafkaAdminClient  # kafkalab's, whatever the backend
 
     admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap_servers)
     try:

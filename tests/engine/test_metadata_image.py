@@ -303,19 +303,20 @@ def test_the_metadata_handler_answers_from_the_broker_image():
     assert partitions_of(answer, "orders") == image_partitions(image, "orders")
     assert [(b.node_id, b.host, b.port) for b in answer.brokers] == [
         (b.id, b.host, b.port) for b in image.unfenced_brokers()]
-    assert answer.controller_id == image.controller_id == 1000
+    # KRaft: clients are told a live broker (it forwards to the active controller, 1000)
+    assert (answer.controller_id, image.controller_id) == (1, 1000)
     # what broker 2 answers is what its image holds, not what the cluster's objects say:
     # tamper with its image alone, and only broker 2's answer changes
     del image.topic("orders").partitions[1]
     image.brokers[3].fenced = True
-    image.controller_id = 1002
+    image.controller_id = None
     answer = metadata(cluster, 2, "orders")
     assert list(partitions_of(answer, "orders")) == [0]
     assert [b.node_id for b in answer.brokers] == [1, 2]
-    assert answer.controller_id == 1002
+    assert answer.controller_id == -1
     truth = metadata(cluster, 1, "orders")
     assert list(partitions_of(truth, "orders")) == [0, 1]
-    assert [b.node_id for b in truth.brokers] == [1, 2, 3] and truth.controller_id == 1000
+    assert [b.node_id for b in truth.brokers] == [1, 2, 3] and truth.controller_id == 1
     described = ask(cluster, 2, DescribeClusterRequest(include_fenced_brokers=True))
     assert [(b.broker_id, b.is_fenced) for b in described.brokers] == [
         (1, False), (2, False), (3, True)]
@@ -367,5 +368,6 @@ def test_metadata_lists_unfenced_brokers_and_the_controller_as_the_images_hold_t
     assert metadata(cluster, 2).controller_id == -1
     cluster.restart_controller(1001)
     cluster.advance(ms=ELECTION_TIMEOUT_MS)
-    assert metadata(cluster, 2).controller_id == cluster.controller.active == 1001
+    assert cluster.controller.active == 1001
+    assert metadata(cluster, 2).controller_id == 1  # a live broker, which forwards to 1001
     assert_images_current(cluster)

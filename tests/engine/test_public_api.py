@@ -130,3 +130,11 @@ def test_importing_kafkalab_has_no_side_effects():
             "assert registry._clusters == {}, registry._clusters\n"
             "import threading; assert threading.active_count() == 1\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_serve_is_kafkalabs_own_top_level_name():
+    """``kafkalab.serve`` is not a kafka-python name: the wire server for the real clients."""
+    import kafkalab.server
+
+    assert "serve" not in kafka.__all__
+    assert "serve" in kafkalab.__all__ and kafkalab.serve is kafkalab.server.serve

@@ -7,7 +7,9 @@ listed until its session expires and it is fenced). ``offline_replicas``: the re
 broker is down now (where Kafka lists the replicas on fenced brokers or failed log dirs). A topic
 the image does not have goes through the cluster's create path (``topic_for_client``: auto-create
 or UNKNOWN_TOPIC_OR_PARTITION); the controller's records of a new topic reach every running
-broker's image at once, so the answer then comes from the image too.
+broker's image at once, so the answer then comes from the image too. ``controller_id`` is the
+lowest live listed broker, as KRaft brokers name a broker (which forwards controller requests),
+or -1 while the broker's image knows no active controller.
 """
 from __future__ import annotations
 
@@ -66,7 +68,11 @@ def handle_metadata(broker, request: MetadataRequest, respond) -> None:
                 f"records yet (its image is at offset {image.applied_offset})"))))
             continue
         topics.append(topic_metadata(topic, lambda b: cluster.brokers[b].alive))
-    active = image.controller_id
-    respond(MetadataResponse(
-        tuple(MetadataResponseBroker(b.id, b.host, b.port) for b in image.unfenced_brokers()),
-        cluster.cluster_id, -1 if active is None else active, tuple(topics)))
+    brokers = tuple(MetadataResponseBroker(b.id, b.host, b.port)
+                    for b in image.unfenced_brokers())
+    # as a KRaft broker answers (KafkaApis): while its image knows an active controller, a live
+    # broker, which forwards controller requests (clients cannot reach the quorum) — the lowest
+    # one here, as DescribeCluster says too; -1 while it knows none
+    serving = [b.node_id for b in brokers if cluster.brokers[b.node_id].alive]
+    controller = min(serving) if serving and image.controller_id is not None else -1
+    respond(MetadataResponse(brokers, cluster.cluster_id, controller, tuple(topics)))

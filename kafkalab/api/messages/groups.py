@@ -77,6 +77,9 @@ class JoinGroupRequest(Request):
     reason: str | None = None
     #: from the request header in Kafka's protocol
     client_id: str = ""
+    #: KIP-394, JoinGroup v4+: a new member without a member id first gets one with
+    #: MEMBER_ID_REQUIRED, then joins with it (Kafka infers this from the request version)
+    require_known_member_id: bool = False
 
 
 @dataclass(frozen=True)
