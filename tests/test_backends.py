@@ -7,6 +7,7 @@ import socket
 import kafka
 import nbformat
 import pytest
+from loopback import free_ports
 
 import kafkalab
 import kafkalab.admin
@@ -25,24 +26,6 @@ def restored_clients():
     if backend.current() is not None:
         backend.current().close()
     assert kafkalab.KafkaProducer is EmbeddedProducer
-
-
-def free_ports(count: int) -> int:
-    """The first of ``count`` consecutive free ports on 127.0.0.1."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = probe.getsockname()[1]
-        if first + count > 65535:
-            continue
-        try:
-            for port in range(first, first + count):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return first
-    raise RuntimeError("no free ports")
 
 
 # --- choosing the backend ---------------------------------------------------------------------
@@ -216,21 +199,8 @@ def test_consumers_lesson_runs_with_the_real_kafka_python_on_kafkalab_serve(serv
 
 def test_a_real_cluster_runs_the_lesson_code_and_engine_cells_say_why_they_cannot(
         python3_kernel, tmp_path, monkeypatch):
-    from kafkalab.server import serve
-
-    with serve(brokers=3, port=free_ports(3)) as stand_in:  # a real cluster, for the lesson
-        nb = run_lesson("02-producers.ipynb", python3_kernel, tmp_path, monkeypatch, "cluster",
-                        KAFKALAB_BOOTSTRAP_SERVERS=stand_in.bootstrap_servers)
-        stored = stand_in.cluster.records("orders")
-    errors = [c.id for c in nb.cells if c.cell_type == "code"
-              for o in c.outputs if o.output_type == "error"]
-    assert errors == []
-    for engine_cell in engine_cells(nb):
-        text = shown(engine_cell)
-        if engine_cell.source.split("\n", 1)[0] == "%%needs_engine timing":
-            assert "(Real time here" in text and PLAIN not in text  # runs, with a word on it
-        else:
-            assert text.startswith(PLAIN) and text.count("\n") == 1, (engine_cell.id, text)
+    nb, stored = on_a_stand_in("02-producers.ipynb", 3, python3_kernel, tmp_path, monkeypatch,
+                               read=lambda cluster: cluster.records("orders"))
     assert "Sent to partition" in shown(cell(nb, "b76fabd7"))
     assert (stored["key"] == "user_789").sum() == 10  # the lesson's keyed orders reached it
 

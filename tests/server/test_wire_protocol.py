@@ -34,6 +34,17 @@ def _batch(*values: bytes, producer_id: int = -1, base_sequence: int = -1) -> by
                        else -1, base_sequence=base_sequence).raw
 
 
+def _fetch(max_wait_ms: int) -> FetchRequest:
+    """A consumer's full fetch of orders-0 from offset 0 (no fetch session)."""
+    partition = FetchRequest.FetchTopic.FetchPartition(
+        partition=0, current_leader_epoch=-1, fetch_offset=0, last_fetched_epoch=-1,
+        log_start_offset=-1, partition_max_bytes=1 << 20)
+    return FetchRequest(
+        replica_id=-1, max_wait_ms=max_wait_ms, min_bytes=1, max_bytes=1 << 20,
+        isolation_level=0, session_id=0, session_epoch=-1, forgotten_topics_data=[],
+        rack_id="", topics=[FetchRequest.FetchTopic(topic="orders", partitions=[partition])])
+
+
 def _errors(response) -> dict[int, int]:
     return {p.index: p.error_code for t in response.responses for p in t.partition_responses}
 
@@ -148,13 +159,7 @@ def test_fetch_returns_the_stored_batches_bytes(serve_cluster):
     served.cluster.create_topic("orders", partitions=1)
     client = RawClient(first_port(served))
     client.request(_produce("orders", {0: _batch(b"a", b"b")}), 9)
-    fetch = FetchRequest(
-        replica_id=-1, max_wait_ms=100, min_bytes=1, max_bytes=1 << 20, isolation_level=0,
-        session_id=0, session_epoch=-1, topics=[FetchRequest.FetchTopic(
-            topic="orders", partitions=[FetchRequest.FetchTopic.FetchPartition(
-                partition=0, current_leader_epoch=-1, fetch_offset=0, last_fetched_epoch=-1,
-                log_start_offset=-1, partition_max_bytes=1 << 20)])],
-        forgotten_topics_data=[], rack_id="")
+    fetch = _fetch(max_wait_ms=100)
     response = client.request(fetch, 12)
     partition = response.responses[0].partitions[0]
     assert (partition.error_code, partition.high_watermark) == (0, 2)
@@ -167,13 +172,7 @@ def test_a_long_poll_fetch_waits_for_data_then_answers(serve_cluster):
     served = serve_cluster()
     served.cluster.create_topic("orders", partitions=1)
     reader, writer = RawClient(first_port(served)), RawClient(first_port(served))
-    fetch = FetchRequest(
-        replica_id=-1, max_wait_ms=3000, min_bytes=1, max_bytes=1 << 20, isolation_level=0,
-        session_id=0, session_epoch=-1, topics=[FetchRequest.FetchTopic(
-            topic="orders", partitions=[FetchRequest.FetchTopic.FetchPartition(
-                partition=0, current_leader_epoch=-1, fetch_offset=0, last_fetched_epoch=-1,
-                log_start_offset=-1, partition_max_bytes=1 << 20)])],
-        forgotten_topics_data=[], rack_id="")
+    fetch = _fetch(max_wait_ms=3000)
     started = time.monotonic()
     reader.send(reader.frame(fetch, 12))
     time.sleep(0.3)
@@ -282,13 +281,7 @@ def test_past_queued_max_requests_no_new_request_is_taken_until_one_is_answered(
     served.cluster.create_topic("orders", partitions=1)
     port = first_port(served)
     waiting, queued = RawClient(port), RawClient(port)
-    fetch = FetchRequest(
-        replica_id=-1, max_wait_ms=1500, min_bytes=1, max_bytes=1 << 20, isolation_level=0,
-        session_id=0, session_epoch=-1, topics=[FetchRequest.FetchTopic(
-            topic="orders", partitions=[FetchRequest.FetchTopic.FetchPartition(
-                partition=0, current_leader_epoch=-1, fetch_offset=0, last_fetched_epoch=-1,
-                log_start_offset=-1, partition_max_bytes=1 << 20)])],
-        forgotten_topics_data=[], rack_id="")
+    fetch = _fetch(max_wait_ms=1500)
     waiting.send(waiting.frame(fetch, 12))  # a long poll: holds the one slot
     time.sleep(0.2)
     queued.send(queued.frame(MetadataRequest(topics=None), 11))
